@@ -1,0 +1,280 @@
+/* `mxdeck check`: run the catalog's checks and render the findings. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <systemd/sd-daemon.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "checks.h"
+#include "conf.h"
+#include "fileio.h"
+#include "macro.h"
+#include "osrelease.h"
+#include "postconf.h"
+#include "render.h"
+#include "settings.h"
+#include "verbs.h"
+
+#define EXIT_CHECK_USAGE 3
+
+const char verb_check_usage[] = N_(
+        "Usage: mxdeck check [OPTIONS]\n"
+        "\n"
+        "Run health checks on this mail server and print the findings, each with its\n"
+        "evidence and a concrete remedy.\n"
+        "\n"
+        "Options:\n"
+        "      --only GROUP[,GROUP...]  run only these groups: service, config, system\n"
+        "      --format FORMAT          text (default), json, nagios, prometheus\n"
+        "  -o, --output FILE            write the report to FILE, replaced atomically\n"
+        "                               (for node_exporter's textfile collector)\n"
+        "      --host NAME              mail host name shown in the report\n"
+        "                               (default: Postfix's myhostname)\n"
+        "      --domain NAME            mail domain (default: Postfix's mydomain)\n"
+        "      --timeout SEC            time limit of each probe (default 10)\n"
+        "      --config FILE            settings file instead of /etc/mxdeck/mxdeck.conf\n"
+        "                               and ~/.config/mxdeck/mxdeck.conf\n"
+        "      --color WHEN             auto (default: on a terminal, unless NO_COLOR is\n"
+        "                               set), always, never\n"
+        "  -v, --verbose                text: show target and detail of every finding\n"
+        "  -h, --help                   show this help\n"
+        "\n"
+        "Exit status (the Nagios plugin convention): 0 all ok, 1 worst is a warning,\n"
+        "2 worst is critical, 3 unknown or usage error.\n");
+
+static int split_groups(const char *arg, char ***ret) {
+        _cleanup_strv_free_ char **v = NULL;
+        size_t n = 0;
+
+        v = calloc(strlen(arg) + 2, sizeof(char *));
+        if (!v)
+                return -ENOMEM;
+        for (const char *p = arg; *p;) {
+                size_t len = strcspn(p, ", ");
+                if (len > 0) {
+                        v[n] = strndup(p, len);
+                        if (!v[n++])
+                                return -ENOMEM;
+                }
+                p += len;
+                p += strspn(p, ", ");
+        }
+        *ret = TAKE_PTR(v);
+        return 0;
+}
+
+static int64_t now_usec(clockid_t clock) {
+        struct timespec ts;
+        clock_gettime(clock, &ts);
+        return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* The report's host and domain: flags first, then Postfix, then the node name. */
+static void default_names(const CheckContext *ctx, char **host, char **domain) {
+        static const char *const names[] = { "myhostname", "mydomain", NULL };
+        _cleanup_strv_free_ char **v = NULL;
+
+        if (postconf_get(ctx, names, &v, NULL) >= 0) {
+                if (!*host)
+                        *host = strdup(v[0]);
+                if (!*domain)
+                        *domain = strdup(v[1]);
+        }
+        struct utsname u;
+        if (!*host && uname(&u) >= 0)
+                *host = strdup(u.nodename);
+}
+
+int verb_check(int argc, char *argv[]) {
+        enum { ARG_ONLY = 0x100, ARG_FORMAT, ARG_HOST, ARG_DOMAIN, ARG_TIMEOUT, ARG_CONFIG, ARG_COLOR };
+        static const struct option options[] = {
+                { "only", required_argument, NULL, ARG_ONLY },
+                { "format", required_argument, NULL, ARG_FORMAT },
+                { "output", required_argument, NULL, 'o' },
+                { "host", required_argument, NULL, ARG_HOST },
+                { "domain", required_argument, NULL, ARG_DOMAIN },
+                { "timeout", required_argument, NULL, ARG_TIMEOUT },
+                { "config", required_argument, NULL, ARG_CONFIG },
+                { "color", required_argument, NULL, ARG_COLOR },
+                { "verbose", no_argument, NULL, 'v' },
+                { "help", no_argument, NULL, 'h' },
+                {}
+        };
+        _cleanup_strv_free_ char **only = NULL;
+        _cleanup_free_ char *host = NULL, *domain = NULL, *error = NULL;
+        const char *output = NULL, *config = NULL, *color_when = "auto";
+        RenderFormat format = RENDER_TEXT;
+        RenderOptions ro = {};
+        uint64_t timeout = 0;
+        Settings settings;
+        int c, r;
+
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, ":o:vh", options, NULL)) >= 0) {
+                switch (c) {
+                case ARG_ONLY:
+                        strv_free(only);
+                        only = NULL;
+                        if (split_groups(optarg, &only) < 0)
+                                return EXIT_CHECK_USAGE;
+                        if (!only[0]) {
+                                usage_error("check", _("--only needs at least one group"));
+                                return EXIT_CHECK_USAGE;
+                        }
+                        for (char **g = only; *g; g++) {
+                                bool available;
+                                if (!check_group_is_known(*g, &available)) {
+                                        usage_error("check", _("unknown group '%s' in --only"), *g);
+                                        return EXIT_CHECK_USAGE;
+                                }
+                                if (!available) {
+                                        usage_error("check", _("this version of mxdeck has no checks in group '%s' yet"),
+                                                    *g);
+                                        return EXIT_CHECK_USAGE;
+                                }
+                        }
+                        break;
+                case ARG_FORMAT:
+                        format = render_format_from_string(optarg);
+                        if (format < 0) {
+                                usage_error("check", _("unknown format '%s' (text, json, nagios, prometheus)"), optarg);
+                                return EXIT_CHECK_USAGE;
+                        }
+                        break;
+                case 'o':
+                        output = optarg;
+                        break;
+                case ARG_HOST:
+                        free(host);
+                        host = strdup(optarg);
+                        break;
+                case ARG_DOMAIN:
+                        free(domain);
+                        domain = strdup(optarg);
+                        break;
+                case ARG_TIMEOUT:
+                        if (parse_uint64(optarg, &timeout) < 0 || timeout == 0 || timeout > 3600) {
+                                usage_error("check", _("--timeout needs a number of seconds from 1 to 3600, not '%s'"),
+                                            optarg);
+                                return EXIT_CHECK_USAGE;
+                        }
+                        break;
+                case ARG_CONFIG:
+                        config = optarg;
+                        break;
+                case ARG_COLOR:
+                        if (!streq(optarg, "auto") && !streq(optarg, "always") && !streq(optarg, "never")) {
+                                usage_error("check", _("--color takes auto, always or never, not '%s'"), optarg);
+                                return EXIT_CHECK_USAGE;
+                        }
+                        color_when = optarg;
+                        break;
+                case 'v':
+                        ro.verbose = true;
+                        break;
+                case 'h':
+                        fputs(_(verb_check_usage), stdout);
+                        return EXIT_OK;
+                case ':':
+                        usage_error("check", _("option '%s' needs a value"), argv[optind - 1]);
+                        return EXIT_CHECK_USAGE;
+                default:
+                        usage_error("check", _("unknown option '%s'"), argv[optind - 1]);
+                        return EXIT_CHECK_USAGE;
+                }
+        }
+        if (optind < argc) {
+                usage_error("check", _("unexpected argument '%s'"), argv[optind]);
+                return EXIT_CHECK_USAGE;
+        }
+
+        r = settings_init(&settings);
+        if (r < 0) {
+                fprintf(stderr, _("mxdeck check: %s\n"), strerror(-r));
+                return EXIT_CHECK_USAGE;
+        }
+        r = config ? settings_load_file(&settings, config, &error) : settings_load_default(&settings, &error);
+        if (r >= 0 && config && access(config, F_OK) < 0) {
+                r = -ENOENT;
+                free(error);
+                if (asprintf(&error, _("%s: %s"), config, strerror(ENOENT)) < 0)
+                        error = NULL;
+        }
+        if (r < 0) {
+                fprintf(stderr, _("mxdeck check: bad settings: %s\n"), error ? error : strerror(-r));
+                settings_done(&settings);
+                return EXIT_CHECK_USAGE;
+        }
+        if (timeout)
+                settings.timeout_seconds = (unsigned) timeout;
+
+        OsRelease os = {};
+        (void) osrelease_load(NULL, &os);
+        CheckContext ctx = {
+                .settings = &settings,
+                .family = os.family,
+                .systemd = sd_booted() > 0,
+        };
+        default_names(&ctx, &host, &domain);
+        ctx.host = host;
+        ctx.domain = domain;
+
+        FindingList findings = {};
+        int64_t started = now_usec(CLOCK_REALTIME), t0 = now_usec(CLOCK_MONOTONIC);
+        r = checks_run(&ctx, (const char *const *) only, &findings);
+        Report report = {
+                .host = host,
+                .domain = domain,
+                .started_usec = started,
+                .duration_ms = (uint64_t) (now_usec(CLOCK_MONOTONIC) - t0) / 1000,
+                .findings = &findings,
+        };
+        int exit_code = render_nagios_exit_code(findings_worst(&findings));
+        if (r < 0) {
+                fprintf(stderr, _("mxdeck check: %s\n"), strerror(-r));
+                exit_code = 3;
+        }
+
+        if (streq(color_when, "always"))
+                ro.color = true;
+        else if (streq(color_when, "auto"))
+                ro.color = !output && isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
+
+        if (output) {
+                /* Render into memory, then replace the file in one step: a collector never
+                 * reads half a report. */
+                char *buf = NULL;
+                size_t size = 0;
+                FILE *mem = open_memstream(&buf, &size);
+                if (!mem)
+                        r = -ENOMEM;
+                else {
+                        r = render_report(mem, format, &report, &ro);
+                        if (fclose(mem) != 0 && r >= 0)
+                                r = -EIO;
+                }
+                if (r >= 0) {
+                        AtomicWriteOptions ao = { .set_mode = true, .mode = 0644 };
+                        r = atomic_write_file(output, buf, size, &ao, NULL);
+                }
+                free(buf);
+                if (r < 0) {
+                        fprintf(stderr, _("mxdeck check: cannot write %s: %s\n"), output, strerror(-r));
+                        exit_code = 3;
+                }
+        } else {
+                r = render_report(stdout, format, &report, &ro);
+                if (fflush(stdout) != 0 || r < 0) {
+                        fprintf(stderr, _("mxdeck check: cannot write the report: %s\n"), strerror(r < 0 ? -r : EIO));
+                        exit_code = 3;
+                }
+        }
+
+        findings_done(&findings);
+        osrelease_done(&os);
+        settings_done(&settings);
+        return exit_code;
+}

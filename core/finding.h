@@ -1,0 +1,88 @@
+/* Findings: the one result model every check produces and every front end shows. */
+#pragma once
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Numbered as the Nagios plugin states, which is also the Prometheus gauge value. */
+typedef enum Status {
+        STATUS_OK = 0,
+        STATUS_WARNING = 1,
+        STATUS_CRITICAL = 2,
+        STATUS_UNKNOWN = 3,
+        _STATUS_MAX,
+        _STATUS_INVALID = -EINVAL,
+} Status;
+
+const char *status_to_string(Status s);      /* "ok", "warning", ... */
+Status status_from_string(const char *s);    /* _STATUS_INVALID when unknown */
+const char *status_to_nagios(Status s);      /* "OK", "WARNING", ... */
+/* Worst of two: critical > warning > unknown > ok (monitoring-plugins' max_state). */
+Status status_worst(Status a, Status b);
+
+typedef struct Metric {
+        char *name;     /* [a-z0-9_]+, e.g. "days_left", "latency_ms" */
+        double value;
+        const char *unit; /* static: "", "ms", "s", "%", "B", "c" (Nagios UOMs) */
+        bool has_warn, has_crit, has_min, has_max;
+        double warn, crit, min, max;
+} Metric;
+
+typedef struct Finding {
+        char *id;       /* catalog id, e.g. "tls.submission.expiry" */
+        char *group;    /* first dotted part of id */
+        char *target;   /* what was looked at */
+        Status status;
+        char *summary;  /* one line */
+        char *detail;   /* evidence, may be multi-line, terminal-safe */
+        char *remedy;   /* what to do, may be multi-line */
+        Metric *metrics;
+        size_t n_metrics;
+} Finding;
+
+typedef struct FindingList {
+        Finding *items;
+        size_t n, allocated;
+} FindingList;
+
+/* Appends a finding and returns it through ret (owned by the list). Strings are copied and
+ * made terminal-safe (summary and target on one line; detail and remedy keep newlines).
+ * Returns 0 or -ENOMEM / -EINVAL (bad id). */
+int findings_add(FindingList *l, const char *id, const char *target, Status status,
+                 Finding **ret);
+
+/* Convenience: add with a printf-style summary. Returns the new finding or NULL on ENOMEM. */
+Finding *findings_addf(FindingList *l, const char *id, const char *target, Status status,
+                       const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+int finding_set_summary(Finding *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int finding_set_detail(Finding *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int finding_set_remedy(Finding *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Appends a line to detail / remedy (newline separated). */
+int finding_append_detail(Finding *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int finding_append_remedy(Finding *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Raw bytes (e.g. command output) as detail: bounded to max bytes, made terminal-safe. */
+int finding_set_detail_raw(Finding *f, const char *data, size_t size, size_t max);
+
+/* Adds a metric; returns it for optional thresholds, NULL on ENOMEM. */
+Metric *finding_add_metric(Finding *f, const char *name, double value, const char *unit);
+void metric_set_thresholds(Metric *m, bool has_warn, double warn, bool has_crit, double crit);
+void metric_set_range(Metric *m, bool has_min, double min, bool has_max, double max);
+
+/* Moves all findings of src to the end of dst (src is left empty). */
+int findings_move(FindingList *dst, FindingList *src);
+void findings_done(FindingList *l);
+Status findings_worst(const FindingList *l);
+void findings_count(const FindingList *l, unsigned counts[_STATUS_MAX]);
+
+/* A finished run: what the renderers print. */
+typedef struct Report {
+        const char *host;     /* may be NULL */
+        const char *domain;   /* may be NULL */
+        int64_t started_usec; /* CLOCK_REALTIME, microseconds */
+        uint64_t duration_ms;
+        const FindingList *findings;
+} Report;

@@ -1,0 +1,520 @@
+/* Renderers for findings. Output is deterministic for a given report (golden-tested). */
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "macro.h"
+#include "render.h"
+#include "termsafe.h"
+
+static const char *const format_names[_RENDER_FORMAT_MAX] = {
+        [RENDER_TEXT] = "text",
+        [RENDER_JSON] = "json",
+        [RENDER_NAGIOS] = "nagios",
+        [RENDER_PROMETHEUS] = "prometheus",
+};
+
+RenderFormat render_format_from_string(const char *s) {
+        for (RenderFormat i = 0; i < _RENDER_FORMAT_MAX; i++)
+                if (s && streq(s, format_names[i]))
+                        return i;
+        return _RENDER_FORMAT_INVALID;
+}
+
+const char *render_format_to_string(RenderFormat f) {
+        return f >= 0 && f < _RENDER_FORMAT_MAX ? format_names[f] : NULL;
+}
+
+int render_nagios_exit_code(Status s) {
+        return s >= 0 && s < _STATUS_MAX ? (int) s : 3;
+}
+
+/* Groups in the order an administrator reads them: is it running, is it configured,
+ * does it answer, is it trusted, then the world outside, then the machine. */
+static const char *const group_order[] = {
+        "service", "config", "port", "tls", "smtp", "imap", "pop3",
+        "dns", "dnsbl", "queue", "log", "cert", "system",
+};
+
+static size_t group_rank(const char *g) {
+        for (size_t i = 0; i < ELEMENTSOF(group_order); i++)
+                if (streq(g, group_order[i]))
+                        return i;
+        return ELEMENTSOF(group_order);
+}
+
+static void format_time_utc(int64_t usec, char buf[static 32]) {
+        time_t t = (time_t) (usec / 1000000);
+        struct tm tm;
+
+        if (!gmtime_r(&t, &tm) || strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+                strcpy(buf, "1970-01-01T00:00:00Z");
+}
+
+/* Plain decimal, never exponent notation (perfdata and Prometheus both accept it). */
+static void format_number(double v, char buf[static 64]) {
+        if (isnan(v))
+                strcpy(buf, "NaN");
+        else if (isinf(v))
+                strcpy(buf, v > 0 ? "+Inf" : "-Inf");
+        else if (v == floor(v) && fabs(v) < 1e15)
+                snprintf(buf, 64, "%.0f", v);
+        else {
+                snprintf(buf, 64, "%.6f", v);
+                char *e = buf + strlen(buf) - 1;
+                while (*e == '0')
+                        *e-- = 0;
+                if (*e == '.')
+                        *e = 0;
+        }
+}
+
+/* ---- text ---- */
+
+typedef struct Palette {
+        const char *reset, *dim, *bold, *status[_STATUS_MAX];
+} Palette;
+
+static const Palette palette_color = {
+        .reset = "\033[0m",
+        .dim = "\033[2m",
+        .bold = "\033[1m",
+        .status = {
+                [STATUS_OK] = "\033[32m",
+                [STATUS_WARNING] = "\033[33m",
+                [STATUS_CRITICAL] = "\033[1;31m",
+                [STATUS_UNKNOWN] = "\033[35m",
+        },
+};
+
+static const Palette palette_plain = {
+        .reset = "", .dim = "", .bold = "", .status = { "", "", "", "" },
+};
+
+static const char *status_label(Status s) {
+        static const char *const labels[_STATUS_MAX] = {
+                [STATUS_OK] = N_("OK"),
+                [STATUS_WARNING] = N_("WARNING"),
+                [STATUS_CRITICAL] = N_("CRITICAL"),
+                [STATUS_UNKNOWN] = N_("UNKNOWN"),
+        };
+        return _(labels[s]);
+}
+
+/* Prints each line of text after a hanging indent of `indent` columns. */
+static void print_indented(FILE *f, size_t indent, const char *label, const char *text, const Palette *p) {
+        const char *line = text;
+        bool first = true;
+
+        while (*line) {
+                size_t n = strcspn(line, "\n");
+                fprintf(f, "%*s%s%s%s%.*s\n", (int) indent, "", p->dim,
+                        first ? label : "", p->reset, (int) n, line);
+                if (first)
+                        indent += termsafe_width(label);
+                first = false;
+                line += n;
+                if (*line == '\n')
+                        line++;
+        }
+}
+
+int render_text(FILE *f, const Report *r, const RenderOptions *o) {
+        const Palette *p = o && o->color ? &palette_color : &palette_plain;
+        const FindingList *l = r->findings;
+        size_t id_width = 0, status_width = 0;
+        unsigned counts[_STATUS_MAX];
+        char when[32];
+
+        for (size_t i = 0; i < l->n; i++)
+                id_width = MAX(id_width, termsafe_width(l->items[i].id));
+        for (Status s = 0; s < _STATUS_MAX; s++)
+                status_width = MAX(status_width, termsafe_width(status_label(s)));
+
+        format_time_utc(r->started_usec, when);
+        fprintf(f, "%smxdeck check%s", p->bold, p->reset);
+        if (r->host)
+                fprintf(f, "  %s", r->host);
+        fprintf(f, "  %s  (%llu ms)\n", when, (unsigned long long) r->duration_ms);
+
+        /* Stable order: by group rank, then as produced. */
+        for (size_t g = 0; g <= ELEMENTSOF(group_order); g++) {
+                const char *shown_group = NULL;
+
+                for (size_t i = 0; i < l->n; i++) {
+                        const Finding *x = &l->items[i];
+                        if (group_rank(x->group) != g)
+                                continue;
+                        if (!shown_group || !streq(shown_group, x->group)) {
+                                fprintf(f, "\n%s%s%s\n", p->bold, x->group, p->reset);
+                                shown_group = x->group;
+                        }
+
+                        _cleanup_free_ char *label = termsafe_fit(status_label(x->status), status_width, true);
+                        _cleanup_free_ char *id = termsafe_fit(x->id, id_width, true);
+                        if (!label || !id)
+                                return -ENOMEM;
+                        fprintf(f, "  %s%s%s  %s  %s\n", p->status[x->status], label, p->reset, id,
+                                x->summary);
+
+                        bool details = x->status != STATUS_OK || (o && o->verbose);
+                        if (!details)
+                                continue;
+                        size_t indent = 2 + status_width + 2;
+                        if (x->target && *x->target)
+                                print_indented(f, indent, _("target: "), x->target, p);
+                        if (x->detail && *x->detail)
+                                print_indented(f, indent, _("detail: "), x->detail, p);
+                        if (x->remedy && *x->remedy && x->status != STATUS_OK)
+                                print_indented(f, indent, _("fix:    "), x->remedy, p);
+                }
+        }
+
+        findings_count(l, counts);
+        Status worst = findings_worst(l);
+        fprintf(f, "\n%s%s%s: ", p->status[worst], status_label(worst), p->reset);
+        fprintf(f, ngettext("%zu check", "%zu checks", l->n), l->n);
+        fprintf(f, _(", %u ok, %u warning, %u critical, %u unknown\n"), counts[STATUS_OK],
+                counts[STATUS_WARNING], counts[STATUS_CRITICAL], counts[STATUS_UNKNOWN]);
+
+        return ferror(f) ? -EIO : 0;
+}
+
+/* ---- JSON ---- */
+
+static int json_set_string(json_t *o, const char *key, const char *value) {
+        json_t *s = json_string(value ? value : "");
+        if (!s)
+                /* Findings hold valid UTF-8 by construction; anything else is a bug upstream. */
+                return -EINVAL;
+        return json_object_set_new(o, key, s) < 0 ? -ENOMEM : 0;
+}
+
+static json_t *finding_to_json(const Finding *x) {
+        json_t *o = json_object(), *m = json_object();
+        if (!o || !m)
+                goto fail;
+        if (json_set_string(o, "id", x->id) < 0 || json_set_string(o, "group", x->group) < 0 ||
+            json_set_string(o, "target", x->target) < 0 ||
+            json_set_string(o, "status", status_to_string(x->status)) < 0 ||
+            json_set_string(o, "summary", x->summary) < 0 || json_set_string(o, "detail", x->detail) < 0 ||
+            json_set_string(o, "remedy", x->remedy) < 0)
+                goto fail;
+        for (size_t i = 0; i < x->n_metrics; i++) {
+                const Metric *mt = &x->metrics[i];
+                json_t *v;
+                if (!isfinite(mt->value))
+                        continue; /* JSON has no NaN/Inf */
+                if (mt->value == floor(mt->value) && fabs(mt->value) < 9e15)
+                        v = json_integer((json_int_t) mt->value);
+                else
+                        v = json_real(mt->value);
+                if (!v || json_object_set_new(m, mt->name, v) < 0)
+                        goto fail;
+        }
+        if (json_object_set_new(o, "metrics", m) < 0)
+                goto fail_o;
+        return o;
+fail:
+        json_decref(m);
+fail_o:
+        json_decref(o);
+        return NULL;
+}
+
+int render_json(FILE *f, const Report *r) {
+        const FindingList *l = r->findings;
+        unsigned counts[_STATUS_MAX];
+        char when[32];
+        int ret = -ENOMEM;
+
+        json_t *root = json_object(), *c = json_object(), *arr = json_array();
+        if (!root || !c || !arr)
+                goto out;
+
+        format_time_utc(r->started_usec, when);
+        findings_count(l, counts);
+        if (json_set_string(root, "schema", "mxdeck.check/1") < 0)
+                goto out;
+        if (json_object_set_new(root, "host", r->host ? json_string(r->host) : json_null()) < 0 ||
+            json_object_set_new(root, "domain", r->domain ? json_string(r->domain) : json_null()) < 0 ||
+            json_set_string(root, "started", when) < 0 ||
+            json_object_set_new(root, "duration_ms", json_integer((json_int_t) r->duration_ms)) < 0 ||
+            json_set_string(root, "status", status_to_string(findings_worst(l))) < 0)
+                goto out;
+        for (Status s = 0; s < _STATUS_MAX; s++)
+                if (json_object_set_new(c, status_to_string(s), json_integer(counts[s])) < 0)
+                        goto out;
+        if (json_object_set(root, "counts", c) < 0)
+                goto out;
+        for (size_t i = 0; i < l->n; i++) {
+                json_t *x = finding_to_json(&l->items[i]);
+                if (!x || json_array_append_new(arr, x) < 0)
+                        goto out;
+        }
+        if (json_object_set(root, "findings", arr) < 0)
+                goto out;
+        if (json_dumpf(root, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER) < 0) {
+                ret = -EIO;
+                goto out;
+        }
+        fputc('\n', f);
+        ret = ferror(f) ? -EIO : 0;
+out:
+        json_decref(root);
+        json_decref(c);
+        json_decref(arr);
+        return ret;
+}
+
+/* ---- Nagios ---- */
+
+/* Plugin output must not contain '|' outside the perfdata separator. */
+static void nagios_text(FILE *f, const char *s) {
+        for (; *s; s++)
+                fputc(*s == '|' ? '/' : *s, f);
+}
+
+static bool id_repeats(const FindingList *l, size_t idx) {
+        for (size_t i = 0; i < l->n; i++)
+                if (i != idx && streq(l->items[i].id, l->items[idx].id))
+                        return true;
+        return false;
+}
+
+static void nagios_label(FILE *f, const FindingList *l, size_t idx, const Metric *m) {
+        const Finding *x = &l->items[idx];
+        _cleanup_free_ char *label = NULL;
+
+        if (id_repeats(l, idx) && x->target && *x->target) {
+                if (asprintf(&label, "%s.%s@%s", x->id, m->name, x->target) < 0)
+                        return;
+        } else if (asprintf(&label, "%s.%s", x->id, m->name) < 0)
+                return;
+        fputc('\'', f);
+        for (const char *p = label; *p; p++) {
+                if (*p == '\'')
+                        fputc('\'', f); /* quotes in labels are doubled */
+                if (*p == '=' || *p == '|' || *p == '\n')
+                        fputc('_', f);
+                else
+                        fputc(*p, f);
+        }
+        fputc('\'', f);
+}
+
+static const char *nagios_uom(const char *unit) {
+        static const char *const valid[] = { "s", "ms", "us", "%", "B", "KB", "MB", "GB", "TB", "c" };
+        for (size_t i = 0; i < ELEMENTSOF(valid); i++)
+                if (streq(unit, valid[i]))
+                        return unit;
+        return "";
+}
+
+int render_nagios(FILE *f, const Report *r) {
+        const FindingList *l = r->findings;
+        Status worst = findings_worst(l);
+        unsigned counts[_STATUS_MAX];
+        char num[64];
+
+        findings_count(l, counts);
+        fprintf(f, "MXDECK %s: ", status_to_nagios(worst));
+        if (l->n == 0)
+                fputs(_("no checks ran"), f);
+        else if (worst == STATUS_OK)
+                fprintf(f, ngettext("%zu check ok", "%zu checks ok", l->n), l->n);
+        else {
+                /* The worst problems first, at most three on the first line. */
+                static const Status order[] = { STATUS_CRITICAL, STATUS_WARNING, STATUS_UNKNOWN };
+                unsigned shown = 0, problems = counts[STATUS_CRITICAL] + counts[STATUS_WARNING] +
+                                               counts[STATUS_UNKNOWN];
+                for (size_t k = 0; k < ELEMENTSOF(order); k++)
+                        for (size_t i = 0; i < l->n && shown < 3; i++) {
+                                if (l->items[i].status != order[k])
+                                        continue;
+                                fprintf(f, "%s%s: ", shown ? "; " : "", l->items[i].id);
+                                nagios_text(f, l->items[i].summary);
+                                shown++;
+                        }
+                if (problems > shown)
+                        fprintf(f, _(" (+%u more)"), problems - shown);
+        }
+
+        bool first = true;
+        for (size_t i = 0; i < l->n; i++)
+                for (size_t j = 0; j < l->items[i].n_metrics; j++) {
+                        const Metric *m = &l->items[i].metrics[j];
+                        if (!isfinite(m->value))
+                                continue;
+                        fputs(first ? " | " : " ", f);
+                        first = false;
+                        nagios_label(f, l, i, m);
+                        format_number(m->value, num);
+                        fprintf(f, "=%s%s;", num, nagios_uom(m->unit));
+                        if (m->has_warn) {
+                                format_number(m->warn, num);
+                                fputs(num, f);
+                        }
+                        fputc(';', f);
+                        if (m->has_crit) {
+                                format_number(m->crit, num);
+                                fputs(num, f);
+                        }
+                        fputc(';', f);
+                        if (m->has_min) {
+                                format_number(m->min, num);
+                                fputs(num, f);
+                        }
+                        fputc(';', f);
+                        if (m->has_max) {
+                                format_number(m->max, num);
+                                fputs(num, f);
+                        }
+                }
+        fputc('\n', f);
+
+        /* Long output: every finding, problems with their remedy. */
+        for (size_t i = 0; i < l->n; i++) {
+                const Finding *x = &l->items[i];
+                fprintf(f, "[%s] %s", status_to_nagios(x->status), x->id);
+                if (x->target && *x->target) {
+                        fputs(" (", f);
+                        nagios_text(f, x->target);
+                        fputc(')', f);
+                }
+                fputs(": ", f);
+                nagios_text(f, x->summary);
+                fputc('\n', f);
+                if (x->status != STATUS_OK && x->remedy && *x->remedy) {
+                        const char *line = x->remedy;
+                        while (*line) {
+                                size_t n = strcspn(line, "\n");
+                                _cleanup_free_ char *one = strndup(line, n);
+                                if (!one)
+                                        return -ENOMEM;
+                                fputs("    ", f);
+                                nagios_text(f, one);
+                                fputc('\n', f);
+                                line += n + (line[n] == '\n');
+                        }
+                }
+        }
+        return ferror(f) ? -EIO : 0;
+}
+
+/* ---- Prometheus text exposition (node_exporter textfile collector) ---- */
+
+static void prom_label_value(FILE *f, const char *s) {
+        for (; *s; s++) {
+                if (*s == '\\')
+                        fputs("\\\\", f);
+                else if (*s == '"')
+                        fputs("\\\"", f);
+                else if (*s == '\n')
+                        fputs("\\n", f);
+                else
+                        fputc(*s, f);
+        }
+}
+
+/* Metric names: [a-zA-Z_:][a-zA-Z0-9_:]*, base units (milliseconds become seconds). */
+static char *prom_metric_name(const Metric *m, double *ret_scale) {
+        const char *name = m->name;
+        size_t n = strlen(name);
+        char *out;
+
+        *ret_scale = 1;
+        if (streq(m->unit, "ms") || (n > 3 && streq(name + n - 3, "_ms"))) {
+                if (n > 3 && streq(name + n - 3, "_ms"))
+                        n -= 3;
+                if (asprintf(&out, "mxdeck_%.*s_seconds", (int) n, name) < 0)
+                        return NULL;
+                *ret_scale = 0.001;
+        } else if (asprintf(&out, "mxdeck_%s", name) < 0)
+                return NULL;
+        for (char *p = out; *p; p++)
+                if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+                      *p == '_' || *p == ':'))
+                        *p = '_';
+        return out;
+}
+
+static void prom_labels(FILE *f, const Finding *x) {
+        fputs("{id=\"", f);
+        prom_label_value(f, x->id);
+        fputs("\",target=\"", f);
+        prom_label_value(f, strempty(x->target));
+        fputs("\"}", f);
+}
+
+int render_prometheus(FILE *f, const Report *r) {
+        const FindingList *l = r->findings;
+        char num[64];
+
+        fputs("# HELP mxdeck_check_status Status of an mxdeck check: 0 ok, 1 warning, 2 critical, 3 unknown.\n"
+              "# TYPE mxdeck_check_status gauge\n", f);
+        for (size_t i = 0; i < l->n; i++) {
+                fputs("mxdeck_check_status", f);
+                prom_labels(f, &l->items[i]);
+                fprintf(f, " %d\n", (int) l->items[i].status);
+        }
+
+        /* One family per metric name, all its samples together, in first-seen order. */
+        for (size_t i = 0; i < l->n; i++)
+                for (size_t j = 0; j < l->items[i].n_metrics; j++) {
+                        const Metric *m = &l->items[i].metrics[j];
+                        bool seen = false;
+
+                        for (size_t a = 0; a <= i && !seen; a++)
+                                for (size_t b = 0; b < l->items[a].n_metrics && (a < i || b < j); b++)
+                                        if (streq(l->items[a].metrics[b].name, m->name)) {
+                                                seen = true;
+                                                break;
+                                        }
+                        if (seen)
+                                continue;
+
+                        double scale;
+                        _cleanup_free_ char *name = prom_metric_name(m, &scale);
+                        if (!name)
+                                return -ENOMEM;
+                        fprintf(f, "# HELP %s mxdeck check metric %s.\n# TYPE %s gauge\n", name, m->name, name);
+                        for (size_t a = i; a < l->n; a++)
+                                for (size_t b = 0; b < l->items[a].n_metrics; b++) {
+                                        const Metric *mm = &l->items[a].metrics[b];
+                                        if (!streq(mm->name, m->name))
+                                                continue;
+                                        format_number(mm->value * scale, num);
+                                        fputs(name, f);
+                                        prom_labels(f, &l->items[a]);
+                                        fprintf(f, " %s\n", num);
+                                }
+                }
+
+        format_number((double) r->duration_ms / 1000.0, num);
+        fprintf(f, "# HELP mxdeck_check_duration_seconds How long the mxdeck check run took.\n"
+                   "# TYPE mxdeck_check_duration_seconds gauge\n"
+                   "mxdeck_check_duration_seconds %s\n", num);
+        format_number((double) (r->started_usec / 1000000), num);
+        fprintf(f, "# HELP mxdeck_check_last_run_timestamp_seconds When the mxdeck check run started (Unix time).\n"
+                   "# TYPE mxdeck_check_last_run_timestamp_seconds gauge\n"
+                   "mxdeck_check_last_run_timestamp_seconds %s\n", num);
+        return ferror(f) ? -EIO : 0;
+}
+
+int render_report(FILE *f, RenderFormat format, const Report *r, const RenderOptions *o) {
+        switch (format) {
+        case RENDER_TEXT:
+                return render_text(f, r, o);
+        case RENDER_JSON:
+                return render_json(f, r);
+        case RENDER_NAGIOS:
+                return render_nagios(f, r);
+        case RENDER_PROMETHEUS:
+                return render_prometheus(f, r);
+        default:
+                return -EINVAL;
+        }
+}

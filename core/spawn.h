@@ -1,0 +1,74 @@
+/* Run external commands safely: argv only (never a shell), bounded capture, timeout, stdin feed. */
+#pragma once
+
+/* This header's name shadows the C library's <spawn.h> on core's include path; spawn.c
+ * asks for the real one (it must include this file as <spawn.h> for that to work). */
+#ifdef SPAWN_INCLUDE_POSIX_SPAWN
+#include_next <spawn.h>
+#endif
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct SpawnOptions {
+        /* NULL-terminated; argv[0] without '/' is looked up in a fixed, trusted PATH
+         * (SPAWN_SAFE_PATH), never in the caller's $PATH. */
+        const char *const *argv;
+        /* NULL: the child gets a clean environment: PATH=SPAWN_SAFE_PATH, LC_ALL=C
+         * (so tools' messages are stable and parseable), and TZ/TERM/HOME passed through.
+         * Non-NULL: exactly this NULL-terminated environment. Never put secrets here. */
+        const char *const *envp;
+        /* Bytes written to the child's stdin, then stdin is closed. NULL: stdin is /dev/null.
+         * This is how secrets reach a child: never through argv or the environment. */
+        const void *input;
+        size_t input_size;
+        /* Wall-clock limit in milliseconds; the child's whole process group is killed
+         * (SIGTERM, then SIGKILL after 500 ms) when it runs out. 0 means SPAWN_DEFAULT_TIMEOUT_MS. */
+        unsigned timeout_ms;
+        /* Cap on captured bytes per stream; beyond it output is read and dropped (the child
+         * never blocks on a full pipe). 0 means SPAWN_DEFAULT_MAX_OUTPUT. */
+        size_t max_output;
+        /* Capture stderr into the same buffer as stdout, interleaved as written. */
+        bool merge_stderr;
+        /* Working directory of the child, NULL for "/". */
+        const char *cwd;
+} SpawnOptions;
+
+#define SPAWN_SAFE_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#define SPAWN_DEFAULT_TIMEOUT_MS 30000u
+#define SPAWN_DEFAULT_MAX_OUTPUT ((size_t) 4 * 1024 * 1024)
+
+typedef struct SpawnResult {
+        /* Exactly one of these describes the end: exited (exit_status valid) or
+         * signalled (term_signal valid). timed_out is set when we killed it. */
+        bool exited;
+        int exit_status;
+        bool signalled;
+        int term_signal;
+        bool timed_out;
+        /* NUL-terminated captured output (may contain other NULs: use the sizes). */
+        char *out;
+        size_t out_size;
+        bool out_truncated;
+        char *err;
+        size_t err_size;
+        bool err_truncated;
+        /* How long the child ran, in milliseconds. */
+        uint64_t duration_ms;
+} SpawnResult;
+
+/* Runs the command to completion (or timeout). Returns 0 when the child was started and
+ * reaped, whatever its exit status; -ENOENT when argv[0] cannot be found, -EACCES when it
+ * cannot be executed, other negative errno on failure to set up. On success *ret is filled
+ * and must be released with spawn_result_done(). Thread-safe. */
+int spawn_run(const SpawnOptions *opts, SpawnResult *ret);
+
+void spawn_result_done(SpawnResult *r);
+
+/* True when the child exited with status 0. */
+bool spawn_result_ok(const SpawnResult *r);
+
+/* Finds argv0 in SPAWN_SAFE_PATH (or checks it when it contains '/'); returns a newly
+ * allocated path or NULL with errno set. Useful to tell "not installed" from "failed". */
+char *spawn_find_program(const char *argv0);

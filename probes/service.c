@@ -1,0 +1,236 @@
+/* service.*: is the daemon running? systemd over sd-bus when it is PID 1, else the
+ * master process named in the daemon's pid file, else a scan of /proc. */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <systemd/sd-bus.h>
+
+#include "checks.h"
+#include "conf.h"
+#include "fileio.h"
+#include "macro.h"
+#include "postconf.h"
+
+typedef struct ServiceSpec {
+        const char *id;
+        const char *name;        /* for people */
+        const char *program;     /* proves it is installed */
+        const char *package_deb, *package_rpm;
+        const char *unit;        /* systemd unit */
+        const char *comm;        /* /proc/PID/comm of the master process */
+        const char *start_plain; /* how to start without systemd */
+} ServiceSpec;
+
+static const ServiceSpec postfix_spec = {
+        .id = "service.postfix", .name = "Postfix", .program = "postfix",
+        .package_deb = "postfix", .package_rpm = "postfix",
+        .unit = "postfix.service", .comm = "master", .start_plain = "postfix start",
+};
+
+static const ServiceSpec dovecot_spec = {
+        .id = "service.dovecot", .name = "Dovecot", .program = "dovecot",
+        .package_deb = "dovecot-imapd dovecot-pop3d", .package_rpm = "dovecot",
+        .unit = "dovecot.service", .comm = "dovecot", .start_plain = "dovecot",
+};
+
+static bool pid_has_comm(pid_t pid, const char *comm) {
+        _cleanup_free_ char *path = NULL, *buf = NULL;
+        if (pid <= 0 || asprintf(&path, "/proc/%d/comm", (int) pid) < 0)
+                return false;
+        if (read_file_bounded(path, 256, &buf, NULL) < 0)
+                return false;
+        buf[strcspn(buf, "\n")] = 0;
+        return streq(buf, comm);
+}
+
+static pid_t pid_from_file(const char *path) {
+        _cleanup_free_ char *buf = NULL;
+        uint64_t v;
+
+        if (read_file_bounded(path, 64, &buf, NULL) < 0)
+                return 0;
+        char *s = buf + strspn(buf, " \t");
+        s[strcspn(s, " \t\n")] = 0;
+        if (parse_uint64(s, &v) < 0 || v == 0 || v > 4194304)
+                return 0;
+        return (pid_t) v;
+}
+
+static bool pid_exe_contains(pid_t pid, const char *needle) {
+        char path[64], exe[4096];
+        snprintf(path, sizeof path, "/proc/%d/exe", (int) pid);
+        ssize_t n = readlink(path, exe, sizeof exe - 1);
+        if (n < 0)
+                return true; /* not ours to read (no root): trust the name */
+        exe[n] = 0;
+        return strstr(exe, needle) != NULL;
+}
+
+static pid_t parent_of(pid_t pid) {
+        _cleanup_free_ char *path = NULL, *buf = NULL;
+        if (asprintf(&path, "/proc/%d/stat", (int) pid) < 0 || read_file_bounded(path, 4096, &buf, NULL) < 0)
+                return 0;
+        /* "pid (comm) S ppid ...": comm may hold spaces and parentheses, so go from the last ')'. */
+        char *p = strrchr(buf, ')');
+        int ppid;
+        if (!p || sscanf(p + 1, " %*c %d", &ppid) != 1)
+                return 0;
+        return (pid_t) ppid;
+}
+
+/* The master process: named comm, its executable from the right package, and its parent
+ * not of the same name (Dovecot's children are "dovecot/imap" anyway; Postfix's are not
+ * called master). */
+static pid_t scan_proc(const ServiceSpec *spec) {
+        DIR *d = opendir("/proc");
+        pid_t found = 0;
+        struct dirent *de;
+
+        if (!d)
+                return 0;
+        while (!found && (de = readdir(d))) {
+                uint64_t v;
+                if (parse_uint64(de->d_name, &v) < 0 || v > 4194304)
+                        continue;
+                pid_t pid = (pid_t) v;
+                if (pid_has_comm(pid, spec->comm) && pid_exe_contains(pid, spec->program) &&
+                    !pid_has_comm(parent_of(pid), spec->comm))
+                        found = pid;
+        }
+        closedir(d);
+        return found;
+}
+
+static char *pid_file_of(const CheckContext *ctx, const ServiceSpec *spec) {
+        char *path = NULL, *value = NULL;
+
+        if (spec == &postfix_spec) {
+                static const char *const names[] = { "queue_directory", NULL };
+                _cleanup_strv_free_ char **v = NULL;
+                const char *dir = "/var/spool/postfix";
+                if (postconf_get(ctx, names, &v, NULL) >= 0 && v[0] && v[0][0] == '/')
+                        dir = v[0];
+                if (asprintf(&path, "%s/pid/master.pid", dir) < 0)
+                        return NULL;
+        } else {
+                const char *dir = "/run/dovecot";
+                if (doveconf_get(ctx, "base_dir", &value, NULL) >= 0 && value[0] == '/')
+                        dir = value;
+                if (asprintf(&path, "%s/master.pid", dir) < 0)
+                        path = NULL;
+                free(value);
+        }
+        return path;
+}
+
+static int add_not_installed(const CheckContext *ctx, FindingList *out, const ServiceSpec *spec) {
+        Finding *f = findings_addf(out, spec->id, spec->unit, STATUS_CRITICAL, _("%s is not installed"), spec->name);
+        _cleanup_free_ char *cmd =
+                install_remedy(ctx, ctx->family == DISTRO_RHEL ? spec->package_rpm : spec->package_deb);
+        if (!f || !cmd)
+                return -ENOMEM;
+        return finding_set_remedy(f, _("Install it: %s\nor let 'mxdeck setup' install and configure it."), cmd);
+}
+
+/* systemd's view: ActiveState/SubState and whether it starts at boot. */
+static int unit_state(const CheckContext *ctx, const char *unit, char **ret_active, char **ret_sub,
+                      char **ret_file_state) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        const char *path;
+        int r;
+
+        r = sd_bus_open_system(&bus);
+        if (r < 0)
+                return r;
+        (void) sd_bus_set_method_call_timeout(bus, (uint64_t) ctx->settings->timeout_seconds * 1000000u);
+        r = sd_bus_call_method(bus, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                               "org.freedesktop.systemd1.Manager", "LoadUnit", &error, &reply, "s", unit);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(reply, "o", &path);
+        if (r < 0)
+                return r;
+        r = sd_bus_get_property_string(bus, "org.freedesktop.systemd1", path, "org.freedesktop.systemd1.Unit",
+                                       "ActiveState", &error, ret_active);
+        if (r < 0)
+                return r;
+        r = sd_bus_get_property_string(bus, "org.freedesktop.systemd1", path, "org.freedesktop.systemd1.Unit",
+                                       "SubState", &error, ret_sub);
+        if (r < 0)
+                return r;
+        r = sd_bus_get_property_string(bus, "org.freedesktop.systemd1", path, "org.freedesktop.systemd1.Unit",
+                                       "UnitFileState", &error, ret_file_state);
+        return r < 0 ? r : 0;
+}
+
+static int check_service(const CheckContext *ctx, FindingList *out, const ServiceSpec *spec) {
+        _cleanup_free_ char *bin = spawn_find_program(spec->program);
+        if (!bin)
+                return add_not_installed(ctx, out, spec);
+
+        _cleanup_free_ char *pidfile = pid_file_of(ctx, spec);
+        pid_t pid = pidfile ? pid_from_file(pidfile) : 0;
+        const char *how = pidfile;
+        if (!pid_has_comm(pid, spec->comm) || !pid_exe_contains(pid, spec->program)) {
+                pid = scan_proc(spec);
+                how = "/proc";
+        }
+
+        Finding *f;
+        if (ctx->systemd) {
+                _cleanup_free_ char *active = NULL, *sub = NULL, *file_state = NULL;
+                int r = unit_state(ctx, spec->unit, &active, &sub, &file_state);
+                if (r < 0) {
+                        f = findings_addf(out, spec->id, spec->unit, STATUS_UNKNOWN,
+                                          _("cannot ask systemd about %s: %s"), spec->unit, strerror(-r));
+                        return f ? 0 : -ENOMEM;
+                }
+                bool running = streq(active, "active") && pid > 0;
+                if (running && streq_ptr(file_state, "enabled"))
+                        f = findings_addf(out, spec->id, spec->unit, STATUS_OK, _("%s is running (pid %d)"),
+                                          spec->name, (int) pid);
+                else if (running)
+                        f = findings_addf(out, spec->id, spec->unit, STATUS_WARNING,
+                                          _("%s is running but will not start at boot (%s)"), spec->name,
+                                          strempty(file_state));
+                else
+                        f = findings_addf(out, spec->id, spec->unit, STATUS_CRITICAL,
+                                          _("%s is not running (%s: %s/%s)"), spec->name, spec->unit, active, sub);
+                if (!f || finding_set_detail(f, "ActiveState=%s SubState=%s UnitFileState=%s master pid=%d", active,
+                                             sub, strempty(file_state), (int) pid) < 0)
+                        return -ENOMEM;
+                if (f->status == STATUS_OK)
+                        return 0;
+                return finding_set_remedy(f, _("systemctl enable --now %s\nIf it fails to start: journalctl -u %s -n 50"),
+                                          spec->unit, spec->unit);
+        }
+
+        if (pid > 0) {
+                f = findings_addf(out, spec->id, spec->unit, STATUS_OK, _("%s is running (pid %d)"), spec->name,
+                                  (int) pid);
+                if (!f)
+                        return -ENOMEM;
+                return finding_set_detail(f, _("master process %d found via %s (systemd is not PID 1)"), (int) pid,
+                                          how);
+        }
+        f = findings_addf(out, spec->id, spec->unit, STATUS_CRITICAL, _("%s is not running"), spec->name);
+        if (!f)
+                return -ENOMEM;
+        if (finding_set_detail(f, _("no %s master process (pid file %s, /proc scanned); systemd is not PID 1"),
+                               spec->comm, strempty(pidfile)) < 0)
+                return -ENOMEM;
+        return finding_set_remedy(f, _("Start it: %s\nThen look at the mail log (journalctl -t %s, or "
+                                       "/var/log/mail.log / /var/log/maillog) if it stops again."),
+                                  spec->start_plain, spec->program);
+}
+
+int check_service_postfix(const CheckContext *ctx, FindingList *out) {
+        return check_service(ctx, out, &postfix_spec);
+}
+
+int check_service_dovecot(const CheckContext *ctx, FindingList *out) {
+        return check_service(ctx, out, &dovecot_spec);
+}

@@ -1,0 +1,210 @@
+/* Renderers against golden files in tests/data/render/, plus structural checks. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fileio.h"
+#include "finding.h"
+#include "macro.h"
+#include "render.h"
+
+/* A report that exercises every corner: all statuses, metrics with and without
+ * thresholds, a repeated id, multi-line detail, CJK text, hostile bytes, characters that
+ * need escaping in each format. */
+static void build(FindingList *l) {
+        Finding *f;
+        Metric *m;
+
+        f = findings_addf(l, "service.postfix", "postfix.service", STATUS_OK, "Postfix is running (pid 812)");
+        assert_non_null(f);
+        assert_int_equal(finding_set_detail(f, "master process 812 found via /var/spool/postfix/pid/master.pid"), 0);
+
+        f = findings_addf(l, "config.postfix", "/etc/postfix/main.cf", STATUS_CRITICAL,
+                          "postfix check failed: postfix: fatal: open /etc/postfix/main.cf: No such file or directory");
+        assert_non_null(f);
+        assert_int_equal(finding_set_detail(f, "postfix: fatal: open /etc/postfix/main.cf: No such file or directory\n"
+                                               "second line | with a pipe"), 0);
+        assert_int_equal(finding_set_remedy(f, "Create main.cf.\nThen run 'postfix check'."), 0);
+
+        f = findings_addf(l, "tls.submission.expiry", "127.0.0.1:587", STATUS_WARNING, "certificate expires in 9 days");
+        assert_non_null(f);
+        m = finding_add_metric(f, "days_left", 9, "");
+        assert_non_null(m);
+        metric_set_thresholds(m, true, 21, true, 7);
+        assert_non_null(finding_add_metric(f, "handshake_ms", 12.5, "ms"));
+        assert_int_equal(finding_set_remedy(f, "certbot renew && systemctl reload postfix dovecot"), 0);
+
+        f = findings_addf(l, "system.disk", "/var/spool/postfix", STATUS_OK, "mail queue: 12.0 GiB free (42%%) on /");
+        assert_non_null(f);
+        m = finding_add_metric(f, "free_percent", 42.25, "%");
+        metric_set_thresholds(m, true, 15, true, 5);
+        metric_set_range(m, true, 0, true, 100);
+        assert_non_null(finding_add_metric(f, "free_bytes", 12884901888.0, "B"));
+
+        f = findings_addf(l, "system.disk", "/home/\"quoted\"\\dir", STATUS_OK, "邮件存储：剩余 80%%");
+        assert_non_null(f);
+        m = finding_add_metric(f, "free_percent", 80, "%");
+        metric_set_thresholds(m, true, 15, true, 5);
+        metric_set_range(m, true, 0, true, 100);
+        assert_non_null(finding_add_metric(f, "free_bytes", 1024, "B"));
+
+        f = findings_addf(l, "config.relay", "/etc/postfix/main.cf", STATUS_UNKNOWN,
+                          "cannot read Postfix settings: \033[31mred\033[0m banner\a");
+        assert_non_null(f);
+}
+
+static char *render_to_string(RenderFormat fmt, const FindingList *l, const RenderOptions *o) {
+        char *buf = NULL;
+        size_t size = 0;
+        FILE *mem = open_memstream(&buf, &size);
+        assert_non_null(mem);
+        Report r = {
+                .host = "mail.example.test",
+                .domain = "example.test",
+                .started_usec = INT64_C(1795326000) * 1000000, /* 2026-11-22T05:40:00Z */
+                .duration_ms = 812,
+                .findings = l,
+        };
+        assert_int_equal(render_report(mem, fmt, &r, o), 0);
+        assert_int_equal(fclose(mem), 0);
+        return buf;
+}
+
+static void compare_golden(const char *name, const char *got) {
+        const char *dir = getenv("MXDECK_TEST_DATA");
+        _cleanup_free_ char *path = NULL, *want = NULL;
+        size_t size;
+
+        assert_non_null(dir);
+        assert_true(asprintf(&path, "%s/render/%s", dir, name) > 0);
+        if (getenv("MXDECK_UPDATE_GOLDEN")) {
+                FILE *f = fopen(path, "we");
+                assert_non_null(f);
+                fputs(got, f);
+                fclose(f);
+        }
+        assert_int_equal(read_file_bounded(path, 1 << 20, &want, &size), 0);
+        if (!streq(want, got)) {
+                fprintf(stderr, "golden mismatch for %s\n--- want\n%s\n--- got\n%s\n", name, want, got);
+                fail();
+        }
+}
+
+static void test_golden(void **state) {
+        static const struct {
+                RenderFormat format;
+                bool color, verbose;
+                const char *golden;
+        } cases[] = {
+                { RENDER_TEXT, false, false, "report.txt" },
+                { RENDER_TEXT, false, true, "report-verbose.txt" },
+                { RENDER_TEXT, true, false, "report-color.txt" },
+                { RENDER_JSON, false, false, "report.json" },
+                { RENDER_NAGIOS, false, false, "report.nagios" },
+                { RENDER_PROMETHEUS, false, false, "report.prom" },
+        };
+        FindingList l = {};
+        build(&l);
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                RenderOptions o = { .color = cases[i].color, .verbose = cases[i].verbose };
+                _cleanup_free_ char *out = render_to_string(cases[i].format, &l, &o);
+                compare_golden(cases[i].golden, out);
+        }
+        findings_done(&l);
+}
+
+static void test_json_structure(void **state) {
+        FindingList l = {};
+        build(&l);
+        _cleanup_free_ char *out = render_to_string(RENDER_JSON, &l, NULL);
+        json_error_t e;
+        json_t *root = json_loads(out, 0, &e);
+        assert_non_null(root);
+        assert_string_equal(json_string_value(json_object_get(root, "schema")), "mxdeck.check/1");
+        assert_string_equal(json_string_value(json_object_get(root, "status")), "critical");
+        assert_string_equal(json_string_value(json_object_get(root, "started")), "2026-11-22T05:40:00Z");
+        json_t *counts = json_object_get(root, "counts");
+        assert_int_equal(json_integer_value(json_object_get(counts, "ok")), 3);
+        assert_int_equal(json_integer_value(json_object_get(counts, "critical")), 1);
+        json_t *fs = json_object_get(root, "findings");
+        assert_int_equal(json_array_size(fs), l.n);
+        json_t *tls = json_array_get(fs, 2);
+        assert_string_equal(json_string_value(json_object_get(tls, "group")), "tls");
+        assert_int_equal(json_integer_value(json_object_get(json_object_get(tls, "metrics"), "days_left")), 9);
+        /* No raw escape character survives anywhere. */
+        assert_null(strchr(out, '\033'));
+        json_decref(root);
+        findings_done(&l);
+}
+
+static void test_text_no_escapes_without_color(void **state) {
+        FindingList l = {};
+        build(&l);
+        RenderOptions o = { .verbose = true };
+        _cleanup_free_ char *out = render_to_string(RENDER_TEXT, &l, &o);
+        assert_null(strchr(out, '\033'));
+        assert_null(strchr(out, '\a'));
+        findings_done(&l);
+}
+
+static void test_status(void **state) {
+        static const struct {
+                Status a, b, worst;
+        } cases[] = {
+                { STATUS_OK, STATUS_OK, STATUS_OK },
+                { STATUS_OK, STATUS_UNKNOWN, STATUS_UNKNOWN },
+                { STATUS_UNKNOWN, STATUS_WARNING, STATUS_WARNING },
+                { STATUS_WARNING, STATUS_CRITICAL, STATUS_CRITICAL },
+                { STATUS_CRITICAL, STATUS_UNKNOWN, STATUS_CRITICAL },
+                { STATUS_CRITICAL, STATUS_OK, STATUS_CRITICAL },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                assert_int_equal(status_worst(cases[i].a, cases[i].b), cases[i].worst);
+                assert_int_equal(status_worst(cases[i].b, cases[i].a), cases[i].worst);
+        }
+        assert_int_equal(render_nagios_exit_code(STATUS_OK), 0);
+        assert_int_equal(render_nagios_exit_code(STATUS_WARNING), 1);
+        assert_int_equal(render_nagios_exit_code(STATUS_CRITICAL), 2);
+        assert_int_equal(render_nagios_exit_code(STATUS_UNKNOWN), 3);
+        assert_int_equal(status_from_string("warning"), STATUS_WARNING);
+        assert_int_equal(status_from_string("bogus"), _STATUS_INVALID);
+        assert_int_equal(render_format_from_string("prometheus"), RENDER_PROMETHEUS);
+        assert_int_equal(render_format_from_string("xml"), _RENDER_FORMAT_INVALID);
+}
+
+static void test_bad_ids(void **state) {
+        static const char *const bad[] = { "", "nodot", ".lead", "trail.", "Upper.case", "sp ace.x", "semi;colon.x" };
+        FindingList l = {};
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++)
+                assert_int_equal(findings_add(&l, bad[i], "", STATUS_OK, NULL), -EINVAL);
+        assert_int_equal(findings_add(&l, "dnsbl.zen.spamhaus.org", "", STATUS_OK, NULL), 0);
+        assert_int_equal(findings_add(&l, "a.b", "", (Status) 7, NULL), -EINVAL);
+        findings_done(&l);
+}
+
+static void test_empty_report(void **state) {
+        FindingList l = {};
+        _cleanup_free_ char *nagios = render_to_string(RENDER_NAGIOS, &l, NULL);
+        assert_string_equal(nagios, "MXDECK OK: no checks ran\n");
+        _cleanup_free_ char *prom = render_to_string(RENDER_PROMETHEUS, &l, NULL);
+        assert_non_null(strstr(prom, "# TYPE mxdeck_check_status gauge\n"));
+        assert_null(strstr(prom, "mxdeck_check_status{"));
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_golden),
+                cmocka_unit_test(test_json_structure),
+                cmocka_unit_test(test_text_no_escapes_without_color),
+                cmocka_unit_test(test_status),
+                cmocka_unit_test(test_bad_ids),
+                cmocka_unit_test(test_empty_report),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
