@@ -2,7 +2,7 @@
 #pragma once
 
 #include "checks.h"
-#include "spawn.h"
+#include "subprocess.h"
 
 /* Runs a tool with the probe timeout and output cap. -ENOENT: not installed. */
 int probe_run(const CheckContext *ctx, const char *const *argv, SpawnResult *ret);

@@ -1,12 +1,6 @@
 /* Run external commands safely: argv only (never a shell), bounded capture, timeout, stdin feed. */
 #pragma once
 
-/* This header's name shadows the C library's <spawn.h> on core's include path; spawn.c
- * asks for the real one (it must include this file as <spawn.h> for that to work). */
-#ifdef SPAWN_INCLUDE_POSIX_SPAWN
-#include_next <spawn.h>
-#endif
-
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
