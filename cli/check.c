@@ -1,4 +1,5 @@
 /* `mxdeck check`: run the catalog's checks and render the findings. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,6 +67,30 @@ static int split_groups(const char *arg, char ***ret) {
         return 0;
 }
 
+/* --port SVC=PORT, e.g. smtps=10465. */
+static int parse_port_override(const char *arg, PortOverride *ports, size_t *n, size_t max) {
+        static const char *const services[] = { "smtp", "submission", "smtps", "imap", "imaps", "pop3", "pop3s" };
+        const char *eq = strchr(arg, '=');
+        uint64_t port;
+        size_t i;
+
+        for (i = 0; eq && i < ELEMENTSOF(services); i++)
+                if (strlen(services[i]) == (size_t) (eq - arg) && strncmp(arg, services[i], (size_t) (eq - arg)) == 0)
+                        break;
+        if (!eq || i == ELEMENTSOF(services) || parse_uint64(eq + 1, &port) < 0 || port == 0 || port > 65535) {
+                usage_error("check", _("--port wants SERVICE=PORT with SERVICE one of smtp, submission, smtps, imap, "
+                                       "imaps, pop3, pop3s and PORT 1-65535, not '%s'"), arg);
+                return -EINVAL;
+        }
+        if (*n >= max) {
+                usage_error("check", _("too many --port options"));
+                return -E2BIG;
+        }
+        ports[*n] = (PortOverride) { .service = (char *) services[i], .port = (unsigned) port };
+        (*n)++;
+        return 0;
+}
+
 static int64_t now_usec(clockid_t clock) {
         struct timespec ts;
         clock_gettime(clock, &ts);
@@ -89,7 +114,10 @@ static void default_names(const CheckContext *ctx, char **host, char **domain) {
 }
 
 int verb_check(int argc, char *argv[]) {
-        enum { ARG_ONLY = 0x100, ARG_FORMAT, ARG_HOST, ARG_DOMAIN, ARG_TIMEOUT, ARG_CONFIG, ARG_COLOR };
+        enum {
+                ARG_ONLY = 0x100, ARG_FORMAT, ARG_HOST, ARG_DOMAIN, ARG_TIMEOUT, ARG_CONFIG, ARG_COLOR,
+                ARG_CONNECT, ARG_PORT, ARG_CA_FILE, ARG_SELECTOR, ARG_RESOLVER, ARG_TRUST_ANCHOR,
+        };
         static const struct option options[] = {
                 { "only", required_argument, NULL, ARG_ONLY },
                 { "format", required_argument, NULL, ARG_FORMAT },
@@ -99,6 +127,12 @@ int verb_check(int argc, char *argv[]) {
                 { "timeout", required_argument, NULL, ARG_TIMEOUT },
                 { "config", required_argument, NULL, ARG_CONFIG },
                 { "color", required_argument, NULL, ARG_COLOR },
+                { "connect", required_argument, NULL, ARG_CONNECT },
+                { "port", required_argument, NULL, ARG_PORT },
+                { "ca-file", required_argument, NULL, ARG_CA_FILE },
+                { "selector", required_argument, NULL, ARG_SELECTOR },
+                { "resolver", required_argument, NULL, ARG_RESOLVER },
+                { "trust-anchor", required_argument, NULL, ARG_TRUST_ANCHOR },
                 { "verbose", no_argument, NULL, 'v' },
                 { "help", no_argument, NULL, 'h' },
                 {}
@@ -106,6 +140,9 @@ int verb_check(int argc, char *argv[]) {
         _cleanup_strv_free_ char **only = NULL;
         _cleanup_free_ char *host = NULL, *domain = NULL, *error = NULL;
         const char *output = NULL, *config = NULL, *color_when = "auto";
+        const char *connect_addr = NULL, *ca_file = NULL, *selector = NULL, *resolver = NULL, *trust_anchor = NULL;
+        PortOverride ports[16];
+        size_t n_ports = 0;
         RenderFormat format = RENDER_TEXT;
         RenderOptions ro = {};
         uint64_t timeout = 0;
@@ -172,6 +209,33 @@ int verb_check(int argc, char *argv[]) {
                         }
                         color_when = optarg;
                         break;
+                case ARG_CONNECT:
+                        connect_addr = optarg;
+                        break;
+                case ARG_PORT:
+                        if (parse_port_override(optarg, ports, &n_ports, ELEMENTSOF(ports)) < 0)
+                                return EXIT_CHECK_USAGE;
+                        break;
+                case ARG_CA_FILE:
+                        if (access(optarg, R_OK) < 0) {
+                                usage_error("check", _("--ca-file %s: %s"), optarg, strerror(errno));
+                                return EXIT_CHECK_USAGE;
+                        }
+                        ca_file = optarg;
+                        break;
+                case ARG_SELECTOR:
+                        selector = optarg;
+                        break;
+                case ARG_RESOLVER:
+                        resolver = optarg;
+                        break;
+                case ARG_TRUST_ANCHOR:
+                        if (access(optarg, R_OK) < 0) {
+                                usage_error("check", _("--trust-anchor %s: %s"), optarg, strerror(errno));
+                                return EXIT_CHECK_USAGE;
+                        }
+                        trust_anchor = optarg;
+                        break;
                 case 'v':
                         ro.verbose = true;
                         break;
@@ -217,6 +281,15 @@ int verb_check(int argc, char *argv[]) {
                 .settings = &settings,
                 .family = os.family,
                 .systemd = sd_booted() > 0,
+                .only = (const char *const *) only,
+                .host_from_flag = host != NULL,
+                .connect = connect_addr,
+                .ports = ports,
+                .n_ports = n_ports,
+                .ca_file = ca_file,
+                .selector = selector,
+                .resolver = resolver,
+                .trust_anchor = trust_anchor,
         };
         default_names(&ctx, &host, &domain);
         ctx.host = host;
@@ -224,7 +297,7 @@ int verb_check(int argc, char *argv[]) {
 
         FindingList findings = {};
         int64_t started = now_usec(CLOCK_REALTIME), t0 = now_usec(CLOCK_MONOTONIC);
-        r = checks_run(&ctx, (const char *const *) only, &findings);
+        r = checks_run(&ctx, &findings);
         Report report = {
                 .host = host,
                 .domain = domain,

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -186,6 +187,43 @@ static int make_pipe(int p[2]) {
                 }
         }
         return 0;
+}
+
+/* A pseudo-terminal in raw mode standing in for a pipe: p[0] the master we read,
+ * p[1] the terminal the child writes to. Raw, so no "\r\n" rewriting and no echo. */
+static int make_pty(int p[2]) {
+        char name[64];
+        struct termios t;
+        int r;
+
+        p[0] = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+        if (p[0] < 0)
+                return negative_errno();
+        p[1] = -1;
+        if (grantpt(p[0]) < 0 || unlockpt(p[0]) < 0 || ptsname_r(p[0], name, sizeof name) != 0)
+                goto fail;
+        p[1] = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+        if (p[1] < 0)
+                goto fail;
+        if (tcgetattr(p[1], &t) < 0)
+                goto fail;
+        cfmakeraw(&t);
+        if (tcsetattr(p[1], TCSANOW, &t) < 0)
+                goto fail;
+        for (int i = 0; i < 2; i++) {
+                r = move_above_stdio(&p[i]);
+                if (r < 0) {
+                        errno = -r;
+                        goto fail;
+                }
+        }
+        return 0;
+fail:
+        r = negative_errno();
+        closep(&p[0]);
+        closep(&p[1]);
+        p[0] = p[1] = -1;
+        return r;
 }
 
 static void close_pair(int p[2]) {
@@ -477,6 +515,7 @@ int spawn_run(const SpawnOptions *opts, SpawnResult *ret) {
         if (cap >= SIZE_MAX / 2)
                 return -EINVAL;
         unsigned timeout_ms = opts->timeout_ms ? opts->timeout_ms : SPAWN_DEFAULT_TIMEOUT_MS;
+        bool merge = opts->merge_stderr || opts->terminal;
 
         char *const *envp;
         if (opts->envp)
@@ -504,10 +543,10 @@ int spawn_run(const SpawnOptions *opts, SpawnResult *ret) {
         if (r < 0)
                 goto finish;
 
-        r = make_pipe(out_pipe);
+        r = opts->terminal ? make_pty(out_pipe) : make_pipe(out_pipe);
         if (r < 0)
                 goto finish;
-        if (!opts->merge_stderr) {
+        if (!merge) {
                 r = make_pipe(err_pipe);
                 if (r < 0)
                         goto finish;
@@ -559,7 +598,7 @@ int spawn_run(const SpawnOptions *opts, SpawnResult *ret) {
                 r = -posix_spawn_file_actions_adddup2(actions, out_pipe[1], STDOUT_FILENO);
         if (r == 0)
                 r = -posix_spawn_file_actions_adddup2(
-                        actions, opts->merge_stderr ? out_pipe[1] : err_pipe[1], STDERR_FILENO);
+                        actions, merge ? out_pipe[1] : err_pipe[1], STDERR_FILENO);
         if (r == 0)
                 r = -posix_spawn_file_actions_addfchdir_np(actions, cwd_fd);
 #if defined(__GLIBC__) && __GLIBC_PREREQ(2, 34)

@@ -25,6 +25,10 @@ typedef struct SpawnOptions {
         size_t max_output;
         /* Capture stderr into the same buffer as stdout, interleaved as written. */
         bool merge_stderr;
+        /* Give the child a pseudo-terminal (raw mode) as stdout and stderr, captured merged
+         * into out. For tools that print their messages only when stderr is a terminal and
+         * send them to syslog otherwise: postfix(1) and postlog(1). stdin is unaffected. */
+        bool terminal;
         /* Working directory of the child, NULL for "/". */
         const char *cwd;
 } SpawnOptions;

@@ -27,12 +27,33 @@ const Check *checks_table(size_t *ret_n) {
         return catalog;
 }
 
+static bool word_in(const char *list, const char *word) {
+        size_t l = strlen(word);
+        for (const char *p = list; *p;) {
+                size_t n = strcspn(p, " ");
+                if (n == l && strncmp(p, word, l) == 0)
+                        return true;
+                p += n;
+                p += strspn(p, " ");
+        }
+        return false;
+}
+
+bool check_group_selected(const CheckContext *ctx, const char *group) {
+        if (!ctx->only)
+                return true;
+        for (const char *const *g = ctx->only; *g; g++)
+                if (streq(*g, group))
+                        return true;
+        return false;
+}
+
 bool check_group_is_known(const char *group, bool *ret_available) {
         bool known = false, available = false;
         for (size_t i = 0; i < ELEMENTSOF(known_groups); i++)
                 known = known || streq(group, known_groups[i]);
         for (size_t i = 0; i < ELEMENTSOF(catalog); i++)
-                available = available || streq(group, catalog[i].group);
+                available = available || word_in(catalog[i].groups, group);
         if (ret_available)
                 *ret_available = available;
         return known;
@@ -72,12 +93,13 @@ static bool selected(const Check *c, const char *const *only) {
         if (!only)
                 return true;
         for (const char *const *g = only; *g; g++)
-                if (streq(*g, c->group))
+                if (word_in(c->groups, *g))
                         return true;
         return false;
 }
 
-int checks_run(const CheckContext *ctx, const char *const *only, FindingList *ret) {
+int checks_run(const CheckContext *ctx, FindingList *ret) {
+        const char *const *only = ctx->only;
         Job jobs[ELEMENTSOF(catalog)] = {};
         Pool pool = { .ctx = ctx, .jobs = jobs };
         pthread_t threads[MAX_WORKERS];

@@ -7,19 +7,42 @@
 #include "osrelease.h"
 #include "settings.h"
 
+/* --port SVC=PORT */
+typedef struct PortOverride {
+        char *service;  /* "smtp", "submission", "smtps", "imap", "imaps", "pop3", "pop3s" */
+        unsigned port;
+} PortOverride;
+
 typedef struct CheckContext {
         const Settings *settings;
         DistroFamily family;   /* for remedies: apt or dnf */
         bool systemd;          /* systemd is PID 1: ask it over sd-bus */
-        const char *host;      /* --host, may be NULL */
-        const char *domain;    /* --domain, may be NULL */
+        const char *const *only; /* selected groups, NULL = all */
+        /* The mail host: name for SNI, certificate name checks and DNS (--host, default
+         * Postfix's myhostname); may be NULL. */
+        const char *host;
+        bool host_from_flag;   /* --host was given (else host is Postfix's guess) */
+        const char *domain;    /* --domain, default Postfix's mydomain; may be NULL */
+        /* Network probes: connect here instead of resolving host (--connect ADDR). */
+        const char *connect;
+        const PortOverride *ports; /* --port overrides */
+        size_t n_ports;
+        const char *ca_file;   /* --ca-file: trust these CAs instead of the system store */
+        /* DNS probes. */
+        const char *selector;  /* --selector: DKIM selector */
+        const char *resolver;  /* --resolver ADDR[:PORT], NULL = settings, then resolv.conf */
+        const char *trust_anchor; /* --trust-anchor FILE */
 } CheckContext;
+
+/* True when group is selected (ctx->only NULL means all). A check that covers several
+ * groups emits only the findings of the selected ones. */
+bool check_group_selected(const CheckContext *ctx, const char *group);
 
 typedef int (*CheckFunc)(const CheckContext *ctx, FindingList *out);
 
 typedef struct Check {
-        const char *group;  /* the --only group */
-        const char *id;     /* catalog id (or id prefix) it produces */
+        const char *groups; /* the --only groups it serves, space-separated */
+        const char *id;     /* catalog id (or id prefix) it produces, for error findings */
         CheckFunc run;
 } Check;
 
@@ -30,10 +53,10 @@ const Check *checks_table(size_t *ret_n);
  * in this build); *ret_available tells whether this build has checks for it. */
 bool check_group_is_known(const char *group, bool *ret_available);
 
-/* Runs the checks whose group is in only (NULL: all) concurrently on a small fixed pool
+/* Runs the checks that serve a group of ctx->only (NULL: all) concurrently on a small fixed pool
  * of threads; findings come out in catalog order whatever the timing. A check that fails
  * to run (ENOMEM, ...) yields an unknown finding rather than aborting the others. */
-int checks_run(const CheckContext *ctx, const char *const *only, FindingList *ret);
+int checks_run(const CheckContext *ctx, FindingList *ret);
 
 /* Individual checks. */
 int check_service_postfix(const CheckContext *ctx, FindingList *out);

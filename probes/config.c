@@ -20,10 +20,9 @@ typedef struct KnownMessage {
 
 static const KnownMessage postfix_messages[] = {
         { "main.cf: No such file or directory",
-          N_("Postfix has no main.cf yet (the \"No configuration\" install). Create one with "
-             "'mxdeck setup --answers FILE', or start from the packaged example "
-             "(Debian: cp /usr/share/postfix/main.cf.debian /etc/postfix/main.cf), then run "
-             "'postfix check'.") },
+          N_("Postfix has no main.cf yet (the \"No configuration\" install). Start from the "
+             "packaged example (Debian: cp /usr/share/postfix/main.cf.debian /etc/postfix/main.cf), "
+             "set myhostname and mydestination, run 'newaliases', then 'postfix check'.") },
         { "aliases.db",
           N_("The aliases database is missing or stale: run 'newaliases'.") },
         { "aliases is unavailable",
@@ -102,11 +101,13 @@ static int timed_out(FindingList *out, const char *id, const char *target, const
 /* Common shape of "run the tool's own checker and judge its output". */
 static int judge_tool(const CheckContext *ctx, FindingList *out, const char *id, const char *target,
                       const char *const *argv, const char *what, const KnownMessage *known, size_t n_known,
-                      const char *fatal_marker, const char *warning_marker, const char *fallback_remedy) {
+                      const char *fatal_marker, const char *warning_marker, const char *fallback_remedy,
+                      bool terminal) {
         SpawnOptions o = {
                 .argv = argv,
                 .timeout_ms = ctx->settings->timeout_seconds * 1000u,
                 .merge_stderr = true,
+                .terminal = terminal,
                 .max_output = 1024 * 1024,
         };
         SpawnResult s;
@@ -177,7 +178,9 @@ int check_config_postfix(const CheckContext *ctx, FindingList *out) {
         FindingList tmp = {};
         int r = judge_tool(ctx, &tmp, "config.postfix", MAIN_CF, check_argv, "postfix check", postfix_messages,
                            ELEMENTSOF(postfix_messages), "fatal:", "warning:",
-                           _("Fix what the message names, then run 'postfix check' until it is silent."));
+                           _("Fix what the message names, then run 'postfix check' until it is silent."),
+                           /* postfix(1) prints its complaints only to a terminal (else to syslog). */
+                           true);
         if (r < 0) {
                 findings_done(&tmp);
                 return r;
@@ -187,7 +190,7 @@ int check_config_postfix(const CheckContext *ctx, FindingList *out) {
                 findings_done(&tmp);
                 r = judge_tool(ctx, &tmp, "config.postfix", MAIN_CF, postconf_argv, "postconf -n",
                                postfix_messages, ELEMENTSOF(postfix_messages), "fatal:", "warning:",
-                               _("Fix what the message names, then run 'postconf -n' until it is silent."));
+                               _("Fix what the message names, then run 'postconf -n' until it is silent."), false);
                 if (r < 0) {
                         findings_done(&tmp);
                         return r;
@@ -211,7 +214,7 @@ int check_config_dovecot(const CheckContext *ctx, FindingList *out) {
         return judge_tool(ctx, out, "config.dovecot", "/etc/dovecot/dovecot.conf", argv, "doveconf -n",
                           dovecot_messages, ELEMENTSOF(dovecot_messages), "Fatal:", "Warning:",
                           _("Fix the file and line the message names, then run 'doveconf -n' until it is "
-                            "silent."));
+                            "silent."), false);
 }
 
 /* A Postfix query that could not be made becomes an unknown finding that says why. */

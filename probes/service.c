@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <systemd/sd-bus.h>
 
 #include "checks.h"
@@ -67,6 +68,17 @@ static bool pid_exe_contains(pid_t pid, const char *needle) {
         return strstr(exe, needle) != NULL;
 }
 
+/* Only processes of our own PID namespace count: a lab host's or a container's Postfix
+ * is visible in /proc but is not this host's service. */
+static bool pid_in_our_namespace(pid_t pid) {
+        char path[64];
+        struct stat a, b;
+        snprintf(path, sizeof path, "/proc/%d/ns/pid", (int) pid);
+        if (stat("/proc/self/ns/pid", &a) < 0 || stat(path, &b) < 0)
+                return true; /* cannot tell (no root): do not hide it */
+        return a.st_ino == b.st_ino && a.st_dev == b.st_dev;
+}
+
 static pid_t parent_of(pid_t pid) {
         _cleanup_free_ char *path = NULL, *buf = NULL;
         if (asprintf(&path, "/proc/%d/stat", (int) pid) < 0 || read_file_bounded(path, 4096, &buf, NULL) < 0)
@@ -94,7 +106,7 @@ static pid_t scan_proc(const ServiceSpec *spec) {
                 if (parse_uint64(de->d_name, &v) < 0 || v > 4194304)
                         continue;
                 pid_t pid = (pid_t) v;
-                if (pid_has_comm(pid, spec->comm) && pid_exe_contains(pid, spec->program) &&
+                if (pid_has_comm(pid, spec->comm) && pid_exe_contains(pid, spec->program) && pid_in_our_namespace(pid) &&
                     !pid_has_comm(parent_of(pid), spec->comm))
                         found = pid;
         }
@@ -130,7 +142,7 @@ static int add_not_installed(const CheckContext *ctx, FindingList *out, const Se
                 install_remedy(ctx, ctx->family == DISTRO_RHEL ? spec->package_rpm : spec->package_deb);
         if (!f || !cmd)
                 return -ENOMEM;
-        return finding_set_remedy(f, _("Install it: %s\nor let 'mxdeck setup' install and configure it."), cmd);
+        return finding_set_remedy(f, _("Install it: %s"), cmd);
 }
 
 /* systemd's view: ActiveState/SubState and whether it starts at boot. */
@@ -174,7 +186,7 @@ static int check_service(const CheckContext *ctx, FindingList *out, const Servic
         _cleanup_free_ char *pidfile = pid_file_of(ctx, spec);
         pid_t pid = pidfile ? pid_from_file(pidfile) : 0;
         const char *how = pidfile;
-        if (!pid_has_comm(pid, spec->comm) || !pid_exe_contains(pid, spec->program)) {
+        if (!pid_has_comm(pid, spec->comm) || !pid_exe_contains(pid, spec->program) || !pid_in_our_namespace(pid)) {
                 pid = scan_proc(spec);
                 how = "/proc";
         }
@@ -220,7 +232,7 @@ static int check_service(const CheckContext *ctx, FindingList *out, const Servic
         if (!f)
                 return -ENOMEM;
         if (finding_set_detail(f, _("no %s master process (pid file %s, /proc scanned); systemd is not PID 1"),
-                               spec->comm, strempty(pidfile)) < 0)
+                               spec->name, strempty(pidfile)) < 0)
                 return -ENOMEM;
         return finding_set_remedy(f, _("Start it: %s\nThen look at the mail log (journalctl -t %s, or "
                                        "/var/log/mail.log / /var/log/maillog) if it stops again."),

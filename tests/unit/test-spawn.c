@@ -583,8 +583,34 @@ static void test_concurrent(void **state) {
         }
 }
 
+/* terminal: stdout and stderr are a raw pseudo-terminal (postfix(1) only talks to one). */
+static void test_terminal(void **state) {
+        static const struct {
+                bool terminal;
+                const char *want;
+        } cases[] = {
+                { false, "no-tty\n" },
+                { true, "tty-out tty-err\nline2\n" },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                SpawnOptions o = {
+                        .argv = ARGV("sh", "-c",
+                                     "if test -t 2 && test -t 1; then printf 'tty-out '; printf 'tty-err\\n' >&2; "
+                                     "printf 'line2\\n'; else echo no-tty; fi"),
+                        .terminal = cases[i].terminal,
+                };
+                SpawnResult r;
+                run_ok(&o, &r);
+                assert_true(spawn_result_ok(&r));
+                /* Raw mode: no "\r\n" translation. */
+                assert_string_equal(r.out, cases[i].want);
+                spawn_result_done(&r);
+        }
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_terminal),
                 cmocka_unit_test(test_exit_status),
                 cmocka_unit_test(test_timeout),
                 cmocka_unit_test(test_timeout_escalates_to_sigkill),
