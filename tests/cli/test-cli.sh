@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# The command line as a user meets it: help, version, usage errors and their exit codes,
+# settings-file errors with file and line, and --output's atomic replace. No root needed.
+set -u
+mxdeck=${MXDECK:-$MXDECK_BUILD_ROOT/cli/mxdeck}
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+passed=0 failed=0
+
+ok() { passed=$((passed + 1)); echo "ok - $1"; }
+bad() { failed=$((failed + 1)); echo "not ok - $1"; }
+
+# run EXPECTED_RC STDERR_OR_STDOUT_REGEX DESCRIPTION -- ARGS...
+run() {
+        local want_rc=$1 pattern=$2 what=$3
+        shift 4
+        "$mxdeck" "$@" >"$T/out" 2>"$T/err"
+        local rc=$?
+        if [ "$rc" != "$want_rc" ]; then
+                bad "$what: exit $rc, want $want_rc; stderr: $(head -3 "$T/err")"
+        elif ! cat "$T/out" "$T/err" | grep -Eq -- "$pattern"; then
+                bad "$what: output does not match /$pattern/: $(head -3 "$T/out" "$T/err")"
+        else
+                ok "$what"
+        fi
+}
+
+run 0 '^Usage: mxdeck'                       "--help"                        -- --help
+run 0 '^mxdeck [0-9]+\.[0-9]+\.[0-9]+$'      "--version"                     -- --version
+run 0 'Commands:'                            "help"                          -- help
+run 0 '^Usage: mxdeck check'                 "help check"                    -- help check
+run 0 '^Usage: mxdeck lab'                   "help lab"                      -- help lab
+run 0 '^Usage: mxdeck check'                 "check --help"                  -- check --help
+run 2 "unknown command 'frobnicate'"         "unknown command"               -- frobnicate
+run 2 "unknown command 'nope'"               "help for an unknown command"   -- help nope
+run 2 "unknown option '--bogus'"             "unknown global option"         -- --bogus
+run 2 'Usage: mxdeck'                        "no command"                    --
+run 3 "unknown option '--bogus'"             "check: unknown option, exit 3" -- check --bogus
+run 3 "unknown format 'xml'"                 "check: bad format"             -- check --format xml
+run 3 "needs a value"                        "check: missing value"          -- check --format
+run 3 "unknown group 'nonsense'"             "check: unknown group"          -- check --only nonsense
+run 3 "from 1 to 3600"                       "check: bad timeout"            -- check --timeout 0
+run 3 "from 1 to 3600"                       "check: non-numeric timeout"    -- check --timeout 5s
+run 3 "unexpected argument 'extra'"          "check: stray argument"         -- check extra
+run 3 "--color takes"                        "check: bad --color"            -- check --color sometimes
+
+# Settings files: errors name the file and the line.
+printf '[tls]\nexpiry_warning_days = 30\n[disk]\nwarnig_percent = 20\n' >"$T/bad.conf"
+run 3 "bad.conf:4: .*warnig_percent"         "settings: unknown key with line" -- check --config "$T/bad.conf" --only system
+printf '[tls]\nexpiry_warning_days = soon\n' >"$T/bad2.conf"
+run 3 "bad2.conf:2"                          "settings: bad number with line" -- check --config "$T/bad2.conf" --only system
+printf '[tls]\nexpiry_warning_days = 3\nexpiry_critical_days = 7\n' >"$T/bad3.conf"
+run 3 "bad3.conf"                            "settings: warning on the wrong side of critical" -- check --config "$T/bad3.conf" --only system
+run 3 "no-such.conf"                         "settings: missing --config file" -- check --config "$T/no-such.conf" --only system
+printf '[disk]\nwarning_percent = 1\ncritical_percent = 0\nwarning_bytes = 1\ncritical_bytes = 0\n' >"$T/good.conf"
+"$mxdeck" check --config "$T/good.conf" --only system --format nagios >"$T/out" 2>"$T/err"
+if grep -Eq "'system.disk.free_percent[^=]*'=[0-9.]+%;1;0;0;100" "$T/out" && ! grep -q "system.disk" "$T/err"; then
+        ok "settings: thresholds from the file reach the perfdata"
+else
+        bad "settings: thresholds not applied: $(head -2 "$T/out" "$T/err")"
+fi
+
+# --output replaces the file atomically and keeps nothing else.
+echo "old content" >"$T/mxdeck.prom"
+"$mxdeck" check --config "$T/good.conf" --only system --format prometheus -o "$T/mxdeck.prom" >/dev/null 2>&1
+if grep -q '^mxdeck_check_status{id="system.disk"' "$T/mxdeck.prom" && ! grep -q "old content" "$T/mxdeck.prom" \
+        && [ -z "$(find "$T" -name '.#*')" ]; then
+        ok "--output wrote the report atomically"
+else
+        bad "--output: $(head -3 "$T/mxdeck.prom")"
+fi
+
+# NO_COLOR and a non-terminal both mean no escape sequences; --color always forces them.
+"$mxdeck" check --config "$T/good.conf" --only system >"$T/plain" 2>/dev/null
+if grep -q $'\033' "$T/plain"; then bad "escape sequences in piped output"; else ok "no colour when piped"; fi
+"$mxdeck" check --config "$T/good.conf" --only system --color always >"$T/color" 2>/dev/null
+if grep -q $'\033\[' "$T/color"; then ok "--color always colours"; else bad "--color always did not colour"; fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
