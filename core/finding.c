@@ -109,7 +109,7 @@ int findings_add(FindingList *l, const char *id, const char *target, Status stat
         return 0;
 }
 
-static int set_text(char **field, TermsafeFlags flags, bool append, const char *fmt, va_list ap) {
+_printf_(4, 0) static int set_text(char **field, TermsafeFlags flags, bool append, const char *fmt, va_list ap) {
         _cleanup_free_ char *raw = NULL;
         char *safe;
 
