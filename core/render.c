@@ -175,7 +175,7 @@ int render_text(FILE *f, const Report *r, const RenderOptions *o) {
         findings_count(l, counts);
         Status worst = findings_worst(l);
         fprintf(f, "\n%s%s%s: ", p->status[worst], status_label(worst), p->reset);
-        fprintf(f, ngettext("%zu check", "%zu checks", l->n), l->n);
+        fprintf(f, "%zu %s", l->n, ngettext("check", "checks", l->n));
         fprintf(f, _(", %u ok, %u warning, %u critical, %u unknown\n"), counts[STATUS_OK],
                 counts[STATUS_WARNING], counts[STATUS_CRITICAL], counts[STATUS_UNKNOWN]);
 
