@@ -57,6 +57,21 @@ static int tool_failed(const SpawnResult *s, const char *what, char **ret_error)
         return s->timed_out ? -ETIMEDOUT : -EINVAL;
 }
 
+/* Runs a tool that must succeed: on success *s is filled (caller releases it); on failure
+ * the tool's own complaint goes to *ret_error and nothing is left to release. */
+static int run_ok(const CheckContext *ctx, const char *const *argv, const char *what, SpawnResult *s,
+                  char **ret_error) {
+        int r = probe_run(ctx, argv, s);
+        if (r < 0)
+                return r;
+        if (!spawn_result_ok(s)) {
+                r = tool_failed(s, what, ret_error);
+                spawn_result_done(s);
+                return r;
+        }
+        return 0;
+}
+
 static int split_lines(const char *s, size_t size, char ***ret) {
         size_t n = 0, cap = 8;
         char **v = calloc(cap + 1, sizeof(char *));
@@ -100,14 +115,9 @@ int postconf_get(const CheckContext *ctx, const char *const *names, char ***ret,
         }
         argv[n] = NULL;
 
-        r = probe_run(ctx, argv, &s);
+        r = run_ok(ctx, argv, "postconf", &s, ret_error);
         if (r < 0)
                 return r;
-        if (!spawn_result_ok(&s)) {
-                r = tool_failed(&s, "postconf", ret_error);
-                spawn_result_done(&s);
-                return r;
-        }
         char **v = NULL;
         r = split_lines(s.out, s.out_size, &v);
         spawn_result_done(&s);
@@ -129,14 +139,9 @@ int postconf_get(const CheckContext *ctx, const char *const *names, char ***ret,
 int postconf_overrides(const CheckContext *ctx, char ***ret, char **ret_error) {
         const char *argv[] = { "postconf", "-P", "-x", NULL };
         SpawnResult s;
-        int r = probe_run(ctx, argv, &s);
+        int r = run_ok(ctx, argv, "postconf -P", &s, ret_error);
         if (r < 0)
                 return r;
-        if (!spawn_result_ok(&s)) {
-                r = tool_failed(&s, "postconf -P", ret_error);
-                spawn_result_done(&s);
-                return r;
-        }
         r = split_lines(s.out, s.out_size, ret);
         spawn_result_done(&s);
         return r;
@@ -145,14 +150,9 @@ int postconf_overrides(const CheckContext *ctx, char ***ret, char **ret_error) {
 int doveconf_get(const CheckContext *ctx, const char *name, char **ret, char **ret_error) {
         const char *argv[] = { "doveconf", "-h", name, NULL };
         SpawnResult s;
-        int r = probe_run(ctx, argv, &s);
+        int r = run_ok(ctx, argv, "doveconf", &s, ret_error);
         if (r < 0)
                 return r;
-        if (!spawn_result_ok(&s)) {
-                r = tool_failed(&s, "doveconf", ret_error);
-                spawn_result_done(&s);
-                return r;
-        }
         size_t len = s.out_size;
         while (len > 0 && (s.out[len - 1] == '\n' || s.out[len - 1] == '\r'))
                 len--;
