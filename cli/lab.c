@@ -396,6 +396,31 @@ static int write_machine_id(void) {
         return 0;
 }
 
+/* The lab's /run is an overlay of the host's: the host's systemd and D-Bus sockets would
+ * still answer there, and a program in the lab (mxdeck check among them) would think
+ * systemd runs the lab and ask it about the host's units. Remove the markers in the
+ * lab's layer only (whiteouts); the lab has no service manager, and says so. */
+static int hide_host_managers(void) {
+        static const char *const sockets[] = {
+                "/run/dbus/system_bus_socket",
+                "/run/systemd/private",
+                "/run/systemd/notify",
+                "/run/systemd/io.system.ManagedOOM",
+        };
+        for (size_t i = 0; i < ELEMENTSOF(sockets); i++)
+                if (unlink(sockets[i]) < 0 && errno != ENOENT)
+                        return lab_error(-errno, _("cannot remove %s"), sockets[i]);
+        /* sd_booted() looks for this directory. */
+        if (rmdir("/run/systemd/system") < 0 && errno != ENOENT) {
+                if (errno != ENOTEMPTY)
+                        return lab_error(-errno, _("cannot remove %s"), "/run/systemd/system");
+                /* Not empty (it usually is): move it out of the way instead. */
+                if (rename("/run/systemd/system", "/run/systemd/system.host") < 0)
+                        return lab_error(-errno, _("cannot hide %s"), "/run/systemd/system");
+        }
+        return 0;
+}
+
 /* The host's kernel messages are not the lab's, and lab emergencies must not be written to
  * the host's terminals (the lab's /run/utmp is the host's). */
 static int write_journald_dropin(void) {
@@ -534,6 +559,10 @@ static int lab_setup(const LabOptions *o) {
         r = write_machine_id();
         if (r < 0)
                 return lab_error(r, _("cannot write the lab's /etc/machine-id"));
+
+        r = hide_host_managers();
+        if (r < 0)
+                return r;
 
         /* Our working directory still points into the host's trees, below the overlays. */
         if (!o->cwd || chdir(o->cwd) < 0)

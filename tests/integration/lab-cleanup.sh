@@ -218,4 +218,19 @@ left=$(tagged_procs)
 [ "$(cat /proc/self/mountinfo)" = "$mountinfo_before" ] || fail "host mounts changed after SIGTERM"
 ok "SIGTERM is forwarded to the command, and the lab is cleaned up"
 
+# On a host run by systemd the lab must not look like one: no /run/systemd/system (what
+# sd_booted() tests) and no D-Bus socket leading to the host's managers. Pretend to be
+# such a host if we are not one, and put things back afterwards.
+made_marker=0 made_socket=0
+[ -d /run/systemd/system ] || { mkdir -p /run/systemd/system && made_marker=1; }
+[ -e /run/dbus/system_bus_socket ] || { mkdir -p /run/dbus && touch /run/dbus/system_bus_socket && made_socket=1; }
+run_in_lab 'test ! -e /run/systemd/system && test ! -e /run/dbus/system_bus_socket' >"$W/lab5.out" 2>&1
+st=$?
+still=$([ -d /run/systemd/system ] && [ -e /run/dbus/system_bus_socket ] && echo yes)
+[ "$made_marker" = 1 ] && rmdir /run/systemd/system
+[ "$made_socket" = 1 ] && rm -f /run/dbus/system_bus_socket
+[ "$st" = 0 ] || fail "the host's systemd markers are visible in the lab: $(cat "$W/lab5.out")"
+[ "$still" = yes ] || fail "hiding systemd in the lab changed the host's /run"
+ok "the host's systemd and D-Bus are hidden in the lab, and the host keeps them"
+
 finish
