@@ -13,6 +13,7 @@ static const Check catalog[] = {
         { "config", "config.dovecot", check_config_dovecot },
         { "config", "config.relay", check_config_relay },
         { "config", "config.domains", check_config_domains },
+        { "port tls smtp imap pop3", "port", check_mail_listeners },
         { "system", "system.hostname", check_system_hostname },
         { "system", "system.disk", check_system_disk },
 };

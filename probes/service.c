@@ -19,20 +19,26 @@ typedef struct ServiceSpec {
         const char *program;     /* proves it is installed */
         const char *package_deb, *package_rpm;
         const char *unit;        /* systemd unit */
+        const char *instance;    /* the unit running the master when unit is a oneshot wrapper */
         const char *comm;        /* /proc/PID/comm of the master process */
         const char *start_plain; /* how to start without systemd */
+        const char *stop_plain;  /* how to stop it without systemd */
 } ServiceSpec;
 
+/* Debian's postfix.service is a oneshot RemainAfterExit wrapper (ExecStart=/bin/true) that
+ * stays "active (exited)" whatever happens to the master, which runs in postfix@-.service;
+ * RHEL's postfix.service is a forking service running the master itself. */
 static const ServiceSpec postfix_spec = {
         .id = "service.postfix", .name = "Postfix", .program = "postfix",
         .package_deb = "postfix", .package_rpm = "postfix",
-        .unit = "postfix.service", .comm = "master", .start_plain = "postfix start",
+        .unit = "postfix.service", .instance = "postfix@-.service", .comm = "master",
+        .start_plain = "postfix start", .stop_plain = "postfix stop",
 };
 
 static const ServiceSpec dovecot_spec = {
         .id = "service.dovecot", .name = "Dovecot", .program = "dovecot",
         .package_deb = "dovecot-imapd dovecot-pop3d", .package_rpm = "dovecot",
-        .unit = "dovecot.service", .comm = "dovecot", .start_plain = "dovecot",
+        .unit = "dovecot.service", .comm = "dovecot", .start_plain = "dovecot", .stop_plain = "doveadm stop",
 };
 
 static bool pid_has_comm(pid_t pid, const char *comm) {
@@ -145,19 +151,25 @@ static int add_not_installed(const CheckContext *ctx, FindingList *out, const Se
         return finding_set_remedy(f, _("Install it: %s"), cmd);
 }
 
-/* systemd's view: ActiveState/SubState and whether it starts at boot. */
-static int unit_state(const CheckContext *ctx, const char *unit, char **ret_active, char **ret_sub,
-                      char **ret_file_state) {
-        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+typedef struct UnitState {
+        char *active, *sub, *file_state, *type;
+} UnitState;
+
+static void unit_state_done(UnitState *s) {
+        free(s->active);
+        free(s->sub);
+        free(s->file_state);
+        free(s->type);
+}
+
+/* systemd's view of one unit: ActiveState/SubState, whether it starts at boot, and (for
+ * services) its Type. */
+static int unit_state(sd_bus *bus, const char *unit, UnitState *ret) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         const char *path;
         int r;
 
-        r = sd_bus_open_system(&bus);
-        if (r < 0)
-                return r;
-        (void) sd_bus_set_method_call_timeout(bus, (uint64_t) ctx->settings->timeout_seconds * 1000000u);
         r = sd_bus_call_method(bus, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
                                "org.freedesktop.systemd1.Manager", "LoadUnit", &error, &reply, "s", unit);
         if (r < 0)
@@ -166,16 +178,47 @@ static int unit_state(const CheckContext *ctx, const char *unit, char **ret_acti
         if (r < 0)
                 return r;
         r = sd_bus_get_property_string(bus, "org.freedesktop.systemd1", path, "org.freedesktop.systemd1.Unit",
-                                       "ActiveState", &error, ret_active);
+                                       "ActiveState", &error, &ret->active);
         if (r < 0)
                 return r;
         r = sd_bus_get_property_string(bus, "org.freedesktop.systemd1", path, "org.freedesktop.systemd1.Unit",
-                                       "SubState", &error, ret_sub);
+                                       "SubState", &error, &ret->sub);
         if (r < 0)
                 return r;
         r = sd_bus_get_property_string(bus, "org.freedesktop.systemd1", path, "org.freedesktop.systemd1.Unit",
-                                       "UnitFileState", &error, ret_file_state);
-        return r < 0 ? r : 0;
+                                       "UnitFileState", &error, &ret->file_state);
+        if (r < 0)
+                return r;
+        /* Not there for a unit that is not found; that is no error. */
+        sd_bus_error_free(&error);
+        (void) sd_bus_get_property_string(bus, "org.freedesktop.systemd1", path,
+                                          "org.freedesktop.systemd1.Service", "Type", &error, &ret->type);
+        return 0;
+}
+
+/* The state of spec->unit in *ret_unit and, when that is a oneshot wrapper (Debian's
+ * Postfix), of spec->instance in *ret_instance; *ret_run_unit names the unit that runs the
+ * master. */
+static int systemd_view(const CheckContext *ctx, const ServiceSpec *spec, UnitState *ret_unit,
+                        UnitState *ret_instance, const char **ret_run_unit) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        int r;
+
+        r = sd_bus_open_system(&bus);
+        if (r < 0)
+                return r;
+        (void) sd_bus_set_method_call_timeout(bus, (uint64_t) ctx->settings->timeout_seconds * 1000000u);
+        r = unit_state(bus, spec->unit, ret_unit);
+        if (r < 0)
+                return r;
+        *ret_run_unit = spec->unit;
+        if (!spec->instance || !streq_ptr(ret_unit->type, "oneshot"))
+                return 0;
+        r = unit_state(bus, spec->instance, ret_instance);
+        if (r < 0)
+                return r;
+        *ret_run_unit = spec->instance;
+        return 0;
 }
 
 static int check_service(const CheckContext *ctx, FindingList *out, const ServiceSpec *spec) {
@@ -193,31 +236,53 @@ static int check_service(const CheckContext *ctx, FindingList *out, const Servic
 
         Finding *f;
         if (ctx->systemd) {
-                _cleanup_free_ char *active = NULL, *sub = NULL, *file_state = NULL;
-                int r = unit_state(ctx, spec->unit, &active, &sub, &file_state);
+                _cleanup_(unit_state_done) UnitState unit = {}, instance = {};
+                const char *run_unit = spec->unit;
+                int r = systemd_view(ctx, spec, &unit, &instance, &run_unit);
                 if (r < 0) {
                         f = findings_addf(out, spec->id, spec->unit, STATUS_UNKNOWN,
                                           _("cannot ask systemd about %s: %s"), spec->unit, strerror(-r));
                         return f ? 0 : -ENOMEM;
                 }
-                bool running = streq(active, "active") && pid > 0;
-                if (running && streq_ptr(file_state, "enabled"))
+                const UnitState *run = instance.active ? &instance : &unit;
+                bool unit_up = streq(run->active, "active") || streq(run->active, "reloading");
+                /* Not merely starting or stopping: systemd has no process of it. */
+                bool unit_down = streq(run->active, "inactive") || streq(run->active, "failed");
+                if (unit_up && pid > 0 && streq_ptr(unit.file_state, "enabled"))
                         f = findings_addf(out, spec->id, spec->unit, STATUS_OK, _("%s is running (pid %d)"),
                                           spec->name, (int) pid);
-                else if (running)
+                else if (unit_up && pid > 0)
                         f = findings_addf(out, spec->id, spec->unit, STATUS_WARNING,
                                           _("%s is running but will not start at boot (%s)"), spec->name,
-                                          strempty(file_state));
+                                          strempty(unit.file_state));
+                else if (unit_down && pid > 0)
+                        f = findings_addf(out, spec->id, spec->unit, STATUS_WARNING,
+                                          _("%s is running (pid %d) outside systemd: %s is %s/%s"), spec->name,
+                                          (int) pid, run_unit, run->active, run->sub);
                 else
                         f = findings_addf(out, spec->id, spec->unit, STATUS_CRITICAL,
-                                          _("%s is not running (%s: %s/%s)"), spec->name, spec->unit, active, sub);
-                if (!f || finding_set_detail(f, "ActiveState=%s SubState=%s UnitFileState=%s master pid=%d", active,
-                                             sub, strempty(file_state), (int) pid) < 0)
+                                          _("%s is not running (%s: %s/%s)"), spec->name, run_unit, run->active,
+                                          run->sub);
+                if (!f)
+                        return -ENOMEM;
+                if (run == &instance)
+                        r = finding_set_detail(f, "%s: ActiveState=%s SubState=%s UnitFileState=%s; "
+                                               "%s: ActiveState=%s SubState=%s; master pid=%d",
+                                               spec->unit, unit.active, unit.sub, strempty(unit.file_state),
+                                               run_unit, instance.active, instance.sub, (int) pid);
+                else
+                        r = finding_set_detail(f, "%s: ActiveState=%s SubState=%s UnitFileState=%s; master pid=%d",
+                                               spec->unit, unit.active, unit.sub, strempty(unit.file_state),
+                                               (int) pid);
+                if (r < 0)
                         return -ENOMEM;
                 if (f->status == STATUS_OK)
                         return 0;
+                if (unit_down && pid > 0)
+                        return finding_set_remedy(f, _("Hand it over to systemd: %s; systemctl enable --now %s"),
+                                                  spec->stop_plain, spec->unit);
                 return finding_set_remedy(f, _("systemctl enable --now %s\nIf it fails to start: journalctl -u %s -n 50"),
-                                          spec->unit, spec->unit);
+                                          spec->unit, run_unit);
         }
 
         if (pid > 0) {

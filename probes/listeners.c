@@ -1,0 +1,1225 @@
+/* port.*, tls.*, smtp.*, imap.*, pop3.*: every mail listener probed at once, each with a deadline. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <openssl/ssl.h>
+
+#include "checks.h"
+#include "macro.h"
+#include "mailproto.h"
+#include "postconf.h"
+#include "tlsprobe.h"
+
+#define MAX_ADDRS 4
+#define GREETING_MAX 1024u /* bytes of a greeting kept as evidence */
+#define EHLO_NAME "mxdeck-probe.invalid"
+/* A domain that is certainly not ours: RFC 2606 reserves it. */
+#define RELAY_RCPT "mxdeck-relay-test@example.net"
+
+typedef enum Proto { PROTO_SMTP, PROTO_IMAP, PROTO_POP3 } Proto;
+
+typedef struct Service {
+        const char *name;
+        unsigned port;
+        Proto proto;
+        bool implicit_tls;
+        const char *remedy; /* how to make it listen */
+} Service;
+
+static const Service services[] = {
+        { "smtp", 25, PROTO_SMTP, false,
+          N_("Postfix listens on port 25 through the 'smtp inet ... smtpd' line of /etc/postfix/master.cf "
+             "(check: postconf -M smtp/inet) and inet_interfaces in main.cf; start it with "
+             "'systemctl restart postfix' (or 'postfix start') and open the port in the firewall.") },
+        { "submission", 587, PROTO_SMTP, false,
+          N_("Enable Postfix's submission service: postconf -M submission/inet='submission inet n - y - - smtpd'; "
+             "postconf -P submission/inet/smtpd_tls_security_level=encrypt "
+             "submission/inet/smtpd_sasl_auth_enable=yes; then 'postfix reload'.") },
+        { "smtps", 465, PROTO_SMTP, true,
+          N_("Enable Postfix's smtps service: postconf -M smtps/inet='smtps inet n - y - - smtpd'; "
+             "postconf -P smtps/inet/smtpd_tls_wrappermode=yes smtps/inet/smtpd_sasl_auth_enable=yes; "
+             "then 'postfix reload'.") },
+        { "imap", 143, PROTO_IMAP, false,
+          N_("Dovecot serves IMAP when 'protocols' includes imap (dovecot.conf) and 10-master.conf has "
+             "'service imap-login { inet_listener imap { port = 143 } }'; then 'systemctl reload dovecot'.") },
+        { "imaps", 993, PROTO_IMAP, true,
+          N_("In Dovecot's 10-master.conf: 'service imap-login { inet_listener imaps { port = 993 ssl = yes } }', "
+             "with ssl = yes and ssl_cert/ssl_key in 10-ssl.conf; then 'systemctl reload dovecot'.") },
+        { "pop3", 110, PROTO_POP3, false,
+          N_("Install dovecot-pop3d (apt) or add pop3 to 'protocols' (dnf: it ships with dovecot), with "
+             "'service pop3-login { inet_listener pop3 { port = 110 } }'; then 'systemctl reload dovecot'. "
+             "If you do not offer POP3, leave it out with --only.") },
+        { "pop3s", 995, PROTO_POP3, true,
+          N_("In Dovecot's 10-master.conf: 'service pop3-login { inet_listener pop3s { port = 995 ssl = yes } }'; "
+             "then 'systemctl reload dovecot'.") },
+};
+#define N_SERVICES ELEMENTSOF(services)
+
+/* The main probe, and a second connection that offers only TLS 1.0 and 1.1. */
+typedef enum Variant { VARIANT_MAIN, VARIANT_LEGACY, _VARIANT_MAX } Variant;
+
+typedef enum Stage {
+        STAGE_NONE,         /* not run */
+        STAGE_CONNECT,      /* failed to connect */
+        STAGE_TLS_FIRST,    /* implicit TLS failed before the greeting */
+        STAGE_GREETING,     /* greeting missing or broken */
+        STAGE_DIALOGUE,     /* greeting fine, a later step failed */
+        STAGE_DONE,
+} Stage;
+
+typedef enum StartTls { STARTTLS_NOT_TRIED, STARTTLS_NOT_OFFERED, STARTTLS_REFUSED, STARTTLS_OK } StartTls;
+
+typedef enum Relay { RELAY_NOT_RUN, RELAY_REFUSED, RELAY_ACCEPTED, RELAY_MAIL_REFUSED, RELAY_ERROR } Relay;
+
+typedef struct Result {
+        Stage stage;
+        int error;                  /* of the failing step */
+        char *error_text;           /* words for it (TLS reasons, the reply) */
+        char target[INET6_ADDRSTRLEN + 10];
+        struct sockaddr_storage local;
+        socklen_t local_len;
+        bool same_address;          /* client and server address equal (Dovecot: "secured") */
+        uint64_t latency_ms, duration_ms;
+        bool greeting_ok;
+        char *greeting;             /* raw, bounded */
+        /* SMTP */
+        bool ehlo_ok;
+        char *ehlo;                 /* the EHLO reply */
+        bool has_starttls, has_auth;
+        Relay relay;
+        char *relay_text;
+        /* IMAP / POP3 */
+        bool caps_ok;
+        char *caps;
+        bool plaintext_allowed;
+        /* TLS */
+        StartTls starttls;
+        char *starttls_reply;
+        bool tls_ok;
+        TlsInfo tls;
+        int legacy_version;         /* what the legacy-only handshake got */
+} Result;
+
+typedef struct Shared {
+        const CheckContext *ctx;
+        const char *host;                 /* SNI and name check */
+        struct sockaddr_storage addrs[MAX_ADDRS];
+        socklen_t addr_lens[MAX_ADDRS];
+        size_t n_addrs;
+        SSL_CTX *tls_ctx[_VARIANT_MAX];
+        uint64_t deadline_usec;
+        bool want_relay;
+} Shared;
+
+typedef struct Job {
+        const Shared *shared;
+        const Service *svc;
+        unsigned port;
+        Variant variant;
+        Result res;
+} Job;
+
+static void result_done(Result *r) {
+        free(r->error_text);
+        free(r->greeting);
+        free(r->ehlo);
+        free(r->relay_text);
+        free(r->caps);
+        free(r->starttls_reply);
+        tls_info_done(&r->tls);
+}
+
+static void append_bounded(char **s, const char *line, size_t len) {
+        size_t have = *s ? strlen(*s) : 0;
+        if (have >= GREETING_MAX)
+                return;
+        len = MIN(len, GREETING_MAX - have);
+        char *n = realloc(*s, have + len + 2);
+        if (!n)
+                return;
+        if (have > 0)
+                n[have++] = '\n';
+        memcpy(n + have, line, len);
+        n[have + len] = '\0';
+        *s = n;
+}
+
+static void set_error(Result *r, Stage stage, int error, const char *text) {
+        r->stage = stage;
+        r->error = error;
+        free(r->error_text);
+        r->error_text = text ? strdup(text) : NULL;
+}
+
+static bool ipv4_loopback(const struct sockaddr_storage *ss) {
+        return ss->ss_family == AF_INET &&
+               (ntohl(((const struct sockaddr_in *) ss)->sin_addr.s_addr) >> 24) == 127;
+}
+
+static void format_target(const struct sockaddr_storage *ss, unsigned port, char *buf, size_t size) {
+        char a[INET6_ADDRSTRLEN] = "?";
+        if (ss->ss_family == AF_INET)
+                inet_ntop(AF_INET, &((const struct sockaddr_in *) ss)->sin_addr, a, sizeof(a));
+        else if (ss->ss_family == AF_INET6)
+                inet_ntop(AF_INET6, &((const struct sockaddr_in6 *) ss)->sin6_addr, a, sizeof(a));
+        snprintf(buf, size, ss->ss_family == AF_INET6 ? "[%s]:%u" : "%s:%u", a, port);
+}
+
+static bool same_ip(const struct sockaddr_storage *a, const struct sockaddr_storage *b) {
+        if (a->ss_family != b->ss_family)
+                return false;
+        if (a->ss_family == AF_INET)
+                return ((const struct sockaddr_in *) a)->sin_addr.s_addr == ((const struct sockaddr_in *) b)->sin_addr.s_addr;
+        if (a->ss_family == AF_INET6)
+                return memcmp(&((const struct sockaddr_in6 *) a)->sin6_addr, &((const struct sockaddr_in6 *) b)->sin6_addr,
+                              sizeof(struct in6_addr)) == 0;
+        return false;
+}
+
+/* Tries the addresses in order until one accepts. A loopback IPv4 server is reached from
+ * another loopback address (127.0.0.2): servers treat "client address = server address" as
+ * a trusted local connection (Dovecot allows plaintext login then), which would hide the
+ * very problems these probes look for. */
+static int connect_any(Job *j, MailConn *c) {
+        const Shared *s = j->shared;
+        int r = -EADDRNOTAVAIL;
+
+        for (size_t i = 0; i < s->n_addrs; i++) {
+                struct sockaddr_storage ss = s->addrs[i], src = {};
+                struct sockaddr_in *src4 = (struct sockaddr_in *) &src;
+                bool bind_it = false;
+
+                if (ss.ss_family == AF_INET)
+                        ((struct sockaddr_in *) &ss)->sin_port = htons((uint16_t) j->port);
+                else
+                        ((struct sockaddr_in6 *) &ss)->sin6_port = htons((uint16_t) j->port);
+                format_target(&ss, j->port, j->res.target, sizeof(j->res.target));
+                if (ipv4_loopback(&ss)) {
+                        in_addr_t dst = ntohl(((struct sockaddr_in *) &ss)->sin_addr.s_addr);
+                        src4->sin_family = AF_INET;
+                        src4->sin_addr.s_addr = htonl(dst == 0x7f000002 ? 0x7f000003 : 0x7f000002);
+                        bind_it = true;
+                }
+                r = mailconn_connect(c, &ss, s->addr_lens[i], bind_it ? &src : NULL, sizeof(struct sockaddr_in),
+                                     s->deadline_usec);
+                if (r >= 0) {
+                        j->res.local_len = sizeof(j->res.local);
+                        if (getsockname(c->fd, (struct sockaddr *) &j->res.local, &j->res.local_len) < 0)
+                                j->res.local_len = 0;
+                        j->res.same_address = j->res.local_len > 0 && same_ip(&j->res.local, &ss);
+                        return 0;
+                }
+                mailconn_close(c);
+                if (r == -ETIMEDOUT)
+                        break; /* the time is gone for the others too */
+        }
+        return r;
+}
+
+/* ---- Greetings ---- */
+
+static int greeting_smtp(Job *j, MailConn *c) {
+        _cleanup_(smtp_reply_done) SmtpReply reply = {};
+        for (;;) {
+                const char *line;
+                int n = mailconn_read_line(c, &line);
+                if (n < 0)
+                        return n;
+                append_bounded(&j->res.greeting, line, (size_t) n);
+                int r = smtp_reply_feed(&reply, line, (size_t) n);
+                if (r < 0)
+                        return r;
+                if (r > 0)
+                        break;
+        }
+        if (reply.code != 220)
+                return -MAILPROTO_E_MALFORMED;
+        return 0;
+}
+
+static void caps_cb(const ImapLine *l, void *userdata) {
+        Result *r = userdata;
+        if (l->kind == IMAP_UNTAGGED && l->status == IMAP_OTHER && strncasecmp(l->rest, "CAPABILITY", 10) == 0) {
+                free(r->caps);
+                r->caps = strndup(l->rest, GREETING_MAX);
+        }
+}
+
+static int greeting_imap(Job *j, MailConn *c) {
+        const char *line;
+        ImapLine l;
+        int n = mailconn_read_line(c, &line);
+        if (n < 0)
+                return n;
+        append_bounded(&j->res.greeting, line, (size_t) n);
+        if ((size_t) n != strlen(line) || imap_parse_line(line, &l) < 0 || l.kind != IMAP_UNTAGGED ||
+            (l.status != IMAP_OK && l.status != IMAP_PREAUTH))
+                return -MAILPROTO_E_MALFORMED;
+        /* "* OK [CAPABILITY ...]": kept in case CAPABILITY itself answers nothing useful. */
+        if (strncasecmp(l.rest, "[CAPABILITY ", 12) == 0)
+                j->res.caps = strndup(l.rest + 1, MIN(strcspn(l.rest + 1, "]"), (size_t) GREETING_MAX));
+        return 0;
+}
+
+static int greeting_pop3(Job *j, MailConn *c) {
+        const char *line;
+        int n = mailconn_read_line(c, &line);
+        if (n < 0)
+                return n;
+        append_bounded(&j->res.greeting, line, (size_t) n);
+        return pop3_parse_status(line) == POP3_OK ? 0 : -MAILPROTO_E_MALFORMED;
+}
+
+static int read_greeting(Job *j, MailConn *c) {
+        switch (j->svc->proto) {
+        case PROTO_SMTP:
+                return greeting_smtp(j, c);
+        case PROTO_IMAP:
+                return greeting_imap(j, c);
+        default:
+                return greeting_pop3(j, c);
+        }
+}
+
+/* ---- Dialogues before STARTTLS ---- */
+
+static int smtp_command(MailConn *c, const char *cmd, SmtpReply *reply) {
+        smtp_reply_done(reply);
+        int r = mailconn_writef(c, "%s\r\n", cmd);
+        if (r < 0)
+                return r;
+        return mailconn_read_smtp_reply(c, reply);
+}
+
+static char *reply_text_or(const SmtpReply *r, const char *fallback) {
+        char *s = r->n_lines > 0 ? smtp_reply_text(r) : NULL;
+        return s ? s : strdup(fallback);
+}
+
+static void relay_test(Job *j, MailConn *c) {
+        _cleanup_(smtp_reply_done) SmtpReply reply = {};
+        Result *res = &j->res;
+        int r;
+
+        /* The null sender passes sender checks everywhere (bounces must), so the answer to
+         * RCPT is about relaying alone. Never DATA: nothing is ever sent. */
+        r = smtp_command(c, "MAIL FROM:<>", &reply);
+        if (r < 0) {
+                res->relay = RELAY_ERROR;
+                res->relay_text = strdup(mailproto_strerror(r));
+                return;
+        }
+        if (reply.code / 100 != 2) {
+                res->relay = RELAY_MAIL_REFUSED;
+                res->relay_text = reply_text_or(&reply, "");
+                return;
+        }
+        r = smtp_command(c, "RCPT TO:<" RELAY_RCPT ">", &reply);
+        if (r < 0) {
+                res->relay = RELAY_ERROR;
+                res->relay_text = strdup(mailproto_strerror(r));
+                return;
+        }
+        res->relay = reply.code / 100 == 2 ? RELAY_ACCEPTED : RELAY_REFUSED;
+        res->relay_text = reply_text_or(&reply, "");
+        (void) smtp_command(c, "RSET", &reply);
+}
+
+static int dialogue_smtp(Job *j, MailConn *c, bool main_probe) {
+        _cleanup_(smtp_reply_done) SmtpReply reply = {};
+        Result *res = &j->res;
+        int r;
+
+        r = smtp_command(c, "EHLO " EHLO_NAME, &reply);
+        if (r < 0)
+                return r;
+        if (main_probe)
+                res->ehlo = reply_text_or(&reply, "");
+        if (reply.code != 250)
+                return -MAILPROTO_E_MALFORMED;
+        res->ehlo_ok = true;
+        res->has_starttls = smtp_ehlo_has(&reply, "STARTTLS");
+        res->has_auth = smtp_ehlo_has(&reply, "AUTH");
+
+        if (main_probe && j->shared->want_relay && j->svc->port == 25)
+                relay_test(j, c);
+
+        if (!res->has_starttls) {
+                res->starttls = STARTTLS_NOT_OFFERED;
+                (void) mailconn_writef(c, "QUIT\r\n");
+                return 0;
+        }
+        r = smtp_command(c, "STARTTLS", &reply);
+        if (r < 0)
+                return r;
+        if (reply.code != 220) {
+                res->starttls = STARTTLS_REFUSED;
+                res->starttls_reply = reply_text_or(&reply, "");
+                return 0;
+        }
+        res->starttls = STARTTLS_OK;
+        return 0;
+}
+
+static int dialogue_imap(Job *j, MailConn *c) {
+        Result *res = &j->res;
+        int r;
+
+        r = mailconn_writef(c, "m1 CAPABILITY\r\n");
+        if (r < 0)
+                return r;
+        r = mailconn_read_imap_tagged(c, "m1", caps_cb, res);
+        if (r < 0)
+                return r;
+        if (r == IMAP_OK && res->caps) {
+                res->caps_ok = true;
+                res->has_starttls = imap_capability_has(res->caps, "STARTTLS");
+                res->plaintext_allowed = !imap_capability_has(res->caps, "LOGINDISABLED") ||
+                                         imap_capability_has(res->caps, "AUTH=PLAIN") ||
+                                         imap_capability_has(res->caps, "AUTH=LOGIN");
+        }
+        if (!res->has_starttls) {
+                res->starttls = STARTTLS_NOT_OFFERED;
+                (void) mailconn_writef(c, "m9 LOGOUT\r\n");
+                return 0;
+        }
+        r = mailconn_writef(c, "m2 STARTTLS\r\n");
+        if (r < 0)
+                return r;
+        r = mailconn_read_imap_tagged(c, "m2", NULL, NULL);
+        if (r < 0)
+                return r;
+        res->starttls = r == IMAP_OK ? STARTTLS_OK : STARTTLS_REFUSED;
+        return 0;
+}
+
+static int dialogue_pop3(Job *j, MailConn *c) {
+        _cleanup_(pop3_capa_done) Pop3Capa capa = {};
+        Result *res = &j->res;
+        const char *line;
+        int n, r;
+
+        r = mailconn_writef(c, "CAPA\r\n");
+        if (r < 0)
+                return r;
+        n = mailconn_read_line(c, &line);
+        if (n < 0)
+                return n;
+        if (pop3_parse_status(line) == POP3_OK) {
+                for (;;) {
+                        n = mailconn_read_line(c, &line);
+                        if (n < 0)
+                                return n;
+                        r = pop3_capa_feed(&capa, line, (size_t) n);
+                        if (r < 0)
+                                return r;
+                        if (r > 0)
+                                break;
+                }
+                res->caps_ok = true;
+                for (size_t i = 0; i < capa.n_lines; i++)
+                        append_bounded(&res->caps, capa.lines[i], strlen(capa.lines[i]));
+                const char *sasl = pop3_capa_has(&capa, "SASL");
+                res->has_starttls = pop3_capa_has(&capa, "STLS");
+                res->plaintext_allowed = pop3_capa_has(&capa, "USER") || (sasl && sasl_list_has_plaintext(sasl));
+        }
+        if (!res->caps_ok || !res->has_starttls) {
+                /* Without CAPA, STLS may still work (RFC 2595): try it. */
+                if (res->caps_ok) {
+                        res->starttls = STARTTLS_NOT_OFFERED;
+                        (void) mailconn_writef(c, "QUIT\r\n");
+                        return 0;
+                }
+        }
+        r = mailconn_writef(c, "STLS\r\n");
+        if (r < 0)
+                return r;
+        n = mailconn_read_line(c, &line);
+        if (n < 0)
+                return n;
+        if (pop3_parse_status(line) != POP3_OK) {
+                res->starttls = res->caps_ok ? STARTTLS_REFUSED : STARTTLS_NOT_OFFERED;
+                res->starttls_reply = strndup(line, GREETING_MAX);
+                return 0;
+        }
+        res->starttls = STARTTLS_OK;
+        return 0;
+}
+
+static void say_goodbye(Job *j, MailConn *c) {
+        /* Best effort, no waiting for the answer: the server logs a clean end. A write that
+         * cannot go out at once gets a moment, not the rest of the probe's time. */
+        c->deadline_usec = MIN(c->deadline_usec, mailproto_now_usec() + 100000u);
+        (void) mailconn_writef(c, j->svc->proto == PROTO_IMAP ? "m9 LOGOUT\r\n" : "QUIT\r\n");
+        if (c->ssl)
+                (void) SSL_shutdown(c->ssl);
+}
+
+static void run_job(Job *j) {
+        const Shared *s = j->shared;
+        Result *res = &j->res;
+        MailConn c = { .fd = -1 };
+        SSL_CTX *ctx = s->tls_ctx[j->variant];
+        bool main_probe = j->variant == VARIANT_MAIN;
+        _cleanup_free_ char *err = NULL;
+        uint64_t t0 = mailproto_now_usec();
+        int r;
+
+        r = connect_any(j, &c);
+        if (r < 0) {
+                set_error(res, STAGE_CONNECT, r, NULL);
+                goto finish;
+        }
+        if (j->svc->implicit_tls) {
+                r = tls_handshake(&c, ctx, s->host, &err);
+                if (r < 0) {
+                        set_error(res, STAGE_TLS_FIRST, r, err);
+                        goto finish;
+                }
+                res->tls_ok = true;
+                if (!main_probe) {
+                        res->legacy_version = SSL_version(c.ssl);
+                        goto done;
+                }
+                if (tls_inspect(&c, ctx, s->host, &res->tls) < 0) {
+                        set_error(res, STAGE_DIALOGUE, -ENOMEM, NULL);
+                        goto finish;
+                }
+        }
+        r = read_greeting(j, &c);
+        if (r < 0) {
+                set_error(res, STAGE_GREETING, r, NULL);
+                goto finish;
+        }
+        res->greeting_ok = true;
+        res->latency_ms = (mailproto_now_usec() - t0) / 1000;
+
+        if (!j->svc->implicit_tls) {
+                r = j->svc->proto == PROTO_SMTP ? dialogue_smtp(j, &c, main_probe)
+                    : j->svc->proto == PROTO_IMAP ? dialogue_imap(j, &c)
+                                                  : dialogue_pop3(j, &c);
+                if (r < 0) {
+                        set_error(res, STAGE_DIALOGUE, r, NULL);
+                        goto finish;
+                }
+                if (res->starttls != STARTTLS_OK)
+                        goto done;
+                r = tls_handshake(&c, ctx, s->host, &err);
+                if (r < 0) {
+                        set_error(res, STAGE_DIALOGUE, r, err);
+                        goto finish;
+                }
+                res->tls_ok = true;
+                if (!main_probe)
+                        res->legacy_version = SSL_version(c.ssl);
+                if (main_probe && tls_inspect(&c, ctx, s->host, &res->tls) < 0) {
+                        set_error(res, STAGE_DIALOGUE, -ENOMEM, NULL);
+                        goto finish;
+                }
+        }
+done:
+        res->stage = STAGE_DONE;
+        say_goodbye(j, &c);
+finish:
+        mailconn_close(&c);
+        res->duration_ms = (mailproto_now_usec() - t0) / 1000;
+}
+
+static void *job_thread(void *userdata) {
+        run_job(userdata);
+        return NULL;
+}
+
+/* ---- Findings ---- */
+
+static const char *relay_remedy(void) {
+        return _("Put reject_unauth_destination before any permit that strangers can reach: "
+                 "postconf -e 'smtpd_relay_restrictions = permit_mynetworks, permit_sasl_authenticated, "
+                 "reject_unauth_destination'; keep mynetworks to your own hosts; then 'postfix reload'.");
+}
+
+static const char *dovecot_plaintext_remedy(void) {
+        return _("In Dovecot's 10-auth.conf set 'disable_plaintext_auth = yes' (Dovecot 2.4: "
+                 "'auth_allow_cleartext = no'), so passwords are only accepted after STARTTLS or on "
+                 "993/995; then 'systemctl reload dovecot'.");
+}
+
+static char *certbot_remedy(const char *host) {
+        char *s = NULL;
+        const char *h = host && *host ? host : "mail.example.org";
+        if (asprintf(&s,
+                     _("Get a certificate from a public CA, e.g. Let's Encrypt: "
+                       "certbot certonly --standalone -d %s (or --webroot -w DIR); then\n"
+                       "postconf -e 'smtpd_tls_chain_files = /etc/letsencrypt/live/%s/privkey.pem, "
+                       "/etc/letsencrypt/live/%s/fullchain.pem'\n"
+                       "Dovecot 10-ssl.conf: ssl_cert = </etc/letsencrypt/live/%s/fullchain.pem and "
+                       "ssl_key = </etc/letsencrypt/live/%s/privkey.pem\n"
+                       "then: systemctl reload postfix dovecot (certbot's --deploy-hook can do this on renewal)."),
+                     h, h, h, h, h) < 0)
+                return NULL;
+        return s;
+}
+
+static const char *tls_setting_hint(const Service *svc) {
+        return svc->proto == PROTO_SMTP
+                ? _("Postfix: smtpd_tls_chain_files (or smtpd_tls_cert_file/smtpd_tls_key_file) in main.cf, "
+                    "then 'postfix reload'.")
+                : _("Dovecot: ssl_cert and ssl_key in 10-ssl.conf, then 'systemctl reload dovecot'.");
+}
+
+static int port_finding(const CheckContext *ctx, const Job *j, const char *resolve_error, FindingList *out) {
+        const Result *res = &j->res;
+        const Service *svc = j->svc;
+        _cleanup_free_ char *id = NULL;
+        unsigned timeout = ctx->settings->timeout_seconds;
+        Finding *f;
+
+        if (asprintf(&id, "port.%s", svc->name) < 0)
+                return -ENOMEM;
+
+        if (resolve_error) {
+                f = findings_addf(out, id, res->target, STATUS_UNKNOWN, _("%s not tested: %s"), svc->name,
+                                  resolve_error);
+                if (!f)
+                        return -ENOMEM;
+                return finding_set_remedy(f, _("Give the address to probe with --connect ADDR, or publish the "
+                                               "name in DNS or /etc/hosts."));
+        }
+
+        switch (res->stage) {
+        case STAGE_CONNECT:
+                if (res->error == -ECONNREFUSED)
+                        f = findings_addf(out, id, res->target, STATUS_CRITICAL,
+                                          _("%s port %u refuses connections: nothing listens there"), svc->name, j->port);
+                else if (res->error == -ETIMEDOUT)
+                        f = findings_addf(out, id, res->target, STATUS_CRITICAL,
+                                          _("%s port %u: no answer to connect within %u s (a firewall dropping packets?)"),
+                                          svc->name, j->port, timeout);
+                else
+                        f = findings_addf(out, id, res->target, STATUS_CRITICAL, _("%s port %u: cannot connect: %s"),
+                                          svc->name, j->port, strerror(-res->error));
+                if (!f)
+                        return -ENOMEM;
+                return finding_set_remedy(f, "%s", _(svc->remedy));
+        case STAGE_TLS_FIRST:
+                f = findings_addf(out, id, res->target, STATUS_CRITICAL,
+                                  res->error == -ETIMEDOUT ? _("%s port %u accepts connections but does not complete TLS within the time limit")
+                                                           : _("%s port %u accepts connections but TLS fails, so no greeting"),
+                                  svc->name, j->port);
+                if (!f)
+                        return -ENOMEM;
+                if (finding_set_detail(f, "%s", res->error_text ? res->error_text : mailproto_strerror(res->error)) < 0)
+                        return -ENOMEM;
+                return finding_set_remedy(f, "%s", tls_setting_hint(svc));
+        case STAGE_GREETING: {
+                const char *want = svc->proto == PROTO_SMTP ? "220" : svc->proto == PROTO_IMAP ? "* OK" : "+OK";
+                if (res->error == -ETIMEDOUT)
+                        f = findings_addf(out, id, res->target, STATUS_CRITICAL,
+                                          _("%s port %u accepts connections but sends no greeting within %u s"), svc->name,
+                                          j->port, timeout);
+                else if (res->error == -MAILPROTO_E_MALFORMED)
+                        f = findings_addf(out, id, res->target, STATUS_CRITICAL,
+                                          _("%s port %u: wrong greeting (want %s): %.80s"), svc->name, j->port, want,
+                                          strempty(res->greeting));
+                else
+                        f = findings_addf(out, id, res->target, STATUS_CRITICAL, _("%s port %u: broken greeting: %s"),
+                                          svc->name, j->port, mailproto_strerror(res->error));
+                if (!f)
+                        return -ENOMEM;
+                if (finding_set_detail(f, _("greeting: %s"), res->greeting ? res->greeting : _("(nothing)")) < 0)
+                        return -ENOMEM;
+                return finding_set_remedy(f, _("Check that the %s daemon owns this port (ss -ltnp 'sport = :%u') and "
+                                               "read its log (journalctl -u postfix -u dovecot)."),
+                                          svc->proto == PROTO_SMTP ? "Postfix" : "Dovecot", j->port);
+        }
+        default:
+                break;
+        }
+
+        f = findings_addf(out, id, res->target, STATUS_OK, _("%s port %u answers in %llu ms"), svc->name, j->port,
+                          (unsigned long long) res->latency_ms);
+        if (!f || finding_set_detail(f, _("greeting: %s"), strempty(res->greeting)) < 0)
+                return -ENOMEM;
+        if (res->stage == STAGE_DIALOGUE &&
+            finding_append_detail(f, _("then: %s"), res->error_text ? res->error_text : mailproto_strerror(res->error)) < 0)
+                return -ENOMEM;
+        Metric *m = finding_add_metric(f, "latency_ms", (double) res->latency_ms, "ms");
+        if (!m)
+                return -ENOMEM;
+        metric_set_range(m, true, 0, false, 0);
+        return 0;
+}
+
+/* Metric on port.SVC: the whole probe of the service, every connection included. */
+static int add_duration(FindingList *out, size_t from, const char *port_id, uint64_t ms) {
+        for (size_t i = from; i < out->n; i++)
+                if (streq(out->items[i].id, port_id))
+                        return finding_add_metric(&out->items[i], "probe_ms", (double) ms, "ms") ? 0 : -ENOMEM;
+        return 0;
+}
+
+static const char *version_name(int v) {
+        return v == TLS1_VERSION ? "TLS 1.0" : v == TLS1_1_VERSION ? "TLS 1.1" : v == TLS1_2_VERSION ? "TLS 1.2"
+             : v == TLS1_3_VERSION ? "TLS 1.3" : "SSL";
+}
+
+static int tls_findings(const CheckContext *ctx, const Job *jobs, const char *host, FindingList *out) {
+        const Job *j = &jobs[0];
+        const Result *res = &j->res;
+        const Service *svc = j->svc;
+        const Settings *st = ctx->settings;
+        char id[64];
+        Finding *f;
+        int r;
+
+#define ID(what) (snprintf(id, sizeof(id), "tls.%s.%s", svc->name, what), id)
+
+        bool handshake_failed = !res->tls_ok && (res->stage == STAGE_TLS_FIRST ||
+                                                 (res->stage == STAGE_DIALOGUE && res->starttls == STARTTLS_OK));
+        bool no_starttls = res->stage == STAGE_DONE &&
+                           (res->starttls == STARTTLS_NOT_OFFERED || res->starttls == STARTTLS_REFUSED);
+
+        if (handshake_failed) {
+                f = findings_addf(out, ID("handshake"), res->target, STATUS_CRITICAL,
+                                  res->error == -ETIMEDOUT ? _("TLS handshake on %s did not finish within %u s")
+                                  : res->error == -ECONNRESET ? _("%s: the server closed the connection during the TLS handshake")
+                                                              : _("TLS handshake on %s fails"),
+                                  svc->name, st->timeout_seconds);
+                if (!f)
+                        return -ENOMEM;
+                if (finding_set_detail(f, "%s", res->error_text ? res->error_text : mailproto_strerror(res->error)) < 0)
+                        return -ENOMEM;
+                return finding_set_remedy(f, "%s", tls_setting_hint(svc));
+        }
+        if (no_starttls) {
+                bool offered = res->starttls == STARTTLS_REFUSED;
+                f = findings_addf(out, ID("handshake"), res->target, STATUS_CRITICAL,
+                                  offered ? _("%s refuses %s: %.80s") : _("%s does not offer %s%s"), svc->name,
+                                  svc->proto == PROTO_POP3 ? "STLS" : "STARTTLS", strempty(res->starttls_reply));
+                if (!f)
+                        return -ENOMEM;
+                if (finding_set_detail(f, "%s", strempty(svc->proto == PROTO_SMTP ? res->ehlo : res->caps)) < 0)
+                        return -ENOMEM;
+                return finding_set_remedy(f, "%s%s", svc->proto == PROTO_SMTP
+                                          ? _("postconf -e 'smtpd_tls_security_level = may' (encrypt on submission) with a certificate. ")
+                                          : _("Dovecot: 'ssl = yes' in 10-ssl.conf with a certificate. "),
+                                          tls_setting_hint(svc));
+        }
+        if (!res->tls_ok || !res->tls.protocol) {
+                /* No TLS reached: say so, unless the port finding already said why. */
+                if (check_group_selected(ctx, "port") && res->stage != STAGE_DIALOGUE)
+                        return 0;
+                f = findings_addf(out, ID("handshake"), res->target, STATUS_UNKNOWN, _("TLS on %s not tested: %s"),
+                                  svc->name,
+                                  res->stage == STAGE_CONNECT ? strerror(-res->error) : mailproto_strerror(res->error));
+                return f ? 0 : -ENOMEM;
+        }
+
+        const TlsInfo *t = &res->tls;
+        _cleanup_free_ char *detail = tls_info_detail(t);
+        if (!detail)
+                return -ENOMEM;
+
+        /* handshake */
+        f = findings_addf(out, ID("handshake"), res->target, STATUS_OK, _("TLS handshake on %s works: %s, %s"), svc->name,
+                          t->protocol, t->cipher);
+        if (!f || finding_set_detail(f, "%s", detail) < 0)
+                return -ENOMEM;
+        if (!t->has_cert)
+                return 0;
+
+        /* expiry */
+        Status s;
+        if (t->not_yet_valid) {
+                s = STATUS_CRITICAL;
+                f = findings_addf(out, ID("expiry"), res->target, s, _("certificate not valid before %s"), t->not_before);
+        } else if (t->seconds_left < 0) {
+                s = STATUS_CRITICAL;
+                f = findings_addf(out, ID("expiry"), res->target, s, _("certificate expired %lld days ago (%s)"),
+                                  (long long) -t->days_left, t->not_after);
+        } else {
+                s = t->days_left < (int64_t) st->tls_expiry_critical_days ? STATUS_CRITICAL
+                  : t->days_left < (int64_t) st->tls_expiry_warning_days  ? STATUS_WARNING
+                                                                          : STATUS_OK;
+                f = findings_addf(out, ID("expiry"), res->target, s,
+                                  s == STATUS_OK ? _("certificate valid for %lld more days") : _("certificate expires in %lld days"),
+                                  (long long) t->days_left);
+        }
+        if (!f || finding_set_detail(f, "notBefore=%s\nnotAfter=%s\nsubject=%s", strempty(t->not_before), t->not_after,
+                                     t->subject) < 0)
+                return -ENOMEM;
+        Metric *m = finding_add_metric(f, "days_left", (double) t->days_left, "");
+        if (!m)
+                return -ENOMEM;
+        metric_set_thresholds(m, true, st->tls_expiry_warning_days, true, st->tls_expiry_critical_days);
+        if (s != STATUS_OK &&
+            finding_set_remedy(f, _("Renew it: certbot renew (or your CA's renewal), make sure the renewal reloads "
+                                    "the daemons (certbot --deploy-hook 'systemctl reload postfix dovecot'), then "
+                                    "systemctl reload postfix dovecot.")) < 0)
+                return -ENOMEM;
+
+        /* name */
+        if (t->name_match < 0)
+                f = findings_addf(out, ID("name"), res->target, STATUS_UNKNOWN,
+                                  _("no host name to check the certificate against: give --host NAME"));
+        else if (t->name_match)
+                f = findings_addf(out, ID("name"), res->target, STATUS_OK, _("certificate is valid for %s"), host);
+        else
+                f = findings_addf(out, ID("name"), res->target, STATUS_CRITICAL, _("certificate is not valid for %s (it names %.120s)"),
+                                  host, *t->sans ? t->sans : t->subject);
+        if (!f || finding_set_detail(f, "asked for: %s\nsubject=%s\nSANs=%s", strempty(host), t->subject,
+                                     *t->sans ? t->sans : "(none)") < 0)
+                return -ENOMEM;
+        if (t->name_match == 0) {
+                _cleanup_free_ char *rem = certbot_remedy(host);
+                if (!rem || finding_set_remedy(f, _("Use a certificate whose subjectAltName includes %s (clients "
+                                                    "connect to that name). %s"), host, rem) < 0)
+                        return -ENOMEM;
+        }
+
+        /* chain */
+        if (t->chain == TLS_CHAIN_OK)
+                f = findings_addf(out, ID("chain"), res->target, STATUS_OK, ctx->ca_file ? _("chain verifies against %s")
+                                                                                           : _("chain verifies against the system CA store%s"),
+                                  ctx->ca_file ? ctx->ca_file : "");
+        else if (t->chain == TLS_CHAIN_SELF_SIGNED)
+                f = findings_addf(out, ID("chain"), res->target, STATUS_WARNING,
+                                  _("self-signed certificate: mail clients warn, and other servers cannot verify it"));
+        else
+                f = findings_addf(out, ID("chain"), res->target, STATUS_CRITICAL, _("chain does not verify: %s"),
+                                  strempty(t->chain_error));
+        if (!f || finding_set_detail(f, "subject=%s\nissuer=%s%s%s", t->subject, t->issuer,
+                                     t->chain_error ? "\nverify: " : "", strempty(t->chain_error)) < 0)
+                return -ENOMEM;
+        if (t->chain == TLS_CHAIN_SELF_SIGNED) {
+                _cleanup_free_ char *rem = certbot_remedy(host);
+                if (!rem || finding_set_remedy(f, "%s", rem) < 0)
+                        return -ENOMEM;
+        } else if (t->chain == TLS_CHAIN_UNTRUSTED &&
+                   finding_set_remedy(f, _("Serve the whole chain (fullchain.pem, not cert.pem): %s If the certificate "
+                                           "comes from a private CA, pass that CA with --ca-file."),
+                                      tls_setting_hint(svc)) < 0)
+                return -ENOMEM;
+
+        /* protocol: the main handshake's version, and whether TLS 1.0/1.1 offered alone work */
+        const Result *legacy = &jobs[VARIANT_LEGACY].res;
+        bool weak = t->version < TLS1_2_VERSION;
+        bool accepted = legacy->tls_ok;
+        bool tested = legacy->stage != STAGE_NONE &&
+                      (accepted || legacy->error == -EPROTO || legacy->error == -ECONNRESET);
+        if (weak || accepted) {
+                f = findings_addf(out, ID("protocol"), res->target, STATUS_WARNING,
+                                  weak ? _("%s negotiates %s, older than TLS 1.2")
+                                       : _("%s still accepts %s (by default it negotiates %s)"),
+                                  svc->name, weak ? t->protocol : version_name(legacy->legacy_version), t->protocol);
+                if (!f)
+                        return -ENOMEM;
+                r = finding_set_remedy(f, svc->proto == PROTO_SMTP
+                        ? _("postconf -e 'smtpd_tls_protocols = >=TLSv1.2' 'smtpd_tls_mandatory_protocols = >=TLSv1.2'; "
+                            "postfix reload")
+                        : _("Dovecot 10-ssl.conf: ssl_min_protocol = TLSv1.2; then systemctl reload dovecot"));
+                if (r < 0)
+                        return r;
+        } else
+                f = findings_addf(out, ID("protocol"), res->target, STATUS_OK,
+                                  tested ? _("%s with %s; TLS 1.0 and 1.1 refused") : _("%s with %s; TLS 1.0/1.1 not tested"),
+                                  t->protocol, t->cipher);
+        if (!f)
+                return -ENOMEM;
+        r = finding_set_detail(f, _("negotiated: %s, %s\nonly TLS 1.0 and 1.1 offered: %s"), t->protocol, t->cipher,
+                               accepted ? version_name(legacy->legacy_version)
+                               : tested ? _("refused")
+                               : legacy->stage == STAGE_NONE ? _("not tested")
+                               : legacy->error_text ? legacy->error_text : mailproto_strerror(legacy->error));
+        return r;
+#undef ID
+}
+
+/* Is addr inside one of mynetworks' address/prefix entries? Names and tables are skipped.
+ * An entry as wide as a /8 (IPv4) or /32 (IPv6) or wider does not count: "mynetworks =
+ * 0.0.0.0/0" is the classic open relay, not a trusted network. */
+static bool in_networks(const char *const *words, const struct sockaddr_storage *addr) {
+        for (const char *const *w = words; w && *w; w++) {
+                char buf[80];
+                const char *p = *w;
+                unsigned prefix;
+                unsigned char net[16], a[16];
+                size_t len;
+                int family;
+
+                if (strlen(p) >= sizeof(buf))
+                        continue;
+                strcpy(buf, p);
+                char *slash = strchr(buf, '/');
+                char *ip = buf;
+                if (slash)
+                        *slash = '\0';
+                if (*ip == '[') {
+                        ip++;
+                        char *e = strchr(ip, ']');
+                        if (!e)
+                                continue;
+                        *e = '\0';
+                }
+                if (inet_pton(AF_INET, ip, net) == 1)
+                        family = AF_INET, len = 4;
+                else if (inet_pton(AF_INET6, ip, net) == 1)
+                        family = AF_INET6, len = 16;
+                else
+                        continue;
+                if (family != addr->ss_family)
+                        continue;
+                prefix = (unsigned) len * 8;
+                if (slash) {
+                        char *end;
+                        unsigned long v = strtoul(slash + 1, &end, 10);
+                        if (*end || v > len * 8)
+                                continue;
+                        prefix = (unsigned) v;
+                }
+                memcpy(a, family == AF_INET ? (const void *) &((const struct sockaddr_in *) addr)->sin_addr
+                                            : (const void *) &((const struct sockaddr_in6 *) addr)->sin6_addr, len);
+                bool match = true;
+                for (unsigned bit = 0; bit < prefix && match; bit++)
+                        match = ((net[bit / 8] ^ a[bit / 8]) & (0x80 >> (bit % 8))) == 0;
+                if (match && prefix >= (family == AF_INET ? 8u : 32u))
+                        return true;
+        }
+        return false;
+}
+
+static int smtp_findings(const CheckContext *ctx, const Job *j, FindingList *out) {
+        const Result *res = &j->res;
+        bool port25 = j->svc->port == 25 && streq(j->svc->name, "smtp");
+        Finding *f;
+
+        if (!check_group_selected(ctx, "smtp"))
+                return 0;
+        if (!res->ehlo_ok) {
+                if (check_group_selected(ctx, "port") && res->stage != STAGE_DIALOGUE)
+                        return 0;
+                f = findings_addf(out, "smtp.auth-before-tls", res->target, STATUS_UNKNOWN, _("%s not tested: %s"),
+                                  j->svc->name,
+                                  res->stage == STAGE_CONNECT ? strerror(-res->error) : mailproto_strerror(res->error));
+                return f ? 0 : -ENOMEM;
+        }
+
+        if (port25) {
+                /* open relay */
+                Status s;
+                const char *summary;
+                bool in_mynetworks = false;
+                _cleanup_free_ char *nets = NULL;
+
+                if (res->relay == RELAY_ACCEPTED) {
+                        static const char *const names[] = { "mynetworks", NULL };
+                        _cleanup_strv_free_ char **v = NULL, **words = NULL;
+                        if (postconf_get(ctx, names, &v, NULL) >= 0 && v[0] &&
+                            postfix_list_split(v[0], &words) >= 0 && res->local_len > 0) {
+                                in_mynetworks = in_networks((const char *const *) words, &res->local);
+                                nets = strdup(v[0]);
+                        }
+                }
+                switch (res->relay) {
+                case RELAY_REFUSED:
+                        s = STATUS_OK;
+                        summary = _("relaying to a foreign domain is refused");
+                        break;
+                case RELAY_ACCEPTED:
+                        s = in_mynetworks ? STATUS_OK : STATUS_CRITICAL;
+                        summary = in_mynetworks
+                                ? _("relaying accepted, but only because this client is in mynetworks; strangers "
+                                    "were not tested (run the check from another host)")
+                                : _("OPEN RELAY: the server accepts mail for a foreign domain from anyone");
+                        break;
+                case RELAY_MAIL_REFUSED:
+                        s = STATUS_UNKNOWN;
+                        summary = _("relay test inconclusive: the server refused MAIL FROM:<>");
+                        break;
+                default:
+                        s = STATUS_UNKNOWN;
+                        summary = _("relay test failed");
+                }
+                f = findings_addf(out, "smtp.open-relay", res->target, s, "%s", summary);
+                if (!f)
+                        return -ENOMEM;
+                if (finding_set_detail(f, _("MAIL FROM:<> RCPT TO:<%s> (never DATA) -> %s"), RELAY_RCPT,
+                                       strempty(res->relay_text)) < 0)
+                        return -ENOMEM;
+                if (in_mynetworks && finding_append_detail(f, "mynetworks = %s", strempty(nets)) < 0)
+                        return -ENOMEM;
+                if (s == STATUS_CRITICAL && finding_set_remedy(f, "%s", relay_remedy()) < 0)
+                        return -ENOMEM;
+
+                /* STARTTLS offered on 25 */
+                f = findings_addf(out, "smtp.starttls", res->target, res->has_starttls ? STATUS_OK : STATUS_CRITICAL,
+                                  res->has_starttls ? _("port 25 offers STARTTLS")
+                                                    : _("port 25 does not offer STARTTLS: mail arrives in clear text"));
+                if (!f || finding_set_detail(f, "%s", strempty(res->ehlo)) < 0)
+                        return -ENOMEM;
+                if (!res->has_starttls &&
+                    finding_set_remedy(f, _("postconf -e 'smtpd_tls_security_level = may' 'smtpd_tls_chain_files = "
+                                            "/path/privkey.pem, /path/fullchain.pem'; postfix reload")) < 0)
+                        return -ENOMEM;
+        }
+
+        /* AUTH before STARTTLS */
+        Status s = !res->has_auth ? STATUS_OK : port25 ? STATUS_WARNING : STATUS_CRITICAL;
+        f = findings_addf(out, "smtp.auth-before-tls", res->target, s,
+                          !res->has_auth ? _("%s does not offer AUTH before STARTTLS")
+                                         : _("%s offers AUTH before STARTTLS: passwords can cross the network in clear text"),
+                          j->svc->name);
+        if (!f || finding_set_detail(f, "%s", strempty(res->ehlo)) < 0)
+                return -ENOMEM;
+        if (s != STATUS_OK &&
+            finding_set_remedy(f, port25 ? _("postconf -e 'smtpd_tls_auth_only = yes' (or drop "
+                                             "smtpd_sasl_auth_enable on port 25: clients submit on 587/465); postfix reload")
+                                         : _("postconf -e 'smtpd_tls_auth_only = yes', or postconf -P "
+                                             "submission/inet/smtpd_tls_security_level=encrypt; postfix reload")) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
+static int plaintext_finding(const CheckContext *ctx, const Job *j, FindingList *out) {
+        const Result *res = &j->res;
+        const char *group = j->svc->proto == PROTO_IMAP ? "imap" : "pop3";
+        char id[32];
+        Finding *f;
+
+        if (!check_group_selected(ctx, group))
+                return 0;
+        snprintf(id, sizeof(id), "%s.plaintext-auth", group);
+        if (!res->caps_ok) {
+                if (res->greeting_ok || !check_group_selected(ctx, "port") || res->stage == STAGE_DIALOGUE) {
+                        f = findings_addf(out, id, res->target, STATUS_UNKNOWN, _("%s not tested: %s"), j->svc->name,
+                                          res->greeting_ok && res->stage == STAGE_DONE
+                                                  ? _("the server did not list its capabilities")
+                                          : res->stage == STAGE_CONNECT ? strerror(-res->error)
+                                                                        : mailproto_strerror(res->error));
+                        return f ? 0 : -ENOMEM;
+                }
+                return 0;
+        }
+        f = findings_addf(out, id, res->target, res->plaintext_allowed ? STATUS_CRITICAL : STATUS_OK,
+                          res->plaintext_allowed ? _("%s accepts password login without TLS")
+                                                 : _("%s refuses password login before TLS"),
+                          j->svc->name);
+        if (!f || finding_set_detail(f, _("capabilities before TLS: %s"), strempty(res->caps)) < 0)
+                return -ENOMEM;
+        if (res->same_address && finding_append_detail(f, _("note: client and server share an address; Dovecot "
+                                                             "counts such connections as secure")) < 0)
+                return -ENOMEM;
+        if (res->plaintext_allowed && finding_set_remedy(f, "%s", dovecot_plaintext_remedy()) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
+static unsigned service_port(const CheckContext *ctx, const Service *svc) {
+        unsigned port = svc->port;
+        for (size_t i = 0; i < ctx->n_ports; i++)
+                if (streq(ctx->ports[i].service, svc->name))
+                        port = ctx->ports[i].port;
+        return port;
+}
+
+static bool service_wanted(const CheckContext *ctx, const Service *svc) {
+        if (check_group_selected(ctx, "port") || check_group_selected(ctx, "tls"))
+                return true;
+        if (svc->implicit_tls)
+                return false;
+        if (svc->proto == PROTO_SMTP)
+                return check_group_selected(ctx, "smtp");
+        return check_group_selected(ctx, svc->proto == PROTO_IMAP ? "imap" : "pop3");
+}
+
+/* An asynchronous lookup's state: on the heap, because a lookup that cannot be cancelled
+ * still writes into it after we gave up. */
+typedef struct Lookup {
+        struct gaicb cb;
+        struct addrinfo hints;
+        char name[];
+} Lookup;
+
+/* getaddrinfo with a time limit (a resolver that never answers must not hold the suite). */
+static int lookup_bounded(const char *name, unsigned timeout_seconds, struct addrinfo **ret) {
+        size_t l = strlen(name);
+        Lookup *q = calloc(1, sizeof(Lookup) + l + 1);
+        struct gaicb *list[1];
+        int r;
+
+        if (!q)
+                return EAI_MEMORY;
+        memcpy(q->name, name, l + 1);
+        q->hints = (struct addrinfo) { .ai_socktype = SOCK_STREAM, .ai_family = AF_UNSPEC };
+        q->cb = (struct gaicb) { .ar_name = q->name, .ar_request = &q->hints };
+        list[0] = &q->cb;
+        r = getaddrinfo_a(GAI_NOWAIT, list, 1, NULL);
+        if (r != 0) {
+                free(q);
+                return r;
+        }
+        uint64_t deadline = mailproto_now_usec() + (uint64_t) timeout_seconds * 1000000u;
+        while ((r = gai_error(&q->cb)) == EAI_INPROGRESS) {
+                uint64_t now = mailproto_now_usec();
+                if (now >= deadline)
+                        break;
+                struct timespec ts = { .tv_sec = (time_t) ((deadline - now) / 1000000u),
+                                       .tv_nsec = (long) ((deadline - now) % 1000000u) * 1000 };
+                (void) gai_suspend((const struct gaicb *const *) list, 1, &ts);
+        }
+        if (r == EAI_INPROGRESS) {
+                if (gai_cancel(&q->cb) == EAI_NOTCANCELED)
+                        return EAI_AGAIN; /* q stays with the resolver thread: a small, rare leak */
+                if (gai_error(&q->cb) == 0)
+                        freeaddrinfo(q->cb.ar_result);
+                free(q);
+                return EAI_AGAIN;
+        }
+        if (r == 0)
+                *ret = q->cb.ar_result;
+        free(q);
+        return r;
+}
+
+static int resolve(Shared *s, const char *name, unsigned timeout_seconds, char **ret_error) {
+        struct addrinfo *ai = NULL;
+        int r = lookup_bounded(name, timeout_seconds, &ai);
+        if (r != 0) {
+                if (asprintf(ret_error, _("cannot resolve %s: %s"), name,
+                             r == EAI_AGAIN ? _("no answer in time") : gai_strerror(r)) < 0)
+                        *ret_error = NULL;
+                return r == EAI_MEMORY ? -ENOMEM : -EHOSTUNREACH;
+        }
+        for (struct addrinfo *i = ai; i && s->n_addrs < MAX_ADDRS; i = i->ai_next) {
+                if ((i->ai_family != AF_INET && i->ai_family != AF_INET6) || i->ai_addrlen > sizeof(s->addrs[0]))
+                        continue;
+                memcpy(&s->addrs[s->n_addrs], i->ai_addr, i->ai_addrlen);
+                s->addr_lens[s->n_addrs++] = i->ai_addrlen;
+        }
+        freeaddrinfo(ai);
+        if (s->n_addrs == 0) {
+                if (asprintf(ret_error, _("%s has no IPv4 or IPv6 address"), name) < 0)
+                        *ret_error = NULL;
+                return -EHOSTUNREACH;
+        }
+        return 0;
+}
+
+int check_mail_listeners(const CheckContext *ctx, FindingList *out) {
+        Shared s = { .ctx = ctx, .host = ctx->host };
+        Job jobs[N_SERVICES][_VARIANT_MAX] = {};
+        pthread_t threads[N_SERVICES][_VARIANT_MAX];
+        bool started[N_SERVICES][_VARIANT_MAX] = {};
+        _cleanup_free_ char *resolve_error = NULL, *tls_error = NULL;
+        bool want_legacy = check_group_selected(ctx, "tls");
+        int r = 0;
+
+        /* Connect to --connect, else the host's addresses, else (no name at all) loopback. */
+        const char *name = ctx->connect ? ctx->connect : ctx->host ? ctx->host : "127.0.0.1";
+        r = resolve(&s, name, ctx->settings->timeout_seconds, &resolve_error);
+        if (r == -ENOMEM)
+                return r;
+        s.want_relay = check_group_selected(ctx, "smtp");
+
+        for (Variant v = 0; v < _VARIANT_MAX; v++) {
+                bool legacy = v == VARIANT_LEGACY;
+                r = tls_client_ctx_new_range(ctx->ca_file, legacy ? TLS1_VERSION : 0, legacy ? TLS1_1_VERSION : 0,
+                                       &s.tls_ctx[v], v == VARIANT_MAIN ? &tls_error : NULL);
+                if (r < 0 && v == VARIANT_MAIN) {
+                        Finding *f = findings_addf(out, "tls.smtp.handshake", "", STATUS_UNKNOWN,
+                                                   _("TLS probes cannot start: %s"), strempty(tls_error));
+                        r = f ? -ECANCELED : -ENOMEM;
+                        goto out;
+                }
+        }
+
+        s.deadline_usec = mailproto_now_usec() + (uint64_t) ctx->settings->timeout_seconds * 1000000u;
+        for (size_t i = 0; i < N_SERVICES && !resolve_error; i++) {
+                if (!service_wanted(ctx, &services[i]))
+                        continue;
+                for (Variant v = 0; v < _VARIANT_MAX; v++) {
+                        if (v != VARIANT_MAIN && (!want_legacy || !s.tls_ctx[v]))
+                                continue;
+                        Job *j = &jobs[i][v];
+                        *j = (Job) { .shared = &s, .svc = &services[i], .port = service_port(ctx, &services[i]), .variant = v };
+                        if (pthread_create(&threads[i][v], NULL, job_thread, j) == 0)
+                                started[i][v] = true;
+                        else
+                                run_job(j);
+                }
+        }
+        for (size_t i = 0; i < N_SERVICES; i++)
+                for (Variant v = 0; v < _VARIANT_MAX; v++)
+                        if (started[i][v])
+                                pthread_join(threads[i][v], NULL);
+
+        r = 0;
+        for (size_t i = 0; i < N_SERVICES && r >= 0; i++) {
+                const Service *svc = &services[i];
+                Job *j = jobs[i];
+                if (!service_wanted(ctx, svc))
+                        continue;
+                if (resolve_error) {
+                        if (check_group_selected(ctx, "port")) {
+                                Job tmp = { .svc = svc, .port = service_port(ctx, svc) };
+                                snprintf(tmp.res.target, sizeof(tmp.res.target), "%.*s:%u",
+                                         (int) (sizeof(tmp.res.target) - 7), name, tmp.port);
+                                r = port_finding(ctx, &tmp, resolve_error, out);
+                        }
+                        continue;
+                }
+                size_t from = out->n;
+                if (check_group_selected(ctx, "port")) {
+                        r = port_finding(ctx, j, NULL, out);
+                        uint64_t ms = 0;
+                        for (Variant v = 0; v < _VARIANT_MAX; v++)
+                                ms = MAX(ms, j[v].res.duration_ms);
+                        if (r >= 0 && j->res.stage != STAGE_CONNECT) {
+                                char pid[32];
+                                snprintf(pid, sizeof(pid), "port.%s", svc->name);
+                                r = add_duration(out, from, pid, ms);
+                        }
+                }
+                if (r >= 0 && check_group_selected(ctx, "tls"))
+                        r = tls_findings(ctx, j, ctx->host, out);
+                if (r >= 0 && svc->proto == PROTO_SMTP && !svc->implicit_tls)
+                        r = smtp_findings(ctx, j, out);
+                if (r >= 0 && svc->proto != PROTO_SMTP && !svc->implicit_tls)
+                        r = plaintext_finding(ctx, j, out);
+        }
+        if (resolve_error && !check_group_selected(ctx, "port")) {
+                /* One unknown per selected group, so the reason shows whatever --only says. */
+                static const char *const first_ids[][2] = {
+                        { "tls", "tls.smtp.handshake" },
+                        { "smtp", "smtp.open-relay" },
+                        { "imap", "imap.plaintext-auth" },
+                        { "pop3", "pop3.plaintext-auth" },
+                };
+                for (size_t i = 0; i < ELEMENTSOF(first_ids) && r >= 0; i++) {
+                        if (!check_group_selected(ctx, first_ids[i][0]))
+                                continue;
+                        Finding *f = findings_addf(out, first_ids[i][1], name, STATUS_UNKNOWN,
+                                                   _("listeners not tested: %s"), resolve_error);
+                        if (!f || finding_set_remedy(f, _("Give the address to probe with --connect ADDR, or publish "
+                                                          "the name in DNS or /etc/hosts.")) < 0)
+                                r = -ENOMEM;
+                }
+        }
+
+        for (size_t i = 0; i < N_SERVICES; i++)
+                for (Variant v = 0; v < _VARIANT_MAX; v++)
+                        result_done(&jobs[i][v].res);
+out:
+        for (Variant v = 0; v < _VARIANT_MAX; v++)
+                tls_client_ctx_free(s.tls_ctx[v]);
+        return r == -ECANCELED ? 0 : r;
+}

@@ -1,0 +1,181 @@
+#!/usr/bin/env bash
+# port.*, tls.*, smtp.*, imap.* and pop3.* against real Postfix (25, 587, 465) and Dovecot
+# (143, 993, 110, 995) in a lab host, with certificates made here by a private CA: valid,
+# valid without --ca-file, about to expire, expired, wrong name, self-signed; then a TLS
+# 1.0-permitting setup, an open relay, AUTH before STARTTLS, plaintext login in Dovecot,
+# and a stopped Postfix.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+in_lab_or_reexec --hostname mail.lab.test -- "$0" "$@"
+
+command -v postfix >/dev/null || skip "Postfix is not installed"
+command -v dovecot >/dev/null || skip "Dovecot is not installed"
+[ -e /usr/lib/dovecot/pop3-login ] || skip "dovecot-pop3d is not installed"
+
+jq_() { python3 "$here/jsonq.py" "$@"; }
+T=$(mktemp -d)
+SERVICES="smtp submission smtps imap imaps pop3 pop3s"
+
+. "$here/tls-setup.sh"
+
+run_check() {
+        "$MXDECK" check --only port,tls,smtp,imap,pop3 --format json --timeout 5 "$@" >"$T/out.json"
+        echo $? >"$T/rc"
+}
+status_of() { jq_ status "$@" <"$T/out.json"; }
+field_of() { jq_ field "$1" "$2" <"$T/out.json"; }
+# all_tls WHAT STATUS LABEL: tls.SVC.WHAT has STATUS for all seven services.
+all_tls() {
+        for s in $SERVICES; do
+                expect_eq "$(status_of "tls.$s.$1")" "$2" "$3: tls.$s.$1"
+        done
+}
+
+# 1. Valid certificate from the private CA, given with --ca-file: everything ok, exit 0.
+run_check --ca-file "$P/ca.pem"
+expect_eq "$(cat "$T/rc")" 0 "valid: exit status"
+expect_eq "$(jq_ overall <"$T/out.json")" ok "valid: overall status"
+for s in $SERVICES; do
+        expect_eq "$(status_of "port.$s")" ok "valid: port.$s"
+done
+for what in handshake expiry name chain protocol; do
+        all_tls "$what" ok "valid"
+done
+expect_match "$(field_of port.smtp detail)" "greeting: 220 mail.lab.test ESMTP" "valid: smtp greeting in detail"
+expect_match "$(field_of port.imap detail)" "greeting: \\* OK" "valid: imap greeting in detail"
+expect_match "$(field_of port.pop3 target)" "^127\\.0\\.0\\.1:110$" "valid: resolved mail.lab.test via /etc/hosts"
+detail=$(field_of tls.smtp.handshake detail)
+for want in "subject=CN=mail.lab.test" "SANs=DNS:mail.lab.test" "issuer=CN=mxdeck lab CA" "notAfter=" \
+        "key=RSA 2048 bits" "protocol=TLSv1\\.[23]" "cipher="; do
+        expect_match "$detail" "$want" "valid: handshake detail has $want"
+done
+expect_eq "$(status_of smtp.open-relay)" ok "valid: smtp.open-relay"
+expect_eq "$(status_of smtp.starttls)" ok "valid: smtp.starttls"
+expect_eq "$(status_of smtp.auth-before-tls :25)" ok "valid: smtp.auth-before-tls on 25"
+expect_eq "$(status_of smtp.auth-before-tls :587)" ok "valid: smtp.auth-before-tls on 587"
+expect_eq "$(status_of imap.plaintext-auth)" ok "valid: imap.plaintext-auth"
+expect_eq "$(status_of pop3.plaintext-auth)" ok "valid: pop3.plaintext-auth"
+grep -q '"latency_ms"' "$T/out.json" || fail "valid: no latency_ms metric"
+grep -q '"days_left": 8[89]' "$T/out.json" || fail "valid: days_left is not 88 or 89"
+ok "valid: latency_ms and days_left metrics"
+
+# --only limits the groups: tls alone has no port.* findings.
+"$MXDECK" check --only tls --format json --ca-file "$P/ca.pem" >"$T/out.json"
+expect_eq "$(status_of port.smtp)" missing "--only tls: no port findings"
+expect_eq "$(status_of tls.imaps.chain)" ok "--only tls: tls.imaps.chain"
+
+# 2. The same without --ca-file: the private CA is unknown to the system store.
+run_check
+all_tls chain critical "unknown CA"
+expect_match "$(field_of tls.smtps.chain summary)" "unable to get local issuer certificate" "unknown CA: reason"
+expect_match "$(field_of tls.smtps.chain remedy)" "--ca-file" "unknown CA: remedy"
+expect_eq "$(status_of tls.smtps.name)" ok "unknown CA: name still fine"
+
+# 3. --connect with another --host: the name check follows --host, SNI too.
+run_check --ca-file "$P/ca.pem" --connect 127.0.0.1 --host imap.other.test
+all_tls name critical "--host imap.other.test"
+expect_eq "$(status_of port.imaps)" ok "--connect: port.imaps"
+
+# 4. Ten days left: warning (< 21); expired: critical, negative days_left.
+use_cert soon
+run_check --ca-file "$P/ca.pem"
+all_tls expiry warning "10 days left"
+expect_eq "$(cat "$T/rc")" 1 "10 days left: exit status 1"
+use_cert expired
+run_check --ca-file "$P/ca.pem"
+all_tls expiry critical "expired"
+expect_match "$(field_of tls.imap.expiry summary)" "certificate expired [0-9]+ days ago" "expired: summary"
+expect_match "$(field_of tls.imap.expiry remedy)" "certbot renew" "expired: remedy"
+expect_eq "$(status_of tls.imap.chain)" ok "expired: chain judged apart from time"
+grep -q '"days_left": -' "$T/out.json" || fail "expired: days_left not negative"
+ok "expired: negative days_left"
+
+# 5. Wrong name: critical, with the names it does carry; a wildcard for *.lab.test is fine.
+use_cert wrongname
+run_check --ca-file "$P/ca.pem"
+all_tls name critical "wrong name"
+expect_match "$(field_of tls.submission.name summary)" "not valid for mail.lab.test" "wrong name: summary"
+expect_match "$(field_of tls.submission.name summary)" "other.example.test" "wrong name: names shown"
+use_cert wildcard
+run_check --ca-file "$P/ca.pem"
+all_tls name ok "wildcard *.lab.test"
+run_check --ca-file "$P/ca.pem" --connect 127.0.0.1 --host a.mail.lab.test
+expect_eq "$(status_of tls.smtp.name)" critical "wildcard covers one label only"
+
+# 6. Self-signed: warning, remedy with certbot.
+use_cert selfsigned
+run_check --ca-file "$P/ca.pem"
+all_tls chain warning "self-signed"
+expect_match "$(field_of tls.pop3s.chain remedy)" "certbot certonly" "self-signed: certbot remedy"
+use_cert valid
+
+# 7. TLS 1.0 and 1.1 still accepted (security level 0 so OpenSSL 3 even offers them).
+postconf -e 'smtpd_tls_protocols = >=TLSv1' 'smtpd_tls_mandatory_protocols = >=TLSv1' \
+        'tls_medium_cipherlist = DEFAULT:@SECLEVEL=0' 'smtpd_tls_ciphers = medium' 'smtpd_tls_mandatory_ciphers = medium'
+cat >>/etc/dovecot/local.conf <<'CF'
+ssl_min_protocol = TLSv1
+ssl_cipher_list = DEFAULT:@SECLEVEL=0
+CF
+reload
+run_check --ca-file "$P/ca.pem"
+all_tls protocol warning "TLS 1.0 permitted"
+expect_match "$(field_of tls.smtp.protocol summary)" "still accepts TLS 1\\.[01]" "TLS 1.0: summary"
+expect_match "$(field_of tls.smtp.protocol remedy)" "smtpd_tls_protocols" "TLS 1.0: Postfix remedy"
+expect_match "$(field_of tls.imap.protocol remedy)" "ssl_min_protocol" "TLS 1.0: Dovecot remedy"
+postconf -e 'smtpd_tls_protocols = >=TLSv1.2' 'smtpd_tls_mandatory_protocols = >=TLSv1.2'
+postconf -X tls_medium_cipherlist smtpd_tls_ciphers smtpd_tls_mandatory_ciphers
+sed -i '/^ssl_min_protocol\|^ssl_cipher_list/d' /etc/dovecot/local.conf
+
+# 8. Open relay: the classic "mynetworks = 0.0.0.0/0", then an access map that lets a
+# stranger (us, 127.0.0.2) relay. Then a relay only for a real mynetworks, which includes us.
+postconf -e 'mynetworks = 0.0.0.0/0'
+reload
+run_check --ca-file "$P/ca.pem"
+expect_eq "$(status_of smtp.open-relay)" critical "open relay: mynetworks = 0.0.0.0/0"
+expect_match "$(field_of smtp.open-relay summary)" "OPEN RELAY" "open relay: summary"
+expect_match "$(field_of smtp.open-relay remedy)" "reject_unauth_destination" "open relay: remedy"
+expect_match "$(field_of smtp.open-relay detail)" "RCPT TO:<mxdeck-relay-test@example.net>" "open relay: evidence"
+postconf -e 'mynetworks = 127.0.0.1/32' \
+        'smtpd_relay_restrictions = check_client_access inline:{ 127.0.0.2=OK }, reject_unauth_destination'
+reload
+run_check --ca-file "$P/ca.pem"
+expect_eq "$(status_of smtp.open-relay)" critical "open relay: access map lets strangers relay"
+postconf -e 'smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination' 'mynetworks = 127.0.0.0/8'
+reload
+run_check --ca-file "$P/ca.pem"
+expect_eq "$(status_of smtp.open-relay)" ok "relay for mynetworks only"
+expect_match "$(field_of smtp.open-relay summary)" "mynetworks" "mynetworks relay: says why"
+postconf -e 'mynetworks = 127.0.0.1/32' 'smtpd_relay_restrictions = permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination'
+
+# 9. AUTH before STARTTLS: warning on 25, critical on 587.
+postconf -e 'smtpd_tls_auth_only = no'
+postconf -P submission/inet/smtpd_tls_security_level=may
+reload
+run_check --ca-file "$P/ca.pem"
+expect_eq "$(status_of smtp.auth-before-tls :25)" warning "AUTH before STARTTLS on 25"
+expect_eq "$(status_of smtp.auth-before-tls :587)" critical "AUTH before STARTTLS on 587"
+expect_match "$(field_of smtp.auth-before-tls remedy)" "smtpd_tls_auth_only = yes" "AUTH before STARTTLS: remedy"
+postconf -e 'smtpd_tls_auth_only = yes'
+postconf -P submission/inet/smtpd_tls_security_level=encrypt
+
+# 10. Dovecot accepting plaintext passwords.
+sed -i 's/^disable_plaintext_auth = yes/disable_plaintext_auth = no/' /etc/dovecot/local.conf
+reload
+run_check --ca-file "$P/ca.pem"
+expect_eq "$(status_of imap.plaintext-auth)" critical "IMAP plaintext login allowed"
+expect_eq "$(status_of pop3.plaintext-auth)" critical "POP3 plaintext login allowed"
+expect_match "$(field_of imap.plaintext-auth remedy)" "disable_plaintext_auth = yes" "plaintext: remedy"
+expect_match "$(field_of pop3.plaintext-auth detail)" "USER" "plaintext: POP3 capabilities shown"
+
+# 11. Postfix stopped: refused is its own clear summary, and the suite is still quick.
+postfix stop >/dev/null 2>&1
+for _ in $(seq 50); do _port_open 127.0.0.1 25 || break; sleep 0.1; done
+run_check --ca-file "$P/ca.pem"
+expect_eq "$(status_of port.smtp)" critical "postfix stopped: port.smtp"
+expect_match "$(field_of port.smtp summary)" "refuses connections" "postfix stopped: summary"
+expect_eq "$(status_of port.imaps)" ok "postfix stopped: Dovecot still fine"
+expect_eq "$(cat "$T/rc")" 2 "postfix stopped: exit status"
+
+doveadm stop 2>/dev/null || dovecot stop
+finish
