@@ -110,7 +110,7 @@ static void default_names(const CheckContext *ctx, char **host, char **domain) {
         static const char *const names[] = { "myhostname", "mydomain", NULL };
         _cleanup_strv_free_ char **v = NULL;
 
-        if (postconf_get(ctx, names, &v, NULL) >= 0) {
+        if ((!*host || !*domain) && postconf_get(ctx, names, &v, NULL) >= 0) {
                 if (!*host)
                         *host = strdup(v[0]);
                 if (!*domain)
