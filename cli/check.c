@@ -1,6 +1,7 @@
 /* `mxdeck check`: run the catalog's checks and render the findings. */
 #include <errno.h>
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,6 +76,41 @@ static int split_groups(const char *arg, char ***ret) {
         return 0;
 }
 
+/* As a Nagios plugin even a usage error must say UNKNOWN on stdout: Nagios shows stdout
+ * only. Set before option parsing from a pre-scan of argv. */
+static bool nagios_mode;
+
+static void check_usage_error(const char *fmt, ...) _printf_(1, 2);
+static void check_usage_error(const char *fmt, ...) {
+        _cleanup_free_ char *msg = NULL;
+        va_list ap;
+
+        va_start(ap, fmt);
+        if (vasprintf(&msg, fmt, ap) < 0)
+                msg = NULL;
+        va_end(ap);
+        usage_error("check", "%s", msg ? msg : fmt);
+        if (nagios_mode)
+                printf("MXDECK UNKNOWN: mxdeck check: %s\n", msg ? msg : fmt);
+}
+
+/* no-color.org: NO_COLOR set to a non-empty value turns colour off. */
+static bool no_color(void) {
+        const char *v = getenv("NO_COLOR");
+        return v && *v;
+}
+
+static bool argv_wants_nagios(int argc, char *argv[]) {
+        for (int i = 1; i < argc; i++) {
+                if (streq(argv[i], "--"))
+                        break;
+                if (streq(argv[i], "--format=nagios") || (streq(argv[i], "--format") && i + 1 < argc &&
+                                                          streq(argv[i + 1], "nagios")))
+                        return true;
+        }
+        return false;
+}
+
 /* --port SVC=PORT, e.g. smtps=10465. */
 static int parse_port_override(const char *arg, PortOverride *ports, size_t *n, size_t max) {
         static const char *const services[] = { "smtp", "submission", "smtps", "imap", "imaps", "pop3", "pop3s" };
@@ -86,12 +122,12 @@ static int parse_port_override(const char *arg, PortOverride *ports, size_t *n, 
                 if (strlen(services[i]) == (size_t) (eq - arg) && strncmp(arg, services[i], (size_t) (eq - arg)) == 0)
                         break;
         if (!eq || i == ELEMENTSOF(services) || parse_uint64(eq + 1, &port) < 0 || port == 0 || port > 65535) {
-                usage_error("check", _("--port wants SERVICE=PORT with SERVICE one of smtp, submission, smtps, imap, "
+                check_usage_error(_("--port wants SERVICE=PORT with SERVICE one of smtp, submission, smtps, imap, "
                                        "imaps, pop3, pop3s and PORT 1-65535, not '%s'"), arg);
                 return -EINVAL;
         }
         if (*n >= max) {
-                usage_error("check", _("too many --port options"));
+                check_usage_error(_("too many --port options"));
                 return -E2BIG;
         }
         ports[*n] = (PortOverride) { .service = (char *) services[i], .port = (unsigned) port };
@@ -157,6 +193,7 @@ int verb_check(int argc, char *argv[]) {
         Settings settings;
         int c, r;
 
+        nagios_mode = argv_wants_nagios(argc, argv);
         opterr = 0;
         while ((c = getopt_long(argc, argv, ":o:vh", options, NULL)) >= 0) {
                 switch (c) {
@@ -166,17 +203,17 @@ int verb_check(int argc, char *argv[]) {
                         if (split_groups(optarg, &only) < 0)
                                 return EXIT_CHECK_USAGE;
                         if (!only[0]) {
-                                usage_error("check", _("--only needs at least one group"));
+                                check_usage_error(_("--only needs at least one group"));
                                 return EXIT_CHECK_USAGE;
                         }
                         for (char **g = only; *g; g++) {
                                 bool available;
                                 if (!check_group_is_known(*g, &available)) {
-                                        usage_error("check", _("unknown group '%s' in --only"), *g);
+                                        check_usage_error(_("unknown group '%s' in --only"), *g);
                                         return EXIT_CHECK_USAGE;
                                 }
                                 if (!available) {
-                                        usage_error("check", _("this version of mxdeck has no checks in group '%s' yet"),
+                                        check_usage_error(_("this version of mxdeck has no checks in group '%s' yet"),
                                                     *g);
                                         return EXIT_CHECK_USAGE;
                                 }
@@ -185,7 +222,7 @@ int verb_check(int argc, char *argv[]) {
                 case ARG_FORMAT:
                         format = render_format_from_string(optarg);
                         if (format < 0) {
-                                usage_error("check", _("unknown format '%s' (text, json, nagios, prometheus)"), optarg);
+                                check_usage_error(_("unknown format '%s' (text, json, nagios, prometheus)"), optarg);
                                 return EXIT_CHECK_USAGE;
                         }
                         break;
@@ -202,7 +239,7 @@ int verb_check(int argc, char *argv[]) {
                         break;
                 case ARG_TIMEOUT:
                         if (parse_uint64(optarg, &timeout) < 0 || timeout == 0 || timeout > 3600) {
-                                usage_error("check", _("--timeout needs a number of seconds from 1 to 3600, not '%s'"),
+                                check_usage_error(_("--timeout needs a number of seconds from 1 to 3600, not '%s'"),
                                             optarg);
                                 return EXIT_CHECK_USAGE;
                         }
@@ -212,7 +249,7 @@ int verb_check(int argc, char *argv[]) {
                         break;
                 case ARG_COLOR:
                         if (!streq(optarg, "auto") && !streq(optarg, "always") && !streq(optarg, "never")) {
-                                usage_error("check", _("--color takes auto, always or never, not '%s'"), optarg);
+                                check_usage_error(_("--color takes auto, always or never, not '%s'"), optarg);
                                 return EXIT_CHECK_USAGE;
                         }
                         color_when = optarg;
@@ -226,7 +263,7 @@ int verb_check(int argc, char *argv[]) {
                         break;
                 case ARG_CA_FILE:
                         if (access(optarg, R_OK) < 0) {
-                                usage_error("check", _("--ca-file %s: %s"), optarg, strerror(errno));
+                                check_usage_error(_("--ca-file %s: %s"), optarg, strerror(errno));
                                 return EXIT_CHECK_USAGE;
                         }
                         ca_file = optarg;
@@ -239,7 +276,7 @@ int verb_check(int argc, char *argv[]) {
                         break;
                 case ARG_TRUST_ANCHOR:
                         if (access(optarg, R_OK) < 0) {
-                                usage_error("check", _("--trust-anchor %s: %s"), optarg, strerror(errno));
+                                check_usage_error(_("--trust-anchor %s: %s"), optarg, strerror(errno));
                                 return EXIT_CHECK_USAGE;
                         }
                         trust_anchor = optarg;
@@ -251,15 +288,15 @@ int verb_check(int argc, char *argv[]) {
                         fputs(_(verb_check_usage), stdout);
                         return EXIT_OK;
                 case ':':
-                        usage_error("check", _("option '%s' needs a value"), argv[optind - 1]);
+                        check_usage_error(_("option '%s' needs a value"), argv[optind - 1]);
                         return EXIT_CHECK_USAGE;
                 default:
-                        usage_error("check", _("unknown option '%s'"), argv[optind - 1]);
+                        check_usage_error(_("unknown option '%s'"), argv[optind - 1]);
                         return EXIT_CHECK_USAGE;
                 }
         }
         if (optind < argc) {
-                usage_error("check", _("unexpected argument '%s'"), argv[optind]);
+                check_usage_error(_("unexpected argument '%s'"), argv[optind]);
                 return EXIT_CHECK_USAGE;
         }
 
@@ -277,6 +314,8 @@ int verb_check(int argc, char *argv[]) {
         }
         if (r < 0) {
                 fprintf(stderr, _("mxdeck check: bad settings: %s\n"), error ? error : strerror(-r));
+                if (nagios_mode)
+                        printf("MXDECK UNKNOWN: bad settings: %s\n", error ? error : strerror(-r));
                 settings_done(&settings);
                 return EXIT_CHECK_USAGE;
         }
@@ -322,7 +361,7 @@ int verb_check(int argc, char *argv[]) {
         if (streq(color_when, "always"))
                 ro.color = true;
         else if (streq(color_when, "auto"))
-                ro.color = !output && isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
+                ro.color = !output && isatty(STDOUT_FILENO) && !no_color();
 
         if (output) {
                 /* Render into memory, then replace the file in one step: a collector never

@@ -214,6 +214,11 @@ void metric_set_thresholds(Metric *m, bool has_warn, double warn, bool has_crit,
         m->crit = crit;
 }
 
+void metric_set_floors(Metric *m, bool has_warn, double warn, bool has_crit, double crit) {
+        metric_set_thresholds(m, has_warn, warn, has_crit, crit);
+        m->alert_below = true;
+}
+
 void metric_set_range(Metric *m, bool has_min, double min, bool has_max, double max) {
         m->has_min = has_min;
         m->min = min;

@@ -29,6 +29,9 @@ typedef struct Metric {
         const char *unit; /* static: "", "ms", "s", "%", "B", "c" (Nagios UOMs) */
         bool has_warn, has_crit, has_min, has_max;
         double warn, crit, min, max;
+        /* Lower values are worse (days left, free space): the thresholds are floors, and
+         * Nagios perfdata writes them as ranges "21:" (alert below 21). */
+        bool alert_below;
 } Metric;
 
 typedef struct Finding {
@@ -69,7 +72,10 @@ int finding_set_detail_raw(Finding *f, const char *data, size_t size, size_t max
 
 /* Adds a metric; returns it for optional thresholds, NULL on ENOMEM. */
 Metric *finding_add_metric(Finding *f, const char *name, double value, const char *unit);
+/* Thresholds that alert when the value rises above them (counts, latency, ages). */
 void metric_set_thresholds(Metric *m, bool has_warn, double warn, bool has_crit, double crit);
+/* Thresholds that alert when the value falls below them (days left, free space). */
+void metric_set_floors(Metric *m, bool has_warn, double warn, bool has_crit, double crit);
 void metric_set_range(Metric *m, bool has_min, double min, bool has_max, double max);
 
 /* Moves all findings of src to the end of dst (src is left empty). */

@@ -277,18 +277,12 @@ static void nagios_text(FILE *f, const char *s) {
                 fputc(*s == '|' ? '/' : *s, f);
 }
 
-static bool id_repeats(const FindingList *l, size_t idx) {
-        for (size_t i = 0; i < l->n; i++)
-                if (i != idx && streq(l->items[i].id, l->items[idx].id))
-                        return true;
-        return false;
-}
-
-static void nagios_label(FILE *f, const FindingList *l, size_t idx, const Metric *m) {
-        const Finding *x = &l->items[idx];
+/* Labels are stable across runs: id, metric and target, so graphs keep their history
+ * whether or not another target of the same id shows up. */
+static void nagios_label(FILE *f, const Finding *x, const Metric *m) {
         _cleanup_free_ char *label = NULL;
 
-        if (id_repeats(l, idx) && x->target && *x->target) {
+        if (x->target && *x->target) {
                 if (asprintf(&label, "%s.%s@%s", x->id, m->name, x->target) < 0)
                         return;
         } else if (asprintf(&label, "%s.%s", x->id, m->name) < 0)
@@ -350,17 +344,19 @@ int render_nagios(FILE *f, const Report *r) {
                                 continue;
                         fputs(first ? " | " : " ", f);
                         first = false;
-                        nagios_label(f, l, i, m);
+                        nagios_label(f, &l->items[i], m);
                         format_number(m->value, num);
                         fprintf(f, "=%s%s;", num, nagios_uom(m->unit));
+                        /* Plugin ranges: "10" alerts above 10, "10:" alerts below 10. */
+                        const char *floor_mark = m->alert_below ? ":" : "";
                         if (m->has_warn) {
                                 format_number(m->warn, num);
-                                fputs(num, f);
+                                fprintf(f, "%s%s", num, floor_mark);
                         }
                         fputc(';', f);
                         if (m->has_crit) {
                                 format_number(m->crit, num);
-                                fputs(num, f);
+                                fprintf(f, "%s%s", num, floor_mark);
                         }
                         fputc(';', f);
                         if (m->has_min) {
@@ -375,9 +371,12 @@ int render_nagios(FILE *f, const Report *r) {
                 }
         fputc('\n', f);
 
-        /* Long output: every finding, problems with their remedy. */
+        /* Long output: the problems with their remedies, then how many are fine. Nagios
+         * Core keeps only the first 8 KB, so the ok findings are only counted. */
         for (size_t i = 0; i < l->n; i++) {
                 const Finding *x = &l->items[i];
+                if (x->status == STATUS_OK)
+                        continue;
                 fprintf(f, "[%s] %s", status_to_nagios(x->status), x->id);
                 if (x->target && *x->target) {
                         fputs(" (", f);
@@ -387,7 +386,7 @@ int render_nagios(FILE *f, const Report *r) {
                 fputs(": ", f);
                 nagios_text(f, x->summary);
                 fputc('\n', f);
-                if (x->status != STATUS_OK && x->remedy && *x->remedy) {
+                if (x->remedy && *x->remedy) {
                         const char *line = x->remedy;
                         while (*line) {
                                 size_t n = strcspn(line, "\n");
@@ -401,6 +400,9 @@ int render_nagios(FILE *f, const Report *r) {
                         }
                 }
         }
+        if (worst != STATUS_OK && counts[STATUS_OK] > 0)
+                fprintf(f, ngettext("%u other check ok\n", "%u other checks ok\n", counts[STATUS_OK]),
+                        counts[STATUS_OK]);
         return ferror(f) ? -EIO : 0;
 }
 

@@ -63,11 +63,25 @@ static const char *known_remedy(const KnownMessage *table, size_t n, const char 
         return NULL;
 }
 
-/* Lines of out that contain marker, for summaries. */
-static size_t count_lines_with(const char *text, const char *marker) {
-        size_t n = 0;
-        for (const char *p = text; (p = strstr(p, marker)); p += strlen(marker))
-                n++;
+/* Distinct lines of text that contain marker: Postfix repeats a warning for every
+ * process that reads main.cf, and "40 warnings" for two problems misleads. */
+static size_t count_distinct_lines_with(const char *text, const char *marker) {
+        size_t n = 0, lines = 0;
+        /* Quadratic, so bounded: beyond a few thousand lines the count is a lower bound. */
+        for (const char *line = text; *line && lines < 4000; lines++) {
+                size_t len = strcspn(line, "\n");
+                if (memmem(line, len, marker, strlen(marker))) {
+                        bool seen = false;
+                        for (const char *prev = text; prev < line && !seen;) {
+                                size_t plen = strcspn(prev, "\n");
+                                seen = plen == len && memcmp(prev, line, len) == 0;
+                                prev += plen + (prev[plen] == '\n');
+                        }
+                        if (!seen)
+                                n++;
+                }
+                line += len + (line[len] == '\n');
+        }
         return n;
 }
 
@@ -142,7 +156,7 @@ static int judge_tool(const CheckContext *ctx, FindingList *out, const char *id,
                 if (!f)
                         goto oom;
         } else {
-                size_t warnings = count_lines_with(text, warning_marker);
+                size_t warnings = count_distinct_lines_with(text, warning_marker);
                 if (warnings == 0) {
                         f = findings_addf(out, id, target, STATUS_OK, _("%s: no complaints"), what);
                         spawn_result_done(&s);
@@ -248,7 +262,7 @@ typedef struct RelayService {
 } RelayService;
 
 /* One service's verdict: mail relays only when both lists let it through. */
-static Status judge_service(const RelayService *s, char *const *mynetworks, char **ret_line) {
+static Status judge_service(const RelayService *s, char *const *mynetworks, char **ret_line, bool *ret_wide) {
         _cleanup_strv_free_ char **relay = NULL, **rcpt = NULL;
         const char *wide = NULL;
         Status st;
@@ -259,11 +273,13 @@ static Status judge_service(const RelayService *s, char *const *mynetworks, char
         bool guarded = a.verdict == RELAY_GUARDED || b.verdict == RELAY_GUARDED;
         const RelayWalk *g = a.verdict == RELAY_GUARDED ? &a : &b;
 
+        *ret_wide = false;
         if (!guarded)
                 st = STATUS_CRITICAL;
-        else if (g->permits_mynetworks && mynetworks_is_open(mynetworks, &wide))
+        else if (g->permits_mynetworks && mynetworks_is_open(mynetworks, &wide)) {
                 st = STATUS_CRITICAL;
-        else
+                *ret_wide = true;
+        } else
                 st = STATUS_OK;
 
         if (asprintf(ret_line, "%s: smtpd_relay_restrictions = %s [%s]; smtpd_recipient_restrictions = %s [%s]%s%s",
@@ -320,16 +336,37 @@ int check_config_relay(const CheckContext *ctx, FindingList *out) {
         }
 
         Status worst = STATUS_OK;
-        _cleanup_free_ char *detail = NULL;
+        _cleanup_free_ char *detail = NULL, *remedy = NULL;
+        bool wide_any = false;
         r = 0;
         for (size_t k = 0; k < n && r >= 0; k++) {
-                _cleanup_free_ char *line = NULL;
-                Status st = judge_service(&services[k], mynetworks, &line);
+                _cleanup_free_ char *line = NULL, *fix = NULL;
+                bool wide;
+                Status st = judge_service(&services[k], mynetworks, &line, &wide);
                 if (st < 0) {
                         r = -ENOMEM;
                         break;
                 }
                 worst = status_worst(worst, st);
+                /* The remedy names the place that is wrong: main.cf, a master.cf service, or
+                 * mynetworks (once). */
+                if (st != STATUS_OK && wide && !wide_any) {
+                        wide_any = true;
+                        if (asprintf(&fix, _("mynetworks lets the whole Internet count as a trusted network; keep it "
+                                             "to your own hosts:\npostconf -e 'mynetworks = 127.0.0.0/8 [::1]/128'")) < 0)
+                                fix = NULL;
+                } else if (st != STATUS_OK && !wide && k == 0) {
+                        if (asprintf(&fix, _("Put reject_unauth_destination after the permits you want and before "
+                                             "any plain permit:\npostconf -e 'smtpd_relay_restrictions = "
+                                             "permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination'")) < 0)
+                                fix = NULL;
+                } else if (st != STATUS_OK && !wide) {
+                        if (asprintf(&fix, _("The master.cf entry %s overrides the restrictions; a submission-style "
+                                             "service relays for authenticated users only:\npostconf -P "
+                                             "'%s/smtpd_relay_restrictions=permit_sasl_authenticated,reject'"),
+                                     services[k].name, services[k].name) < 0)
+                                fix = NULL;
+                }
                 char *joined;
                 if (asprintf(&joined, "%s%s%s%s", strempty(detail), detail ? "\n" : "", st == STATUS_OK ? "" : "! ",
                              line) < 0) {
@@ -338,13 +375,24 @@ int check_config_relay(const CheckContext *ctx, FindingList *out) {
                 }
                 free(detail);
                 detail = joined;
+                if (fix) {
+                        if (asprintf(&joined, "%s%s%s", strempty(remedy), remedy ? "\n" : "", fix) < 0) {
+                                r = -ENOMEM;
+                                break;
+                        }
+                        free(remedy);
+                        remedy = joined;
+                }
         }
         for (size_t k = 1; k < n; k++)
                 free(services[k].name);
         if (r < 0)
                 return r;
 
-        Finding *f = findings_addf(out, "config.relay", MAIN_CF, worst,
+        /* Point at the file to edit: master.cf when only its overrides are at fault. */
+        bool main_at_fault = wide_any || strncmp(detail, "! ", 2) == 0;
+        const char *target = worst != STATUS_OK && !main_at_fault ? "/etc/postfix/master.cf" : MAIN_CF;
+        Finding *f = findings_addf(out, "config.relay", target, worst,
                                    worst == STATUS_OK
                                            ? _("relay restrictions refuse mail for foreign domains")
                                            : _("OPEN RELAY RISK: restrictions may accept mail for foreign domains"));
@@ -353,12 +401,7 @@ int check_config_relay(const CheckContext *ctx, FindingList *out) {
         if (finding_set_detail(f, "%s", detail) < 0)
                 return -ENOMEM;
         if (worst != STATUS_OK)
-                return finding_set_remedy(
-                        f, _("Put reject_unauth_destination after the permits you want and before any plain "
-                             "permit:\n"
-                             "postconf -e 'smtpd_relay_restrictions = permit_mynetworks, "
-                             "permit_sasl_authenticated, reject_unauth_destination'\n"
-                             "Keep mynetworks to your own hosts (127.0.0.0/8 [::1]/128), then 'postfix reload'."));
+                return finding_set_remedy(f, "%s\n%s", remedy ? remedy : "", _("Then: postfix reload"));
         return 0;
 }
 

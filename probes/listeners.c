@@ -760,7 +760,7 @@ static int tls_findings(const CheckContext *ctx, const Job *jobs, const char *ho
         Metric *m = finding_add_metric(f, "days_left", (double) t->days_left, "");
         if (!m)
                 return -ENOMEM;
-        metric_set_thresholds(m, true, st->tls_expiry_warning_days, true, st->tls_expiry_critical_days);
+        metric_set_floors(m, true, st->tls_expiry_warning_days, true, st->tls_expiry_critical_days);
         if (s != STATUS_OK &&
             finding_set_remedy(f, _("Renew it: certbot renew (or your CA's renewal), make sure the renewal reloads "
                                     "the daemons (certbot --deploy-hook 'systemctl reload postfix dovecot'), then "

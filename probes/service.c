@@ -23,6 +23,7 @@ typedef struct ServiceSpec {
         const char *comm;        /* /proc/PID/comm of the master process */
         const char *start_plain; /* how to start without systemd */
         const char *stop_plain;  /* how to stop it without systemd */
+        const char *journal_match; /* journalctl arguments selecting its log lines */
 } ServiceSpec;
 
 /* Debian's postfix.service is a oneshot RemainAfterExit wrapper (ExecStart=/bin/true) that
@@ -32,13 +33,15 @@ static const ServiceSpec postfix_spec = {
         .id = "service.postfix", .name = "Postfix", .program = "postfix",
         .package_deb = "postfix", .package_rpm = "postfix",
         .unit = "postfix.service", .instance = "postfix@-.service", .comm = "master",
+        /* Postfix logs as postfix/PROGRAM, never plain "postfix". */
+        .journal_match = "-t postfix/master -t postfix/postfix-script",
         .start_plain = "postfix start", .stop_plain = "postfix stop",
 };
 
 static const ServiceSpec dovecot_spec = {
         .id = "service.dovecot", .name = "Dovecot", .program = "dovecot",
         .package_deb = "dovecot-imapd dovecot-pop3d", .package_rpm = "dovecot",
-        .unit = "dovecot.service", .comm = "dovecot", .start_plain = "dovecot", .stop_plain = "doveadm stop",
+        .unit = "dovecot.service", .comm = "dovecot", .journal_match = "-t dovecot", .start_plain = "dovecot", .stop_plain = "doveadm stop",
 };
 
 static bool pid_has_comm(pid_t pid, const char *comm) {
@@ -299,9 +302,10 @@ static int check_service(const CheckContext *ctx, FindingList *out, const Servic
         if (finding_set_detail(f, _("no %s master process (pid file %s, /proc scanned); systemd is not PID 1"),
                                spec->name, strempty(pidfile)) < 0)
                 return -ENOMEM;
-        return finding_set_remedy(f, _("Start it: %s\nThen look at the mail log (journalctl -t %s, or "
-                                       "/var/log/mail.log / /var/log/maillog) if it stops again."),
-                                  spec->start_plain, spec->program);
+        return finding_set_remedy(f, _("Start it: %s\nIf it stops again, its reason is in the mail log: "
+                                       "journalctl %s -n 50 (or /var/log/mail.log on Debian, "
+                                       "/var/log/maillog on RHEL)."),
+                                  spec->start_plain, spec->journal_match);
 }
 
 int check_service_postfix(const CheckContext *ctx, FindingList *out) {

@@ -1,4 +1,5 @@
 /* system.*: the host name a mail server introduces itself with, and room to keep mail. */
+#include <math.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,6 +64,13 @@ int check_system_hostname(const CheckContext *ctx, FindingList *out) {
                 if (finding_set_detail(f, _("host name: %s; canonical name: %s; myhostname: %s"), node,
                                        canon ? canon : _("(none)"), myhostname) < 0)
                         return -ENOMEM;
+                if (fqdn)
+                        /* The machine already has a proper name: Postfix just has to use it. */
+                        return finding_set_remedy(f, _("Receivers (Gmail, QQ, 163...) reject or score mail whose HELO "
+                                                       "name is not a real FQDN. Use the host's own name:\n"
+                                                       "postconf -e myhostname=%s && postfix reload\n"
+                                                       "and make sure it has A/AAAA records and a matching PTR."),
+                                                  fqdn);
                 return finding_set_remedy(f, _("Receivers (Gmail, QQ, 163...) reject or score mail whose HELO name "
                                                "is not a real FQDN. Set it:\n"
                                                "hostnamectl set-hostname mail.example.com\n"
@@ -222,14 +230,22 @@ int check_system_disk(const CheckContext *ctx, FindingList *out) {
                                            human_bytes(avail, b1), pct, dir);
                 if (!f)
                         return -ENOMEM;
-                Metric *m = finding_add_metric(f, "free_percent", pct, "%");
+                /* Whole hundredths: more digits are noise in graphs and alerts. */
+                Metric *m = finding_add_metric(f, "disk_free_percent", round(pct * 100) / 100, "%");
                 if (!m)
                         return -ENOMEM;
-                metric_set_thresholds(m, true, s->disk_warning_percent, true, s->disk_critical_percent);
+                metric_set_floors(m, true, s->disk_warning_percent, true, s->disk_critical_percent);
                 metric_set_range(m, true, 0, true, 100);
-                if (!finding_add_metric(f, "free_bytes", (double) avail, "B") ||
-                    !finding_add_metric(f, "inodes_free_percent", ipct, "%"))
+                m = finding_add_metric(f, "disk_free_bytes", (double) avail, "B");
+                if (!m)
                         return -ENOMEM;
+                metric_set_floors(m, true, (double) s->disk_warning_bytes, true, (double) s->disk_critical_bytes);
+                metric_set_range(m, true, 0, true, (double) total);
+                m = finding_add_metric(f, "disk_inodes_free_percent", round(ipct * 100) / 100, "%");
+                if (!m)
+                        return -ENOMEM;
+                metric_set_floors(m, true, s->disk_warning_percent, true, s->disk_critical_percent);
+                metric_set_range(m, true, 0, true, 100);
                 if (finding_set_detail(f, _("%s: %s of %s available, %.0f%% of inodes free"), dir,
                                        human_bytes(avail, b1), human_bytes(total, b2), ipct) < 0)
                         return -ENOMEM;

@@ -54,7 +54,7 @@ run 3 "bad3.conf"                            "settings: warning on the wrong sid
 run 3 "no-such.conf"                         "settings: missing --config file" -- check --config "$T/no-such.conf" --only system
 printf '[disk]\nwarning_percent = 1\ncritical_percent = 0\nwarning_bytes = 1\ncritical_bytes = 0\n' >"$T/good.conf"
 "$mxdeck" check --config "$T/good.conf" --only system --format nagios >"$T/out" 2>"$T/err"
-if grep -Eq "'system.disk.free_percent[^=]*'=[0-9.]+%;1;0;0;100" "$T/out" && ! grep -q "system.disk" "$T/err"; then
+if grep -Eq "'system.disk.disk_free_percent@[^=]*'=[0-9.]+%;1:;0:;0;100" "$T/out" && ! grep -q "system.disk" "$T/err"; then
         ok "settings: thresholds from the file reach the perfdata"
 else
         bad "settings: thresholds not applied: $(head -2 "$T/out" "$T/err")"
@@ -75,6 +75,15 @@ fi
 if grep -q $'\033' "$T/plain"; then bad "escape sequences in piped output"; else ok "no colour when piped"; fi
 "$mxdeck" check --config "$T/good.conf" --only system --color always >"$T/color" 2>/dev/null
 if grep -q $'\033\[' "$T/color"; then ok "--color always colours"; else bad "--color always did not colour"; fi
+
+# NO_COLOR set but empty does not count (no-color.org); set and non-empty does.
+NO_COLOR= "$mxdeck" check --config "$T/good.conf" --only system --color auto >"$T/c1" 2>/dev/null
+if grep -q $'\033' "$T/c1"; then bad "colour when piped, NO_COLOR empty"; else ok "no colour when piped even with NO_COLOR empty"; fi
+
+# As a Nagios plugin, even a usage error says UNKNOWN on stdout (Nagios shows stdout).
+run 3 '^MXDECK UNKNOWN: .*unknown option' "nagios: usage error on stdout" -- check --format nagios --bogus
+run 3 '^MXDECK UNKNOWN: .*bad settings'   "nagios: settings error on stdout" -- check --format=nagios --config "$T/bad.conf"
+if head -1 "$T/out" | grep -q '^MXDECK UNKNOWN'; then ok "nagios: the UNKNOWN line is on stdout"; else bad "nagios: stdout was: $(head -1 "$T/out")"; fi
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -49,6 +49,7 @@ postconf -e 'mesage_size_limit = 10240000'
 check_json --only config
 expect_eq "$(status_of config.postfix)" warning "misspelt parameter: config.postfix"
 expect_match "$(jq_ field config.postfix detail <"$T/out.json")" "mesage_size_limit" "misspelt parameter named"
+expect_match "$(jq_ field config.postfix summary <"$T/out.json")" ": 1 warning: " "a repeated warning counts once"
 postconf -X mesage_size_limit
 
 # 4. Open relay: a plain permit before any guard, in main.cf; then via master.cf.
@@ -59,6 +60,7 @@ expect_eq "$(cat "$T/rc")" 2 "open relay: exit status"
 postconf -e 'smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination' 'mynetworks = 0.0.0.0/0'
 check_json --only config
 expect_eq "$(status_of config.relay)" critical "permit_mynetworks with mynetworks 0.0.0.0/0"
+expect_match "$(jq_ field config.relay remedy <"$T/out.json")" "mynetworks = 127.0.0.0/8" "remedy fixes mynetworks"
 postconf -e 'mynetworks = 127.0.0.0/8'
 # The service must exist in master.cf before -P can set its options (-P only warns).
 postconf -M 'submission/inet=submission inet n - y - - smtpd'
@@ -66,6 +68,8 @@ postconf -P 'submission/inet/smtpd_relay_restrictions=permit_mynetworks,permit'
 check_json --only config
 expect_eq "$(status_of config.relay)" critical "open relay through a master.cf override"
 expect_match "$(jq_ field config.relay detail <"$T/out.json")" "submission/inet" "override named in detail"
+expect_eq "$(jq_ field config.relay target <"$T/out.json")" /etc/postfix/master.cf "override: target is master.cf"
+expect_match "$(jq_ field config.relay remedy <"$T/out.json")" "postconf -P 'submission/inet/smtpd_relay_restrictions=" "override: remedy edits the override"
 postconf -P 'submission/inet/smtpd_relay_restrictions=permit_sasl_authenticated,reject'
 check_json --only config
 expect_eq "$(status_of config.relay)" ok "submission override permit_sasl_authenticated,reject"
@@ -86,6 +90,7 @@ expect_eq "$(status_of config.domains)" ok "domains separated again"
 postconf -e 'myhostname = mailhost'
 check_json --only system
 expect_eq "$(status_of system.hostname)" critical "myhostname without a domain"
+expect_match "$(jq_ field system.hostname remedy <"$T/out.json")" "myhostname=mail.lab.test" "remedy uses the host's own FQDN"
 postconf -e 'myhostname = mail.lab.test'
 
 # 7. Broken Dovecot setting: doveconf's own message, critical.

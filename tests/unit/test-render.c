@@ -36,21 +36,23 @@ static void build(FindingList *l) {
         assert_non_null(f);
         m = finding_add_metric(f, "days_left", 9, "");
         assert_non_null(m);
-        metric_set_thresholds(m, true, 21, true, 7);
-        assert_non_null(finding_add_metric(f, "handshake_ms", 12.5, "ms"));
+        metric_set_floors(m, true, 21, true, 7);
+        m = finding_add_metric(f, "handshake_ms", 12.5, "ms");
+        assert_non_null(m);
+        metric_set_thresholds(m, true, 500, true, 2000);
         assert_int_equal(finding_set_remedy(f, "certbot renew && systemctl reload postfix dovecot"), 0);
 
         f = findings_addf(l, "system.disk", "/var/spool/postfix", STATUS_OK, "mail queue: 12.0 GiB free (42%%) on /");
         assert_non_null(f);
         m = finding_add_metric(f, "free_percent", 42.25, "%");
-        metric_set_thresholds(m, true, 15, true, 5);
+        metric_set_floors(m, true, 15, true, 5);
         metric_set_range(m, true, 0, true, 100);
         assert_non_null(finding_add_metric(f, "free_bytes", 12884901888.0, "B"));
 
         f = findings_addf(l, "system.disk", "/home/\"quoted\"\\dir", STATUS_OK, "邮件存储：剩余 80%%");
         assert_non_null(f);
         m = finding_add_metric(f, "free_percent", 80, "%");
-        metric_set_thresholds(m, true, 15, true, 5);
+        metric_set_floors(m, true, 15, true, 5);
         metric_set_range(m, true, 0, true, 100);
         assert_non_null(finding_add_metric(f, "free_bytes", 1024, "B"));
 
@@ -188,6 +190,20 @@ static void test_bad_ids(void **state) {
         findings_done(&l);
 }
 
+/* Nagios ranges: floors are written "N:" (alert below N), ceilings plain. */
+static void test_nagios_ranges(void **state) {
+        FindingList l = {};
+        build(&l);
+        _cleanup_free_ char *out = render_to_string(RENDER_NAGIOS, &l, NULL);
+        assert_non_null(strstr(out, "'tls.submission.expiry.days_left@127.0.0.1:587'=9;21:;7:;;"));
+        assert_non_null(strstr(out, "'tls.submission.expiry.handshake_ms@127.0.0.1:587'=12.5ms;500;2000;;"));
+        /* Only the first line carries perfdata; long output lists problems only. */
+        assert_null(strstr(strchr(out, '\n'), "|"));
+        assert_null(strstr(out, "[OK]"));
+        assert_non_null(strstr(out, "3 other checks ok\n"));
+        findings_done(&l);
+}
+
 static void test_empty_report(void **state) {
         FindingList l = {};
         _cleanup_free_ char *nagios = render_to_string(RENDER_NAGIOS, &l, NULL);
@@ -204,6 +220,7 @@ int main(void) {
                 cmocka_unit_test(test_text_no_escapes_without_color),
                 cmocka_unit_test(test_status),
                 cmocka_unit_test(test_bad_ids),
+                cmocka_unit_test(test_nagios_ranges),
                 cmocka_unit_test(test_empty_report),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
