@@ -68,3 +68,4 @@ int check_config_domains(const CheckContext *ctx, FindingList *out);
 int check_mail_listeners(const CheckContext *ctx, FindingList *out);
 int check_system_hostname(const CheckContext *ctx, FindingList *out);
 int check_system_disk(const CheckContext *ctx, FindingList *out);
+int check_dns(const CheckContext *ctx, FindingList *out);
