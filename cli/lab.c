@@ -4,6 +4,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <net/if.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -30,8 +31,8 @@ const char verb_lab_usage[] = N_(
         "\n"
         "Run COMMAND (default: an interactive $SHELL, else /bin/bash or /bin/sh) on a\n"
         "throwaway lab host, then discard the lab. Inside it:\n"
-        "  - /etc, /var, /home, /root, /run, /srv and /dev are overlays: the host's files\n"
-        "    are visible, but whatever is written there vanishes when COMMAND ends;\n"
+        "  - /etc, /var, /home, /root, /run, /srv, /usr, /opt and /dev are overlays: the\n"
+        "    host's files are visible, but what is written there vanishes when COMMAND ends;\n"
         "  - the network has only loopback: ports are free and nothing leaves the lab;\n"
         "  - PIDs, hostname, IPC and the machine ID are the lab's own, and a private\n"
         "    journald serves /dev/log, so 'journalctl' shows the lab's logs only;\n"
@@ -47,7 +48,9 @@ const char verb_lab_usage[] = N_(
         "could not be set up, 2 on usage errors. Needs root.\n");
 
 /* Directories whose writes must not reach the host. /dev is handled on its own. */
-static const char *const overlay_dirs[] = { "/etc", "/var", "/home", "/root", "/run", "/srv" };
+static const char *const overlay_dirs[] = { "/etc", "/var", "/home", "/root", "/run", "/srv",
+                                            /* so that a rehearsed package install leaves nothing behind */
+                                            "/usr", "/opt" };
 
 #define JOURNALD_PATH "/lib/systemd/systemd-journald"
 #define JOURNAL_DIR "/run/systemd/journal"
@@ -68,7 +71,10 @@ typedef struct LabOptions {
         const char *cwd;        /* NULL if unknown */
         bool tty_foreground;    /* stdin is our controlling terminal and we own it */
         bool banner;
+        int alive_fd;           /* read end of a pipe the outer process holds open */
 } LabOptions;
+
+static void reset_signals(void);
 
 static volatile sig_atomic_t forward_pid; /* outer process: where SIGTERM/SIGHUP go */
 
@@ -224,12 +230,15 @@ static int list_submounts(const char *dir, char ***ret) {
                 if (!covered)
                         kept[n_kept++] = TAKE_PTR(all[i]);
         }
-        /* The untaken entries are freed with 'all'; close the gaps first. */
-        size_t w = 0;
-        for (size_t i = 0; i < n_all; i++)
-                if (all[i])
-                        all[w++] = all[i];
-        all[w] = NULL;
+        /* The untaken entries are freed with 'all'; close the gaps first. ('all' is still
+         * NULL when nothing is mounted below dir.) */
+        if (all) {
+                size_t w = 0;
+                for (size_t i = 0; i < n_all; i++)
+                        if (all[i])
+                                all[w++] = all[i];
+                all[w] = NULL;
+        }
 
         *ret = kept;
         return 0;
@@ -396,6 +405,22 @@ static int write_machine_id(void) {
         return 0;
 }
 
+/* The lab's name resolves in the lab, as on a configured server: "hostname -f" and
+ * Postfix's default myhostname work. 127.0.0.1 rather than Debian's 127.0.1.1, so that
+ * daemons listening on loopback only (inet_interfaces = loopback-only) answer at it. */
+static int add_hosts_entry(const char *name) {
+        _cleanup_fclose_ FILE *f = fopen("/etc/hosts", "ae");
+        size_t short_len = strcspn(name, ".");
+
+        if (!f)
+                return -errno;
+        if (name[short_len])
+                fprintf(f, "127.0.0.1\t%s %.*s\n", name, (int) short_len, name);
+        else
+                fprintf(f, "127.0.0.1\t%s\n", name);
+        return fflush(f) == 0 ? 0 : -errno;
+}
+
 /* The lab's /run is an overlay of the host's: the host's systemd and D-Bus sockets would
  * still answer there, and a program in the lab (mxdeck check among them) would think
  * systemd runs the lab and ask it about the host's units. Remove the markers in the
@@ -487,6 +512,7 @@ static int start_journald(void) {
                         _exit(EXIT_FAILED);
                 (void) setsid(); /* away from the terminal and its signals */
                 (void) chdir("/");
+                reset_signals(); /* init ignores or blocks some; journald must not inherit that */
                 execl(JOURNALD_PATH, "systemd-journald", (char *) NULL);
                 _exit(127);
         }
@@ -559,6 +585,12 @@ static int lab_setup(const LabOptions *o) {
         r = write_machine_id();
         if (r < 0)
                 return lab_error(r, _("cannot write the lab's /etc/machine-id"));
+
+        if (o->hostname) {
+                r = add_hosts_entry(o->hostname);
+                if (r < 0)
+                        return lab_error(r, _("cannot add %s to the lab's /etc/hosts"), o->hostname);
+        }
 
         r = hide_host_managers();
         if (r < 0)
@@ -639,30 +671,44 @@ static void kill_all(void) {
 /* PID 1 of the lab. Returns the exit status for the outer process. */
 static int lab_init(const LabOptions *o, const sigset_t *outer_mask) {
         struct sigaction ign = { .sa_handler = SIG_IGN }, noop = { .sa_handler = noop_handler };
-        struct sigaction dfl = { .sa_handler = SIG_DFL };
         sigset_t waitset;
         int status = EXIT_FAILED;
 
-        /* Until the command runs, SIGTERM/SIGHUP from outside simply end the lab. */
-        (void) sigaction(SIGTERM, &dfl, NULL);
-        (void) sigaction(SIGHUP, &dfl, NULL);
-        (void) sigaction(SIGINT, &ign, NULL);
-        (void) sigaction(SIGQUIT, &ign, NULL);
-        (void) sigprocmask(SIG_SETMASK, outer_mask, NULL);
-        (void) prctl(PR_SET_PDEATHSIG, SIGKILL); /* the outer mxdeck was killed: so is the lab */
-
-        if (lab_setup(o) < 0)
-                return EXIT_FAILED;
-
-        /* PID 1 only receives signals it has a handler for; wait for them synchronously. */
+        /* PID 1 only receives signals from outside its namespace that it has a handler for
+         * (SIG_DFL ones are dropped), so handlers go in first and the signals stay blocked:
+         * a SIGTERM/SIGHUP during set-up stays pending, and ends the lab right after it. */
         sigemptyset(&waitset);
         sigaddset(&waitset, SIGCHLD);
         sigaddset(&waitset, SIGTERM);
         sigaddset(&waitset, SIGHUP);
-        (void) sigprocmask(SIG_BLOCK, &waitset, NULL);
         (void) sigaction(SIGCHLD, &noop, NULL);
         (void) sigaction(SIGTERM, &noop, NULL);
         (void) sigaction(SIGHUP, &noop, NULL);
+        (void) sigaction(SIGINT, &ign, NULL);
+        (void) sigaction(SIGQUIT, &ign, NULL);
+        sigset_t mask = *outer_mask;
+        sigaddset(&mask, SIGCHLD);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGHUP);
+        (void) sigprocmask(SIG_SETMASK, &mask, NULL);
+        (void) prctl(PR_SET_PDEATHSIG, SIGKILL); /* the outer mxdeck was killed: so is the lab */
+        /* ... unless it died before the line above: then its end of the pipe is closed. */
+        struct pollfd alive = { .fd = o->alive_fd, .events = POLLIN };
+        if (poll(&alive, 1, 0) > 0 && (alive.revents & (POLLHUP | POLLERR)))
+                return EXIT_FAILED;
+
+        if (lab_setup(o) < 0) {
+                kill_all();
+                return EXIT_FAILED;
+        }
+
+        sigset_t pending;
+        if (sigpending(&pending) == 0)
+                for (int sig = SIGHUP; sig <= SIGTERM; sig++)
+                        if ((sig == SIGHUP || sig == SIGTERM) && sigismember(&pending, sig)) {
+                                kill_all(); /* journald */
+                                return 128 + sig;
+                        }
 
         fflush(NULL);
         pid_t cmd = start_command(o);
@@ -814,10 +860,25 @@ int verb_lab(int argc, char *argv[]) {
         sigaddset(&block, SIGQUIT);
         (void) sigprocmask(SIG_BLOCK, &block, &saved_mask);
 
+        int alive[2];
+        if (pipe2(alive, O_CLOEXEC) < 0) {
+                lab_error(-errno, _("cannot start the lab"));
+                (void) sigprocmask(SIG_SETMASK, &saved_mask, NULL);
+                (void) rmdir(scratch);
+                leave_pid_namespace(host_pidns);
+                return EXIT_FAILED;
+        }
+        o.alive_fd = alive[0];
+
         fflush(NULL);
         pid_t pid = fork();
+        if (pid == 0)
+                (void) close(alive[1]);
+        else
+                (void) close(alive[0]);
         if (pid < 0) {
                 int r = -errno;
+                (void) close(alive[1]);
                 (void) sigprocmask(SIG_SETMASK, &saved_mask, NULL);
                 (void) rmdir(scratch);
                 leave_pid_namespace(host_pidns);
@@ -849,6 +910,7 @@ int verb_lab(int argc, char *argv[]) {
                         break;
                 }
         forward_pid = 0;
+        (void) close(alive[1]);
         leave_pid_namespace(host_pidns);
 
         (void) sigaction(SIGINT, &old_int, NULL);

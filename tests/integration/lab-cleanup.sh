@@ -68,6 +68,7 @@ host_ns=$(readlink /proc/self/ns/net /proc/self/ns/mnt /proc/self/ns/pid)
 lab_script='
 readlink /proc/self/ns/net /proc/self/ns/mnt /proc/self/ns/pid >"$W/ns"
 cat /proc/sys/kernel/hostname >"$W/hostname"
+hostname -f >"$W/hostname-f" 2>&1
 echo "${MXDECK_LAB:-}" >"$W/env"
 sed -n "3,\$ s/:.*//p" /proc/net/dev | tr -d " " >"$W/ifaces"
 ls /sys/class/net >"$W/sysnet"
@@ -75,7 +76,7 @@ cat /sys/class/net/lo/flags >"$W/lo.flags"
 sed -n "s|.*[ ,]upperdir=\(/tmp/mxdeck-lab\.[^/,]*\)/upper/etc,.*|\1|p" /proc/self/mountinfo >"$W/scratch"
 readlink /dev/log >"$W/devlog"
 
-for d in /etc /var /root /run; do
+for d in /etc /var /root /run /usr/local /opt; do
         echo lab >"$d/mxdeck-lab-test.$TAG" || exit 20
 done
 echo lab >"$W/written"
@@ -120,8 +121,8 @@ ok "exit status of the command is propagated"
 
 # --- inside -----------------------------------------------------------------------------
 
-[ -s "$W/written" ] || fail "the lab could not write to /etc, /var, /root and /run"
-ok "the lab can write to /etc, /var, /root and /run"
+[ -s "$W/written" ] || fail "the lab could not write to /etc, /var, /root, /run, /usr and /opt"
+ok "the lab can write to /etc, /var, /root, /run, /usr and /opt"
 
 [ "$(cat "$W/env")" = 1 ] || fail "MXDECK_LAB is '$(cat "$W/env")' in the lab, want 1"
 ok "MXDECK_LAB=1 in the lab"
@@ -138,6 +139,8 @@ ok "loopback is the only interface in the lab, and it is up"
 
 [ "$(cat "$W/hostname")" = "$LAB_HOST" ] || fail "hostname in the lab: $(cat "$W/hostname"), want $LAB_HOST"
 ok "--hostname sets the lab's hostname"
+[ "$(cat "$W/hostname-f")" = "$LAB_HOST" ] || fail "hostname -f in the lab: $(cat "$W/hostname-f"), want $LAB_HOST"
+ok "the lab's hostname resolves in the lab (/etc/hosts)"
 
 [ "$(cat "$W/devlog")" = /run/systemd/journal/dev-log ] ||
         fail "/dev/log in the lab points to '$(cat "$W/devlog")'"
@@ -166,12 +169,12 @@ left=$(tagged_procs)
 [ -z "$left" ] || fail "processes started in the lab are still running: $left"
 ok "no sleep 1000, setsid daemon, Postfix, Dovecot or journald left behind"
 
-for d in /etc /var /root /run; do
+for d in /etc /var /root /run /usr/local /opt; do
         [ -e "$d/mxdeck-lab-test.$TAG" ] && fail "$d/mxdeck-lab-test.$TAG reached the host"
 done
 [ "$(file_state /etc/dovecot/dovecot.conf)" = "$dovecot_conf_before" ] || fail "/etc/dovecot/dovecot.conf changed on the host"
 [ "$(file_state /etc/postfix/main.cf)" = "$main_cf_before" ] || fail "/etc/postfix/main.cf changed on the host"
-ok "files written in /etc, /var, /root and /run stayed in the lab"
+ok "files written in /etc, /var, /root, /run, /usr and /opt stayed in the lab"
 
 [ "$(stat -c '%F %d:%i %N' /dev/log 2>/dev/null || echo absent)" = "$devlog_before" ] ||
         fail "/dev/log on the host changed"
