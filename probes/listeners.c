@@ -1,5 +1,6 @@
 /* port.*, tls.*, smtp.*, imap.*, pop3.*: every mail listener probed at once, each with a deadline. */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -32,35 +33,17 @@ typedef struct Service {
         unsigned port;
         Proto proto;
         bool implicit_tls;
-        const char *remedy; /* how to make it listen */
+        const char *login; /* Dovecot: the login service owning its inet_listener */
 } Service;
 
 static const Service services[] = {
-        { "smtp", 25, PROTO_SMTP, false,
-          N_("Postfix listens on port 25 through the 'smtp inet ... smtpd' line of /etc/postfix/master.cf "
-             "(check: postconf -M smtp/inet) and inet_interfaces in main.cf; start it with "
-             "'systemctl restart postfix' (or 'postfix start') and open the port in the firewall.") },
-        { "submission", 587, PROTO_SMTP, false,
-          N_("Enable Postfix's submission service: postconf -M submission/inet='submission inet n - y - - smtpd'; "
-             "postconf -P submission/inet/smtpd_tls_security_level=encrypt "
-             "submission/inet/smtpd_sasl_auth_enable=yes; then 'postfix reload'.") },
-        { "smtps", 465, PROTO_SMTP, true,
-          N_("Enable Postfix's smtps service: postconf -M smtps/inet='smtps inet n - y - - smtpd'; "
-             "postconf -P smtps/inet/smtpd_tls_wrappermode=yes smtps/inet/smtpd_sasl_auth_enable=yes; "
-             "then 'postfix reload'.") },
-        { "imap", 143, PROTO_IMAP, false,
-          N_("Dovecot serves IMAP when 'protocols' includes imap (dovecot.conf) and 10-master.conf has "
-             "'service imap-login { inet_listener imap { port = 143 } }'; then 'systemctl reload dovecot'.") },
-        { "imaps", 993, PROTO_IMAP, true,
-          N_("In Dovecot's 10-master.conf: 'service imap-login { inet_listener imaps { port = 993 ssl = yes } }', "
-             "with ssl = yes and ssl_cert/ssl_key in 10-ssl.conf; then 'systemctl reload dovecot'.") },
-        { "pop3", 110, PROTO_POP3, false,
-          N_("Install dovecot-pop3d (apt) or add pop3 to 'protocols' (dnf: it ships with dovecot), with "
-             "'service pop3-login { inet_listener pop3 { port = 110 } }'; then 'systemctl reload dovecot'. "
-             "If you do not offer POP3, leave it out with --only.") },
-        { "pop3s", 995, PROTO_POP3, true,
-          N_("In Dovecot's 10-master.conf: 'service pop3-login { inet_listener pop3s { port = 995 ssl = yes } }'; "
-             "then 'systemctl reload dovecot'.") },
+        { "smtp", 25, PROTO_SMTP, false, NULL },
+        { "submission", 587, PROTO_SMTP, false, NULL },
+        { "smtps", 465, PROTO_SMTP, true, NULL },
+        { "imap", 143, PROTO_IMAP, false, "imap-login" },
+        { "imaps", 993, PROTO_IMAP, true, "imap-login" },
+        { "pop3", 110, PROTO_POP3, false, "pop3-login" },
+        { "pop3s", 995, PROTO_POP3, true, "pop3-login" },
 };
 #define N_SERVICES ELEMENTSOF(services)
 
@@ -541,21 +524,57 @@ static void *job_thread(void *userdata) {
 
 /* ---- Findings ---- */
 
+/* Commands in remedies: systemctl only where systemd runs the daemons. */
+static const char *reload_cmd(const CheckContext *ctx, bool postfix, bool dovecot) {
+        if (postfix && dovecot)
+                return ctx->systemd ? "systemctl reload postfix dovecot" : "postfix reload; doveadm reload";
+        if (postfix)
+                return ctx->systemd ? "systemctl reload postfix" : "postfix reload";
+        return ctx->systemd ? "systemctl reload dovecot" : "doveadm reload";
+}
+
+static const char *start_cmd(const CheckContext *ctx, bool postfix) {
+        if (postfix)
+                return ctx->systemd ? "systemctl start postfix" : "postfix start";
+        return ctx->systemd ? "systemctl start dovecot" : "dovecot";
+}
+
 static const char *relay_remedy(void) {
         return _("Put reject_unauth_destination before any permit that strangers can reach: "
                  "postconf -e 'smtpd_relay_restrictions = permit_mynetworks, permit_sasl_authenticated, "
                  "reject_unauth_destination'; keep mynetworks to your own hosts; then 'postfix reload'.");
 }
 
-static const char *dovecot_plaintext_remedy(void) {
-        return _("In Dovecot's 10-auth.conf set 'disable_plaintext_auth = yes' (Dovecot 2.4: "
-                 "'auth_allow_cleartext = no'), so passwords are only accepted after STARTTLS or on "
-                 "993/995; then 'systemctl reload dovecot'.");
+static char *dovecot_plaintext_remedy(const CheckContext *ctx) {
+        char *s = NULL;
+        if (asprintf(&s,
+                     _("In Dovecot's 10-auth.conf set 'disable_plaintext_auth = yes' (Dovecot 2.4: "
+                       "'auth_allow_cleartext = no'), so passwords are only accepted after STARTTLS or on "
+                       "993/995; then '%s'."),
+                     reload_cmd(ctx, false, true)) < 0)
+                return NULL;
+        return s;
 }
 
-static char *certbot_remedy(const char *host) {
+/* A deploy hook that reloads both daemons after every renewal (certbot runs the files in
+ * renewal-hooks/deploy/ by itself; a bare "certbot --deploy-hook" would run "certbot run"). */
+static char *deploy_hook_text(const CheckContext *ctx) {
+        char *s = NULL;
+        if (asprintf(&s,
+                     _("Make renewals reload the daemons: put a script in /etc/letsencrypt/renewal-hooks/deploy/:\n"
+                       "printf '#!/bin/sh\\n%s\\n' > /etc/letsencrypt/renewal-hooks/deploy/reload-mail && "
+                       "chmod 755 /etc/letsencrypt/renewal-hooks/deploy/reload-mail"),
+                     reload_cmd(ctx, true, true)) < 0)
+                return NULL;
+        return s;
+}
+
+static char *certbot_remedy(const CheckContext *ctx, const char *host) {
+        _cleanup_free_ char *hook = deploy_hook_text(ctx);
         char *s = NULL;
         const char *h = host && *host ? host : "mail.example.org";
+        if (!hook)
+                return NULL;
         if (asprintf(&s,
                      _("Get a certificate from a public CA, e.g. Let's Encrypt: "
                        "certbot certonly --standalone -d %s (or --webroot -w DIR); then\n"
@@ -563,20 +582,196 @@ static char *certbot_remedy(const char *host) {
                        "/etc/letsencrypt/live/%s/fullchain.pem'\n"
                        "Dovecot 10-ssl.conf: ssl_cert = </etc/letsencrypt/live/%s/fullchain.pem and "
                        "ssl_key = </etc/letsencrypt/live/%s/privkey.pem\n"
-                       "then: systemctl reload postfix dovecot (certbot's --deploy-hook can do this on renewal)."),
-                     h, h, h, h, h) < 0)
+                       "then: %s\n%s"),
+                     h, h, h, h, h, reload_cmd(ctx, true, true), hook) < 0)
                 return NULL;
         return s;
 }
 
-static const char *tls_setting_hint(const Service *svc) {
-        return svc->proto == PROTO_SMTP
-                ? _("Postfix: smtpd_tls_chain_files (or smtpd_tls_cert_file/smtpd_tls_key_file) in main.cf, "
-                    "then 'postfix reload'.")
-                : _("Dovecot: ssl_cert and ssl_key in 10-ssl.conf, then 'systemctl reload dovecot'.");
+/* Expired or expiring: what renews it depends on who issued it. A self-signed or private-CA
+ * certificate is not renewed by certbot at all; Let's Encrypt's is. */
+static char *expiry_remedy(const CheckContext *ctx, const TlsInfo *t, const char *host) {
+        char *s = NULL;
+        bool lets_encrypt = t->issuer && strstr(t->issuer, "Let's Encrypt");
+        bool private_ca = !lets_encrypt && (t->chain != TLS_CHAIN_OK || ctx->ca_file);
+
+        if (private_ca) {
+                _cleanup_free_ char *rem = certbot_remedy(ctx, host);
+                if (!rem || asprintf(&s, _("This certificate is %s: certbot cannot renew it. Replace it with a "
+                                           "real one. %s"),
+                                     t->chain == TLS_CHAIN_SELF_SIGNED ? _("self-signed") : _("from a private CA"),
+                                     rem) < 0)
+                        return NULL;
+                return s;
+        }
+        if (lets_encrypt) {
+                _cleanup_free_ char *hook = deploy_hook_text(ctx);
+                if (!hook || asprintf(&s, _("Renew it: certbot renew (see why the automatic renewal did not: "
+                                            "%s); then %s.\n%s"),
+                                      ctx->systemd ? "systemctl list-timers certbot.timer; journalctl -u certbot"
+                                                   : "/var/log/letsencrypt/letsencrypt.log",
+                                      reload_cmd(ctx, true, true), hook) < 0)
+                        return NULL;
+                return s;
+        }
+        if (asprintf(&s, _("Renew it with its CA (%s), install the new certificate and then %s."), strempty(t->issuer),
+                     reload_cmd(ctx, true, true)) < 0)
+                return NULL;
+        return s;
 }
 
-static int port_finding(const CheckContext *ctx, const Job *j, const char *resolve_error, FindingList *out) {
+static char *tls_setting_hint(const CheckContext *ctx, const Service *svc) {
+        char *s = NULL;
+        int r = svc->proto == PROTO_SMTP
+                ? asprintf(&s, "%s", _("Postfix: smtpd_tls_chain_files (or smtpd_tls_cert_file/smtpd_tls_key_file) in "
+                                       "main.cf, then 'postfix reload'."))
+                : asprintf(&s, _("Dovecot: ssl_cert and ssl_key in 10-ssl.conf, then '%s'."), reload_cmd(ctx, false, true));
+        return r < 0 ? NULL : s;
+}
+
+static int set_hint_remedy(const CheckContext *ctx, Finding *f, const Service *svc, const char *prefix) {
+        _cleanup_free_ char *hint = tls_setting_hint(ctx, svc);
+        if (!hint)
+                return -ENOMEM;
+        return finding_set_remedy(f, "%s%s", strempty(prefix), hint);
+}
+
+/* What we learnt about a service beyond the probe: is it configured at all, and does its
+ * daemon run? */
+typedef struct SvcState {
+        int configured;   /* 1 yes, 0 no, -1 unknown (the tool could not be run) */
+        char *why_off;    /* configured == 0: "pop3 is not enabled (Dovecot protocols = imap)" */
+        bool disabled;    /* not configured, not listening, not asked for: port.SVC ok, nothing else */
+        bool daemon_down; /* every probed port of its daemon refused connections */
+} SvcState;
+
+static bool svc_postfix(const Service *svc) {
+        return svc->proto == PROTO_SMTP;
+}
+
+/* How to make a service listen, for "refuses connections". */
+static char *listen_remedy(const CheckContext *ctx, const Service *svc, unsigned port, const SvcState *st) {
+        char *s = NULL;
+        int r;
+
+        if (st && st->daemon_down) {
+                r = svc_postfix(svc)
+                        ? asprintf(&s, _("Postfix is not running: see service.postfix; start it with '%s' (none "
+                                         "of its ports accepts connections). If it stops again at once, read "
+                                         "'postfix check' and the mail log."),
+                                   start_cmd(ctx, true))
+                        : asprintf(&s, _("Dovecot is not running: see service.dovecot; start it with '%s' (none "
+                                         "of its ports accepts connections). If it stops again at once, read "
+                                         "'doveconf -n' and the mail log."),
+                                   start_cmd(ctx, false));
+                return r < 0 ? NULL : s;
+        }
+        int configured = st ? st->configured : -1;
+        if (streq(svc->name, "smtp"))
+                r = asprintf(&s, _("Postfix listens on port 25 through the 'smtp inet ... smtpd' line of "
+                                   "/etc/postfix/master.cf (check: postconf -M smtp/inet) and inet_interfaces in "
+                                   "main.cf; then '%s', and open the port in the firewall."),
+                             ctx->systemd ? "systemctl restart postfix" : "postfix stop; postfix start");
+        else if (svc_postfix(svc)) {
+                const char *tls = streq(svc->name, "smtps") ? "smtpd_tls_wrappermode=yes" : "smtpd_tls_security_level=encrypt";
+                if (configured > 0)
+                        r = asprintf(&s, _("'postconf -M %s/inet' shows the service, yet nothing listens on port %u: "
+                                           "check that master.cf line (keep its -o overrides, see postconf -P), "
+                                           "inet_interfaces and the mail log; then 'postfix reload'."),
+                                     svc->name, port);
+                else if (configured == 0)
+                        r = asprintf(&s, _("'postconf -M %s/inet' prints nothing: add the service: "
+                                           "postconf -M %s/inet='%s inet n - y - - smtpd'; "
+                                           "postconf -P %s/inet/%s %s/inet/smtpd_sasl_auth_enable=yes; then 'postfix reload'."),
+                                     svc->name, svc->name, svc->name, svc->name, tls, svc->name);
+                else
+                        /* postconf -M NAME='...' replaces an existing entry and drops its -o
+                         * overrides: only ever for a service that is absent. */
+                        r = asprintf(&s, _("First see whether the service exists: postconf -M %s/inet. "
+                                           "If that prints nothing, add it: "
+                                           "postconf -M %s/inet='%s inet n - y - - smtpd'; "
+                                           "postconf -P %s/inet/%s %s/inet/smtpd_sasl_auth_enable=yes; then 'postfix reload'. "
+                                           "If it prints a line, do not overwrite it (that drops its -o overrides): "
+                                           "check it, inet_interfaces and the mail log."),
+                                     svc->name, svc->name, svc->name, svc->name, tls, svc->name);
+        } else {
+                const char *reload = reload_cmd(ctx, false, true);
+                const char *proto = svc->proto == PROTO_IMAP ? "imap" : "pop3";
+                if (configured > 0)
+                        r = asprintf(&s, _("Dovecot has %s enabled, yet nothing listens on port %u: check "
+                                           "'service %s { inet_listener %s { port = %u%s } }' in 10-master.conf "
+                                           "(doveconf service/%s), 'listen' in dovecot.conf and the mail log; then '%s'."),
+                                     proto, port, svc->login, svc->name, port, svc->implicit_tls ? " ssl = yes" : "",
+                                     svc->login, reload);
+                else if (svc->proto == PROTO_POP3 && !svc->implicit_tls)
+                        r = asprintf(&s, _("Add pop3 to 'protocols' in dovecot.conf (Debian and Ubuntu: install "
+                                           "dovecot-pop3d first; dnf: it ships with dovecot), with 'service pop3-login "
+                                           "{ inet_listener pop3 { port = 110 } }'; then '%s'."),
+                                     reload);
+                else
+                        r = asprintf(&s, _("Dovecot serves %s when 'protocols' includes %s (dovecot.conf) and "
+                                           "10-master.conf has 'service %s { inet_listener %s { port = %u%s } }'%s; then '%s'."),
+                                     svc->name, proto, svc->login, svc->name, svc->port,
+                                     svc->implicit_tls ? " ssl = yes" : "",
+                                     svc->implicit_tls ? _(", with ssl = yes and ssl_cert/ssl_key in 10-ssl.conf") : "",
+                                     reload);
+        }
+        return r < 0 ? NULL : s;
+}
+
+/* Why the findings past port.SVC could not be judged, for "not tested: ..." */
+static char *not_tested_reason(const CheckContext *ctx, const Job *j, const char *resolve_error) {
+        const Result *res = &j->res;
+        char *s = NULL;
+        int r;
+
+        if (resolve_error)
+                return strdup(resolve_error);
+        switch (res->stage) {
+        case STAGE_NONE:
+                return strdup(_("the probe did not run"));
+        case STAGE_CONNECT:
+                if (res->error == -ECONNREFUSED)
+                        r = asprintf(&s, _("port %u refused the connection"), j->port);
+                else if (res->error == -ETIMEDOUT)
+                        r = asprintf(&s, _("port %u did not accept a connection within %u s"), j->port,
+                                     ctx->settings->timeout_seconds);
+                else
+                        r = asprintf(&s, _("cannot connect to port %u: %s"), j->port, strerror(-res->error));
+                break;
+        case STAGE_TLS_FIRST:
+                r = asprintf(&s, _("TLS on port %u failed: %s"), j->port,
+                             res->error_text ? res->error_text : mailproto_strerror(res->error));
+                break;
+        case STAGE_GREETING:
+                if (res->error == -ECONNRESET)
+                        r = asprintf(&s, _("the server on port %u closed the connection before its greeting "
+                                           "(a fatal error in its configuration? see the mail log)"),
+                                     j->port);
+                else if (res->error == -ETIMEDOUT)
+                        r = asprintf(&s, _("port %u accepted the connection but sent no greeting within %u s "
+                                           "(a daemon that dies at start? see the mail log)"),
+                                     j->port, ctx->settings->timeout_seconds);
+                else
+                        r = asprintf(&s, _("port %u sent no valid greeting: %s"), j->port, mailproto_strerror(res->error));
+                break;
+        case STAGE_DIALOGUE:
+                r = asprintf(&s, _("the dialogue on port %u broke off: %s"), j->port,
+                             res->error_text ? res->error_text : mailproto_strerror(res->error));
+                break;
+        default:
+                r = asprintf(&s, _("no TLS on port %u"), j->port);
+        }
+        return r < 0 ? NULL : s;
+}
+
+/* An unknown finding for a check the probe could not get to. */
+static int add_not_tested(FindingList *out, const char *id, const char *target, const char *reason) {
+        return findings_addf(out, id, target, STATUS_UNKNOWN, _("not tested: %s"), reason) ? 0 : -ENOMEM;
+}
+
+static int port_finding(const CheckContext *ctx, const Job *j, const SvcState *st, const char *resolve_error,
+                        FindingList *out) {
         const Result *res = &j->res;
         const Service *svc = j->svc;
         _cleanup_free_ char *id = NULL;
@@ -595,8 +790,18 @@ static int port_finding(const CheckContext *ctx, const Job *j, const char *resol
                                                "name in DNS or /etc/hosts."));
         }
 
+        if (st && st->disabled) {
+                f = findings_addf(out, id, res->target, STATUS_OK, "%s", st->why_off);
+                if (!f)
+                        return -ENOMEM;
+                return finding_set_detail(f, _("port %u: %s"), j->port, res->error == -ECONNREFUSED
+                                                                            ? _("nothing listens there")
+                                                                            : strerror(-res->error));
+        }
+
         switch (res->stage) {
-        case STAGE_CONNECT:
+        case STAGE_CONNECT: {
+                _cleanup_free_ char *rem = NULL;
                 if (res->error == -ECONNREFUSED)
                         f = findings_addf(out, id, res->target, STATUS_CRITICAL,
                                           _("%s port %u refuses connections: nothing listens there"), svc->name, j->port);
@@ -607,9 +812,10 @@ static int port_finding(const CheckContext *ctx, const Job *j, const char *resol
                 else
                         f = findings_addf(out, id, res->target, STATUS_CRITICAL, _("%s port %u: cannot connect: %s"),
                                           svc->name, j->port, strerror(-res->error));
-                if (!f)
+                if (!f || !(rem = listen_remedy(ctx, svc, j->port, st)))
                         return -ENOMEM;
-                return finding_set_remedy(f, "%s", _(svc->remedy));
+                return finding_set_remedy(f, "%s", rem);
+        }
         case STAGE_TLS_FIRST:
                 f = findings_addf(out, id, res->target, STATUS_CRITICAL,
                                   res->error == -ETIMEDOUT ? _("%s port %u accepts connections but does not complete TLS within the time limit")
@@ -619,7 +825,7 @@ static int port_finding(const CheckContext *ctx, const Job *j, const char *resol
                         return -ENOMEM;
                 if (finding_set_detail(f, "%s", res->error_text ? res->error_text : mailproto_strerror(res->error)) < 0)
                         return -ENOMEM;
-                return finding_set_remedy(f, "%s", tls_setting_hint(svc));
+                return set_hint_remedy(ctx, f, svc, NULL);
         case STAGE_GREETING: {
                 const char *want = svc->proto == PROTO_SMTP ? "220" : svc->proto == PROTO_IMAP ? "* OK" : "+OK";
                 if (res->error == -ETIMEDOUT)
@@ -638,8 +844,11 @@ static int port_finding(const CheckContext *ctx, const Job *j, const char *resol
                 if (finding_set_detail(f, _("greeting: %s"), res->greeting ? res->greeting : _("(nothing)")) < 0)
                         return -ENOMEM;
                 return finding_set_remedy(f, _("Check that the %s daemon owns this port (ss -ltnp 'sport = :%u') and "
-                                               "read its log (journalctl -u postfix -u dovecot)."),
-                                          svc->proto == PROTO_SMTP ? "Postfix" : "Dovecot", j->port);
+                                               "read its log (%s)."),
+                                          svc->proto == PROTO_SMTP ? "Postfix" : "Dovecot", j->port,
+                                          ctx->systemd ? (svc->proto == PROTO_SMTP ? "journalctl -u postfix"
+                                                                                   : "journalctl -u dovecot")
+                                                       : _("the mail log, e.g. /var/log/mail.log"));
         }
         default:
                 break;
@@ -652,10 +861,13 @@ static int port_finding(const CheckContext *ctx, const Job *j, const char *resol
         if (res->stage == STAGE_DIALOGUE &&
             finding_append_detail(f, _("then: %s"), res->error_text ? res->error_text : mailproto_strerror(res->error)) < 0)
                 return -ENOMEM;
-        Metric *m = finding_add_metric(f, "latency_ms", (double) res->latency_ms, "ms");
-        if (!m)
-                return -ENOMEM;
-        metric_set_range(m, true, 0, false, 0);
+        /* Only a greeting measures latency: a probe that got none has no latency, not 0 ms. */
+        if (res->greeting_ok) {
+                Metric *m = finding_add_metric(f, "latency_ms", (double) res->latency_ms, "ms");
+                if (!m)
+                        return -ENOMEM;
+                metric_set_range(m, true, 0, false, 0);
+        }
         return 0;
 }
 
@@ -672,7 +884,99 @@ static const char *version_name(int v) {
              : v == TLS1_3_VERSION ? "TLS 1.3" : "SSL";
 }
 
-static int tls_findings(const CheckContext *ctx, const Job *jobs, const char *host, FindingList *out) {
+static const char *const tls_checks[] = { "handshake", "expiry", "name", "chain", "protocol" };
+
+/* tls.SVC.WHAT for the checks from tls_checks[from] on (up to but not including `to`), as unknown. */
+static int tls_not_tested(FindingList *out, const Service *svc, const char *target, size_t from, size_t to,
+                          const char *reason) {
+        char id[64];
+        for (size_t i = from; i < to && i < ELEMENTSOF(tls_checks); i++) {
+                snprintf(id, sizeof(id), "tls.%s.%s", svc->name, tls_checks[i]);
+                int r = add_not_tested(out, id, target, reason);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static bool same_cert(const TlsInfo *a, const TlsInfo *b) {
+        return a->has_cert && b->has_cert && streq(strempty(a->subject), strempty(b->subject)) &&
+               streq(strempty(a->issuer), strempty(b->issuer)) && streq(strempty(a->sans), strempty(b->sans)) &&
+               streq(strempty(a->not_after), strempty(b->not_after));
+}
+
+/* The same certificate on several ports gets the same long remedy each time: after the first,
+ * point at that one. Only when an earlier service serves the same leaf and its finding of the
+ * same check has the same status and the very same remedy. */
+static int point_to_earlier(FindingList *out, Finding *f, const Job *j, const Job *const *earlier, size_t n_earlier,
+                            const char *what) {
+        char id[64];
+        if (!f->remedy)
+                return 0;
+        for (size_t i = 0; i < n_earlier; i++) {
+                const Job *p = earlier[i];
+                if (p == j || !p->res.tls_ok || !same_cert(&p->res.tls, &j->res.tls))
+                        continue;
+                snprintf(id, sizeof(id), "tls.%s.%s", p->svc->name, what);
+                for (size_t k = 0; k < out->n; k++) {
+                        const Finding *e = &out->items[k];
+                        if (e == f || !streq(e->id, id) || e->status != f->status || !e->remedy ||
+                            !streq(e->remedy, f->remedy))
+                                continue;
+                        return finding_set_remedy(f, _("same certificate as %s: see %s"), p->svc->name, id);
+                }
+        }
+        return 0;
+}
+
+static int tls_protocol_finding(const CheckContext *ctx, const Job *jobs, FindingList *out) {
+        const Job *j = &jobs[0];
+        const Result *res = &j->res;
+        const Service *svc = j->svc;
+        const TlsInfo *t = &res->tls;
+        char id[64];
+        Finding *f;
+        int r;
+
+        snprintf(id, sizeof(id), "tls.%s.protocol", svc->name);
+        /* the main handshake's version, and whether TLS 1.0/1.1 offered alone work */
+        const Result *legacy = &jobs[VARIANT_LEGACY].res;
+        bool weak = t->version < TLS1_2_VERSION;
+        bool accepted = legacy->tls_ok;
+        bool tested = legacy->stage != STAGE_NONE &&
+                      (accepted || legacy->error == -EPROTO || legacy->error == -ECONNRESET);
+        if (weak || accepted) {
+                f = findings_addf(out, id, res->target, STATUS_WARNING,
+                                  weak ? _("%s negotiates %s, older than TLS 1.2")
+                                       : _("%s still accepts %s (by default it negotiates %s)"),
+                                  svc->name, weak ? t->protocol : version_name(legacy->legacy_version), t->protocol);
+                if (!f)
+                        return -ENOMEM;
+                r = svc->proto == PROTO_SMTP
+                        ? finding_set_remedy(f, "%s", _("postconf -e 'smtpd_tls_protocols = >=TLSv1.2' "
+                                                        "'smtpd_tls_mandatory_protocols = >=TLSv1.2'; postfix reload"))
+                        : finding_set_remedy(f, _("Dovecot 10-ssl.conf: ssl_min_protocol = TLSv1.2; then %s"),
+                                             reload_cmd(ctx, false, true));
+                if (r < 0)
+                        return r;
+        } else
+                f = findings_addf(out, id, res->target, STATUS_OK,
+                                  tested ? _("%s with %s; TLS 1.0 and 1.1 refused") : _("%s with %s; TLS 1.0/1.1 not tested"),
+                                  t->protocol, t->cipher);
+        if (!f)
+                return -ENOMEM;
+        return finding_set_detail(f, _("negotiated: %s, %s\nonly TLS 1.0 and 1.1 offered: %s"), t->protocol, t->cipher,
+                                  accepted ? version_name(legacy->legacy_version)
+                                  : tested ? _("refused")
+                                  : legacy->stage == STAGE_NONE ? _("not tested")
+                                  : legacy->error_text ? legacy->error_text : mailproto_strerror(legacy->error));
+}
+
+/* tls.SVC.{handshake,expiry,name,chain,protocol}: always all five, unknown where the probe
+ * could not get to them, so the series stay stable. earlier: the services reported before
+ * (for item "same certificate as ..."). */
+static int tls_findings(const CheckContext *ctx, const Job *jobs, const char *host, const char *resolve_error,
+                        const Job *const *earlier, size_t n_earlier, FindingList *out) {
         const Job *j = &jobs[0];
         const Result *res = &j->res;
         const Service *svc = j->svc;
@@ -682,6 +986,9 @@ static int tls_findings(const CheckContext *ctx, const Job *jobs, const char *ho
         int r;
 
 #define ID(what) (snprintf(id, sizeof(id), "tls.%s.%s", svc->name, what), id)
+
+        if (resolve_error)
+                return tls_not_tested(out, svc, res->target, 0, ELEMENTSOF(tls_checks), resolve_error);
 
         bool handshake_failed = !res->tls_ok && (res->stage == STAGE_TLS_FIRST ||
                                                  (res->stage == STAGE_DIALOGUE && res->starttls == STARTTLS_OK));
@@ -698,30 +1005,37 @@ static int tls_findings(const CheckContext *ctx, const Job *jobs, const char *ho
                         return -ENOMEM;
                 if (finding_set_detail(f, "%s", res->error_text ? res->error_text : mailproto_strerror(res->error)) < 0)
                         return -ENOMEM;
-                return finding_set_remedy(f, "%s", tls_setting_hint(svc));
+                r = set_hint_remedy(ctx, f, svc, NULL);
+                if (r < 0)
+                        return r;
+                return tls_not_tested(out, svc, res->target, 1, ELEMENTSOF(tls_checks),
+                                      _("the TLS handshake failed (see the handshake finding)"));
         }
         if (no_starttls) {
                 bool offered = res->starttls == STARTTLS_REFUSED;
+                const char *verb = svc->proto == PROTO_POP3 ? "STLS" : "STARTTLS";
                 f = findings_addf(out, ID("handshake"), res->target, STATUS_CRITICAL,
                                   offered ? _("%s refuses %s: %.80s") : _("%s does not offer %s%s"), svc->name,
-                                  svc->proto == PROTO_POP3 ? "STLS" : "STARTTLS", strempty(res->starttls_reply));
+                                  verb, strempty(res->starttls_reply));
                 if (!f)
                         return -ENOMEM;
                 if (finding_set_detail(f, "%s", strempty(svc->proto == PROTO_SMTP ? res->ehlo : res->caps)) < 0)
                         return -ENOMEM;
-                return finding_set_remedy(f, "%s%s", svc->proto == PROTO_SMTP
-                                          ? _("postconf -e 'smtpd_tls_security_level = may' (encrypt on submission) with a certificate. ")
-                                          : _("Dovecot: 'ssl = yes' in 10-ssl.conf with a certificate. "),
-                                          tls_setting_hint(svc));
+                r = set_hint_remedy(ctx, f, svc, svc->proto == PROTO_SMTP
+                                    ? _("postconf -e 'smtpd_tls_security_level = may' (encrypt on submission) with a certificate. ")
+                                    : _("Dovecot: 'ssl = yes' in 10-ssl.conf with a certificate. "));
+                if (r < 0)
+                        return r;
+                _cleanup_free_ char *why = NULL;
+                if (asprintf(&why, offered ? _("the server refuses %s") : _("the server does not offer %s"), verb) < 0)
+                        return -ENOMEM;
+                return tls_not_tested(out, svc, res->target, 1, ELEMENTSOF(tls_checks), why);
         }
         if (!res->tls_ok || !res->tls.protocol) {
-                /* No TLS reached: say so, unless the port finding already said why. */
-                if (check_group_selected(ctx, "port") && res->stage != STAGE_DIALOGUE)
-                        return 0;
-                f = findings_addf(out, ID("handshake"), res->target, STATUS_UNKNOWN, _("TLS on %s not tested: %s"),
-                                  svc->name,
-                                  res->stage == STAGE_CONNECT ? strerror(-res->error) : mailproto_strerror(res->error));
-                return f ? 0 : -ENOMEM;
+                _cleanup_free_ char *why = not_tested_reason(ctx, j, NULL);
+                if (!why)
+                        return -ENOMEM;
+                return tls_not_tested(out, svc, res->target, 0, ELEMENTSOF(tls_checks), why);
         }
 
         const TlsInfo *t = &res->tls;
@@ -734,18 +1048,27 @@ static int tls_findings(const CheckContext *ctx, const Job *jobs, const char *ho
                           t->protocol, t->cipher);
         if (!f || finding_set_detail(f, "%s", detail) < 0)
                 return -ENOMEM;
-        if (!t->has_cert)
-                return 0;
+        if (!t->has_cert) {
+                r = tls_not_tested(out, svc, res->target, 1, 4, _("the server sent no certificate"));
+                if (r < 0)
+                        return r;
+                return tls_protocol_finding(ctx, jobs, out);
+        }
 
-        /* expiry */
+        /* expiry: days_left counts whole days, negative once expired (see tls_inspect); the
+         * summary says the same number as the metric. */
         Status s;
         if (t->not_yet_valid) {
                 s = STATUS_CRITICAL;
                 f = findings_addf(out, ID("expiry"), res->target, s, _("certificate not valid before %s"), t->not_before);
         } else if (t->seconds_left < 0) {
                 s = STATUS_CRITICAL;
-                f = findings_addf(out, ID("expiry"), res->target, s, _("certificate expired %lld days ago (%s)"),
-                                  (long long) -t->days_left, t->not_after);
+                if (t->seconds_left > -86400)
+                        f = findings_addf(out, ID("expiry"), res->target, s,
+                                          _("certificate expired less than a day ago (%s)"), t->not_after);
+                else
+                        f = findings_addf(out, ID("expiry"), res->target, s, _("certificate expired %lld days ago (%s)"),
+                                          (long long) -t->days_left, t->not_after);
         } else {
                 s = t->days_left < (int64_t) st->tls_expiry_critical_days ? STATUS_CRITICAL
                   : t->days_left < (int64_t) st->tls_expiry_warning_days  ? STATUS_WARNING
@@ -754,18 +1077,20 @@ static int tls_findings(const CheckContext *ctx, const Job *jobs, const char *ho
                                   s == STATUS_OK ? _("certificate valid for %lld more days") : _("certificate expires in %lld days"),
                                   (long long) t->days_left);
         }
-        if (!f || finding_set_detail(f, "notBefore=%s\nnotAfter=%s\nsubject=%s", strempty(t->not_before), t->not_after,
-                                     t->subject) < 0)
+        if (!f || finding_set_detail(f, "notBefore=%s\nnotAfter=%s\nsubject=%s\nissuer=%s", strempty(t->not_before),
+                                     t->not_after, t->subject, t->issuer) < 0)
                 return -ENOMEM;
         Metric *m = finding_add_metric(f, "days_left", (double) t->days_left, "");
         if (!m)
                 return -ENOMEM;
         metric_set_floors(m, true, st->tls_expiry_warning_days, true, st->tls_expiry_critical_days);
-        if (s != STATUS_OK &&
-            finding_set_remedy(f, _("Renew it: certbot renew (or your CA's renewal), make sure the renewal reloads "
-                                    "the daemons (certbot --deploy-hook 'systemctl reload postfix dovecot'), then "
-                                    "systemctl reload postfix dovecot.")) < 0)
-                return -ENOMEM;
+        if (s != STATUS_OK) {
+                _cleanup_free_ char *rem = expiry_remedy(ctx, t, host);
+                if (!rem || finding_set_remedy(f, "%s", rem) < 0)
+                        return -ENOMEM;
+                if (point_to_earlier(out, f, j, earlier, n_earlier, "expiry") < 0)
+                        return -ENOMEM;
+        }
 
         /* name */
         if (t->name_match < 0)
@@ -780,9 +1105,11 @@ static int tls_findings(const CheckContext *ctx, const Job *jobs, const char *ho
                                      *t->sans ? t->sans : "(none)") < 0)
                 return -ENOMEM;
         if (t->name_match == 0) {
-                _cleanup_free_ char *rem = certbot_remedy(host);
+                _cleanup_free_ char *rem = certbot_remedy(ctx, host);
                 if (!rem || finding_set_remedy(f, _("Use a certificate whose subjectAltName includes %s (clients "
                                                     "connect to that name). %s"), host, rem) < 0)
+                        return -ENOMEM;
+                if (point_to_earlier(out, f, j, earlier, n_earlier, "name") < 0)
                         return -ENOMEM;
         }
 
@@ -801,46 +1128,20 @@ static int tls_findings(const CheckContext *ctx, const Job *jobs, const char *ho
                                      t->chain_error ? "\nverify: " : "", strempty(t->chain_error)) < 0)
                 return -ENOMEM;
         if (t->chain == TLS_CHAIN_SELF_SIGNED) {
-                _cleanup_free_ char *rem = certbot_remedy(host);
+                _cleanup_free_ char *rem = certbot_remedy(ctx, host);
                 if (!rem || finding_set_remedy(f, "%s", rem) < 0)
                         return -ENOMEM;
-        } else if (t->chain == TLS_CHAIN_UNTRUSTED &&
-                   finding_set_remedy(f, _("Serve the whole chain (fullchain.pem, not cert.pem): %s If the certificate "
-                                           "comes from a private CA, pass that CA with --ca-file."),
-                                      tls_setting_hint(svc)) < 0)
+        } else if (t->chain == TLS_CHAIN_UNTRUSTED) {
+                _cleanup_free_ char *hint = tls_setting_hint(ctx, svc);
+                if (!hint || finding_set_remedy(f, _("Serve the whole chain (fullchain.pem, not cert.pem): %s If the "
+                                                     "certificate comes from a private CA, pass that CA with --ca-file."),
+                                                hint) < 0)
+                        return -ENOMEM;
+        }
+        if (point_to_earlier(out, f, j, earlier, n_earlier, "chain") < 0)
                 return -ENOMEM;
 
-        /* protocol: the main handshake's version, and whether TLS 1.0/1.1 offered alone work */
-        const Result *legacy = &jobs[VARIANT_LEGACY].res;
-        bool weak = t->version < TLS1_2_VERSION;
-        bool accepted = legacy->tls_ok;
-        bool tested = legacy->stage != STAGE_NONE &&
-                      (accepted || legacy->error == -EPROTO || legacy->error == -ECONNRESET);
-        if (weak || accepted) {
-                f = findings_addf(out, ID("protocol"), res->target, STATUS_WARNING,
-                                  weak ? _("%s negotiates %s, older than TLS 1.2")
-                                       : _("%s still accepts %s (by default it negotiates %s)"),
-                                  svc->name, weak ? t->protocol : version_name(legacy->legacy_version), t->protocol);
-                if (!f)
-                        return -ENOMEM;
-                r = finding_set_remedy(f, svc->proto == PROTO_SMTP
-                        ? _("postconf -e 'smtpd_tls_protocols = >=TLSv1.2' 'smtpd_tls_mandatory_protocols = >=TLSv1.2'; "
-                            "postfix reload")
-                        : _("Dovecot 10-ssl.conf: ssl_min_protocol = TLSv1.2; then systemctl reload dovecot"));
-                if (r < 0)
-                        return r;
-        } else
-                f = findings_addf(out, ID("protocol"), res->target, STATUS_OK,
-                                  tested ? _("%s with %s; TLS 1.0 and 1.1 refused") : _("%s with %s; TLS 1.0/1.1 not tested"),
-                                  t->protocol, t->cipher);
-        if (!f)
-                return -ENOMEM;
-        r = finding_set_detail(f, _("negotiated: %s, %s\nonly TLS 1.0 and 1.1 offered: %s"), t->protocol, t->cipher,
-                               accepted ? version_name(legacy->legacy_version)
-                               : tested ? _("refused")
-                               : legacy->stage == STAGE_NONE ? _("not tested")
-                               : legacy->error_text ? legacy->error_text : mailproto_strerror(legacy->error));
-        return r;
+        return tls_protocol_finding(ctx, jobs, out);
 #undef ID
 }
 
@@ -897,20 +1198,26 @@ static bool in_networks(const char *const *words, const struct sockaddr_storage 
         return false;
 }
 
-static int smtp_findings(const CheckContext *ctx, const Job *j, FindingList *out) {
+/* smtp.open-relay and smtp.starttls (port 25) and smtp.auth-before-tls (25 and 587): all of
+ * them every time, unknown with the reason when the dialogue did not get that far. */
+static int smtp_findings(const CheckContext *ctx, const Job *j, const char *resolve_error, FindingList *out) {
         const Result *res = &j->res;
         bool port25 = j->svc->port == 25 && streq(j->svc->name, "smtp");
         Finding *f;
 
         if (!check_group_selected(ctx, "smtp"))
                 return 0;
-        if (!res->ehlo_ok) {
-                if (check_group_selected(ctx, "port") && res->stage != STAGE_DIALOGUE)
-                        return 0;
-                f = findings_addf(out, "smtp.auth-before-tls", res->target, STATUS_UNKNOWN, _("%s not tested: %s"),
-                                  j->svc->name,
-                                  res->stage == STAGE_CONNECT ? strerror(-res->error) : mailproto_strerror(res->error));
-                return f ? 0 : -ENOMEM;
+        if (resolve_error || !res->ehlo_ok) {
+                static const char *const ids25[] = { "smtp.open-relay", "smtp.starttls", "smtp.auth-before-tls" };
+                _cleanup_free_ char *why = not_tested_reason(ctx, j, resolve_error);
+                if (!why)
+                        return -ENOMEM;
+                for (size_t i = port25 ? 0 : 2; i < ELEMENTSOF(ids25); i++) {
+                        int r = add_not_tested(out, ids25[i], res->target, why);
+                        if (r < 0)
+                                return r;
+                }
+                return 0;
         }
 
         if (port25) {
@@ -989,7 +1296,7 @@ static int smtp_findings(const CheckContext *ctx, const Job *j, FindingList *out
         return 0;
 }
 
-static int plaintext_finding(const CheckContext *ctx, const Job *j, FindingList *out) {
+static int plaintext_finding(const CheckContext *ctx, const Job *j, const char *resolve_error, FindingList *out) {
         const Result *res = &j->res;
         const char *group = j->svc->proto == PROTO_IMAP ? "imap" : "pop3";
         char id[32];
@@ -998,16 +1305,13 @@ static int plaintext_finding(const CheckContext *ctx, const Job *j, FindingList 
         if (!check_group_selected(ctx, group))
                 return 0;
         snprintf(id, sizeof(id), "%s.plaintext-auth", group);
-        if (!res->caps_ok) {
-                if (res->greeting_ok || !check_group_selected(ctx, "port") || res->stage == STAGE_DIALOGUE) {
-                        f = findings_addf(out, id, res->target, STATUS_UNKNOWN, _("%s not tested: %s"), j->svc->name,
-                                          res->greeting_ok && res->stage == STAGE_DONE
-                                                  ? _("the server did not list its capabilities")
-                                          : res->stage == STAGE_CONNECT ? strerror(-res->error)
-                                                                        : mailproto_strerror(res->error));
-                        return f ? 0 : -ENOMEM;
-                }
-                return 0;
+        if (resolve_error || !res->caps_ok) {
+                _cleanup_free_ char *why = !resolve_error && res->greeting_ok && res->stage == STAGE_DONE
+                                                   ? strdup(_("the server did not list its capabilities"))
+                                                   : not_tested_reason(ctx, j, resolve_error);
+                if (!why)
+                        return -ENOMEM;
+                return add_not_tested(out, id, res->target, why);
         }
         f = findings_addf(out, id, res->target, res->plaintext_allowed ? STATUS_CRITICAL : STATUS_OK,
                           res->plaintext_allowed ? _("%s accepts password login without TLS")
@@ -1018,9 +1322,96 @@ static int plaintext_finding(const CheckContext *ctx, const Job *j, FindingList 
         if (res->same_address && finding_append_detail(f, _("note: client and server share an address; Dovecot "
                                                              "counts such connections as secure")) < 0)
                 return -ENOMEM;
-        if (res->plaintext_allowed && finding_set_remedy(f, "%s", dovecot_plaintext_remedy()) < 0)
-                return -ENOMEM;
+        if (res->plaintext_allowed) {
+                _cleanup_free_ char *rem = dovecot_plaintext_remedy(ctx);
+                if (!rem || finding_set_remedy(f, "%s", rem) < 0)
+                        return -ENOMEM;
+        }
         return 0;
+}
+
+/* Services that are not set up. A service whose port does not accept connections is looked
+ * up in the daemon's configuration:
+ *   Postfix: smtp/inet is always expected; submission and smtps are configured when
+ *     'postconf -M submission/inet' (smtps/inet) prints their master.cf line.
+ *   Dovecot: imap, imaps, pop3 and pop3s need their protocol in 'doveconf -h protocols' and
+ *     an inet_listener port other than 0 ('doveconf -h service/imap-login/inet_listener/imaps/port';
+ *     when that query fails, protocols alone decide).
+ * Neither configured nor listening: port.SVC is ok ("pop3 is not enabled (Dovecot protocols
+ * = imap lmtp)") and the service's tls.SVC.*, smtp.* and *.plaintext-auth findings are left
+ * out. A service given with --port SVC=PORT is always probed and judged. When postconf or
+ * doveconf cannot be run, the service counts as configured (judged as it always was). */
+typedef struct ConfCache {
+        bool dovecot_asked;
+        int dovecot_r;
+        char *protocols;
+} ConfCache;
+
+static bool word_in(const char *list, const char *word) {
+        size_t l = strlen(word);
+        for (const char *p = list; p && *p;) {
+                p += strspn(p, " \t,");
+                size_t n = strcspn(p, " \t,");
+                if (n == l && strncmp(p, word, l) == 0)
+                        return true;
+                p += n;
+        }
+        return false;
+}
+
+static const char *trim_left(const char *s) {
+        while (s && isspace((unsigned char) *s))
+                s++;
+        return s;
+}
+
+/* 1 configured, 0 not (with *ret_why), -1 unknown. */
+static int service_configured(const CheckContext *ctx, const Service *svc, ConfCache *cc, char **ret_why) {
+        if (streq(svc->name, "smtp"))
+                return 1;
+        if (svc_postfix(svc)) {
+                char name[32];
+                snprintf(name, sizeof(name), "%s/inet", svc->name);
+                const char *argv[] = { "postconf", "-M", name, NULL };
+                SpawnResult sr;
+                if (probe_run(ctx, argv, &sr) < 0)
+                        return -1;
+                bool ok = spawn_result_ok(&sr), empty = true;
+                for (size_t i = 0; ok && i < sr.out_size && empty; i++)
+                        empty = isspace((unsigned char) sr.out[i]);
+                spawn_result_done(&sr);
+                if (!ok)
+                        return -1;
+                if (!empty)
+                        return 1;
+                return asprintf(ret_why, _("%s is not enabled (Postfix master.cf has no %s service: "
+                                           "'postconf -M %s' prints nothing)"),
+                                svc->name, name, name) < 0 ? -1 : 0;
+        }
+        if (!cc->dovecot_asked) {
+                cc->dovecot_asked = true;
+                cc->dovecot_r = doveconf_get(ctx, "protocols", &cc->protocols, NULL);
+        }
+        if (cc->dovecot_r < 0 || !cc->protocols)
+                return -1;
+        const char *proto = svc->proto == PROTO_IMAP ? "imap" : "pop3";
+        if (!word_in(cc->protocols, proto))
+                return asprintf(ret_why, _("%s is not enabled (Dovecot protocols = %s)"), svc->name,
+                                trim_left(cc->protocols)) < 0 ? -1 : 0;
+        _cleanup_free_ char *key = NULL, *port = NULL;
+        if (asprintf(&key, "service/%s/inet_listener/%s/port", svc->login, svc->name) < 0)
+                return -1;
+        if (doveconf_get(ctx, key, &port, NULL) >= 0 && port && streq(trim_left(port), "0"))
+                return asprintf(ret_why, _("%s is not enabled (Dovecot: service %s { inet_listener %s { port = 0 } })"),
+                                svc->name, svc->login, svc->name) < 0 ? -1 : 0;
+        return 1;
+}
+
+static bool port_overridden(const CheckContext *ctx, const Service *svc) {
+        for (size_t i = 0; i < ctx->n_ports; i++)
+                if (streq(ctx->ports[i].service, svc->name))
+                        return true;
+        return false;
 }
 
 static unsigned service_port(const CheckContext *ctx, const Service *svc) {
@@ -1162,58 +1553,77 @@ int check_mail_listeners(const CheckContext *ctx, FindingList *out) {
                         if (started[i][v])
                                 pthread_join(threads[i][v], NULL);
 
+        /* What the configuration says about the services that do not listen, and whether a
+         * daemon is down altogether (every probed port of it refused). */
+        SvcState state[N_SERVICES] = {};
+        ConfCache conf = {};
+        unsigned probed[2] = {}, refused[2] = {}; /* [0] Postfix, [1] Dovecot */
+        for (size_t i = 0; i < N_SERVICES && !resolve_error; i++) {
+                const Service *svc = &services[i];
+                const Result *res = &jobs[i][VARIANT_MAIN].res;
+                SvcState *st = &state[i];
+                if (!service_wanted(ctx, svc))
+                        continue;
+                st->configured = 1;
+                if (res->stage == STAGE_CONNECT) {
+                        st->configured = service_configured(ctx, svc, &conf, &st->why_off);
+                        st->disabled = st->configured == 0 && st->why_off && !port_overridden(ctx, svc);
+                }
+                if (st->disabled)
+                        continue;
+                probed[!svc_postfix(svc)]++;
+                if (res->stage == STAGE_CONNECT && res->error == -ECONNREFUSED)
+                        refused[!svc_postfix(svc)]++;
+        }
+        for (size_t i = 0; i < N_SERVICES; i++) {
+                unsigned d = !svc_postfix(&services[i]);
+                state[i].daemon_down = probed[d] > 0 && refused[d] == probed[d];
+        }
+
+        const Job *earlier[N_SERVICES];
+        size_t n_earlier = 0;
         r = 0;
         for (size_t i = 0; i < N_SERVICES && r >= 0; i++) {
                 const Service *svc = &services[i];
                 Job *j = jobs[i];
                 if (!service_wanted(ctx, svc))
                         continue;
-                if (resolve_error) {
-                        if (check_group_selected(ctx, "port")) {
-                                Job tmp = { .svc = svc, .port = service_port(ctx, svc) };
-                                snprintf(tmp.res.target, sizeof(tmp.res.target), "%.*s:%u",
-                                         (int) (sizeof(tmp.res.target) - 7), name, tmp.port);
-                                r = port_finding(ctx, &tmp, resolve_error, out);
-                        }
-                        continue;
-                }
                 size_t from = out->n;
+                if (resolve_error) {
+                        *j = (Job) { .svc = svc, .port = service_port(ctx, svc) };
+                        snprintf(j->res.target, sizeof(j->res.target), "%.*s:%u",
+                                 (int) (sizeof(j->res.target) - 7), name, j->port);
+                }
                 if (check_group_selected(ctx, "port")) {
-                        r = port_finding(ctx, j, NULL, out);
+                        r = port_finding(ctx, j, &state[i], resolve_error, out);
                         uint64_t ms = 0;
                         for (Variant v = 0; v < _VARIANT_MAX; v++)
                                 ms = MAX(ms, j[v].res.duration_ms);
-                        if (r >= 0 && j->res.stage != STAGE_CONNECT) {
+                        if (r >= 0 && !resolve_error && j->res.stage != STAGE_CONNECT) {
                                 char pid[32];
                                 snprintf(pid, sizeof(pid), "port.%s", svc->name);
                                 r = add_duration(out, from, pid, ms);
                         }
                 }
+                if (state[i].disabled)
+                        continue; /* not configured and not listening: nothing more to say */
                 if (r >= 0 && check_group_selected(ctx, "tls"))
-                        r = tls_findings(ctx, j, ctx->host, out);
+                        r = tls_findings(ctx, j, ctx->host, resolve_error, earlier, n_earlier, out);
                 if (r >= 0 && svc->proto == PROTO_SMTP && !svc->implicit_tls)
-                        r = smtp_findings(ctx, j, out);
+                        r = smtp_findings(ctx, j, resolve_error, out);
                 if (r >= 0 && svc->proto != PROTO_SMTP && !svc->implicit_tls)
-                        r = plaintext_finding(ctx, j, out);
+                        r = plaintext_finding(ctx, j, resolve_error, out);
+                if (resolve_error)
+                        for (size_t k = from; k < out->n && r >= 0; k++)
+                                if (!out->items[k].remedy &&
+                                    finding_set_remedy(&out->items[k], _("Give the address to probe with --connect ADDR, "
+                                                                         "or publish the name in DNS or /etc/hosts.")) < 0)
+                                        r = -ENOMEM;
+                earlier[n_earlier++] = j;
         }
-        if (resolve_error && !check_group_selected(ctx, "port")) {
-                /* One unknown per selected group, so the reason shows whatever --only says. */
-                static const char *const first_ids[][2] = {
-                        { "tls", "tls.smtp.handshake" },
-                        { "smtp", "smtp.open-relay" },
-                        { "imap", "imap.plaintext-auth" },
-                        { "pop3", "pop3.plaintext-auth" },
-                };
-                for (size_t i = 0; i < ELEMENTSOF(first_ids) && r >= 0; i++) {
-                        if (!check_group_selected(ctx, first_ids[i][0]))
-                                continue;
-                        Finding *f = findings_addf(out, first_ids[i][1], name, STATUS_UNKNOWN,
-                                                   _("listeners not tested: %s"), resolve_error);
-                        if (!f || finding_set_remedy(f, _("Give the address to probe with --connect ADDR, or publish "
-                                                          "the name in DNS or /etc/hosts.")) < 0)
-                                r = -ENOMEM;
-                }
-        }
+        for (size_t i = 0; i < N_SERVICES; i++)
+                free(state[i].why_off);
+        free(conf.protocols);
 
         for (size_t i = 0; i < N_SERVICES; i++)
                 for (Variant v = 0; v < _VARIANT_MAX; v++)

@@ -386,8 +386,14 @@ int tls_inspect(MailConn *c, SSL_CTX *ctx, const char *host, TlsInfo *ret) {
                 int days = 0, secs = 0;
                 if (ASN1_TIME_diff(&days, &secs, NULL, X509_get0_notAfter(leaf)) == 1) {
                         i.seconds_left = (int64_t) days * 86400 + secs;
-                        /* Floor: a certificate that expired an hour ago has -1 days left. */
-                        i.days_left = i.seconds_left >= 0 ? i.seconds_left / 86400 : -((-i.seconds_left + 86399) / 86400);
+                        /* Whole days, rounded towards the safe side of the summary's words:
+                         * 10.9 days left is 10 ("expires in 10 days"); expired 3.1 days ago is
+                         * -3 ("expired 3 days ago"). Expired less than a day ago is -1, so the
+                         * value is negative exactly when the certificate has expired. */
+                        if (i.seconds_left >= 0)
+                                i.days_left = i.seconds_left / 86400;
+                        else
+                                i.days_left = -MAX(-i.seconds_left / 86400, (int64_t) 1);
                 }
                 i.not_yet_valid = X509_cmp_current_time(X509_get0_notBefore(leaf)) > 0;
 

@@ -30,7 +30,7 @@ run_check() {
         end=$(date +%s%N)
         elapsed_ms=$(((end - start) / 1000000))
 }
-status_of() { jq_ status "$1" <"$T/a.json"; }
+status_of() { jq_ status "$@" <"$T/a.json"; }
 summary_of() { jq_ field "$1" summary <"$T/a.json"; }
 
 # Round 1: one hostile server per service.
@@ -67,7 +67,15 @@ ok "hostile round 2 finished in ${elapsed_ms} ms"
 expect_eq "$(status_of port.smtp)" critical "10,000-line greeting: port.smtp"
 expect_match "$(summary_of port.smtp)" "more than 256 lines" "10,000-line greeting: summary"
 expect_eq "$(status_of port.submission)" ok "escape banner: a 220 greeting all the same"
-expect_eq "$(status_of smtp.auth-before-tls)" critical "escape server: AUTH before STARTTLS on submission"
+expect_eq "$(status_of smtp.auth-before-tls :2509)" critical "escape server: AUTH before STARTTLS on submission"
+# A greeting that never ends: the findings past port.smtp are still there, unknown, saying why.
+expect_eq "$(status_of smtp.open-relay)" unknown "10,000-line greeting: smtp.open-relay still reported"
+expect_eq "$(status_of tls.smtp.expiry)" unknown "10,000-line greeting: tls.smtp.expiry still reported"
+expect_match "$(summary_of smtp.starttls)" "^not tested: port 2508 sent no valid greeting" "10,000-line greeting: why"
+# Refused ports given with --port are probed and judged, and their findings stay.
+expect_eq "$(status_of imap.plaintext-auth)" unknown "refused imap: imap.plaintext-auth unknown"
+expect_match "$(summary_of imap.plaintext-auth)" "^not tested: port 2598 refused the connection" "refused imap: why"
+expect_eq "$(status_of tls.pop3s.chain)" unknown "refused pop3s: tls.pop3s.chain unknown"
 expect_eq "$(status_of tls.submission.handshake)" critical "escape server: no STARTTLS"
 expect_match "$(summary_of tls.submission.handshake)" "does not offer STARTTLS" "no STARTTLS: summary"
 expect_eq "$(status_of port.smtps)" critical "refused port: port.smtps"

@@ -3,7 +3,7 @@
 # (143, 993, 110, 995) in a lab host, with certificates made here by a private CA: valid,
 # valid without --ca-file, about to expire, expired, wrong name, self-signed; then a TLS
 # 1.0-permitting setup, an open relay, AUTH before STARTTLS, plaintext login in Dovecot,
-# and a stopped Postfix.
+# services that are not configured, an smtpd that dies at start, and stopped daemons.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
@@ -25,6 +25,25 @@ run_check() {
 }
 status_of() { jq_ status "$@" <"$T/out.json"; }
 field_of() { jq_ field "$1" "$2" <"$T/out.json"; }
+# metric_of ID NAME [TARGET_SUBSTRING]: the metric's value in the first such finding, or "none".
+metric_of() {
+        python3 -c '
+import json, sys
+doc = json.load(open(sys.argv[1]))
+for f in doc["findings"]:
+    if f["id"] == sys.argv[2] and (len(sys.argv) < 5 or sys.argv[4] in f["target"]):
+        print((f.get("metrics") or {}).get(sys.argv[3], "none"))
+        break
+else:
+    print("missing")' "$T/out.json" "$@"
+}
+# ids_of PREFIX: the sorted ids of all findings whose id starts with PREFIX, one line.
+ids_of() {
+        python3 -c '
+import json, sys
+doc = json.load(open(sys.argv[1]))
+print(" ".join(sorted(f["id"] for f in doc["findings"] if f["id"].startswith(sys.argv[2]))))' "$T/out.json" "$1"
+}
 # all_tls WHAT STATUS LABEL: tls.SVC.WHAT has STATUS for all seven services.
 all_tls() {
         for s in $SERVICES; do
@@ -69,7 +88,10 @@ expect_eq "$(status_of tls.imaps.chain)" ok "--only tls: tls.imaps.chain"
 run_check
 all_tls chain critical "unknown CA"
 expect_match "$(field_of tls.smtps.chain summary)" "unable to get local issuer certificate" "unknown CA: reason"
-expect_match "$(field_of tls.smtps.chain remedy)" "--ca-file" "unknown CA: remedy"
+expect_match "$(field_of tls.smtp.chain remedy)" "--ca-file" "unknown CA: remedy"
+# The same certificate on the next ports: the remedy points at the first one.
+expect_eq "$(field_of tls.submission.chain remedy)" "same certificate as smtp: see tls.smtp.chain" \
+        "unknown CA: repeated remedy is short"
 expect_eq "$(status_of tls.smtps.name)" ok "unknown CA: name still fine"
 
 # 3. --connect with another --host: the name check follows --host, SNI too.
@@ -85,8 +107,14 @@ expect_eq "$(cat "$T/rc")" 1 "10 days left: exit status 1"
 use_cert expired
 run_check --ca-file "$P/ca.pem"
 all_tls expiry critical "expired"
-expect_match "$(field_of tls.imap.expiry summary)" "certificate expired [0-9]+ days ago" "expired: summary"
-expect_match "$(field_of tls.imap.expiry remedy)" "certbot renew" "expired: remedy"
+# Whole days since notAfter (2025-03-01 00:00 UTC), rounded down: summary and metric agree.
+days=$((($(date -u +%s) - $(date -u -d 2025-03-01T00:00:00Z +%s)) / 86400))
+expect_match "$(field_of tls.smtp.expiry summary)" "^certificate expired $days days ago " "expired: summary says $days days"
+expect_eq "$(metric_of tls.smtp.expiry days_left)" "-$days" "expired: days_left is -$days"
+# A private CA's certificate: certbot renew would do nothing, so get a real one.
+expect_match "$(field_of tls.smtp.expiry remedy)" "private CA.*certbot certonly" "expired: private-CA remedy"
+expect_match "$(field_of tls.smtp.expiry remedy)" "renewal-hooks/deploy/" "expired: deploy hook file"
+expect_eq "$(field_of tls.imap.expiry remedy)" "same certificate as smtp: see tls.smtp.expiry" "expired: short repeat"
 expect_eq "$(status_of tls.imap.chain)" ok "expired: chain judged apart from time"
 grep -q '"days_left": -' "$T/out.json" || fail "expired: days_left not negative"
 ok "expired: negative days_left"
@@ -107,7 +135,8 @@ expect_eq "$(status_of tls.smtp.name)" critical "wildcard covers one label only"
 use_cert selfsigned
 run_check --ca-file "$P/ca.pem"
 all_tls chain warning "self-signed"
-expect_match "$(field_of tls.pop3s.chain remedy)" "certbot certonly" "self-signed: certbot remedy"
+expect_match "$(field_of tls.smtp.chain remedy)" "certbot certonly" "self-signed: certbot remedy"
+expect_match "$(field_of tls.pop3s.chain remedy)" "^same certificate as smtp" "self-signed: short repeat"
 use_cert valid
 
 # 7. TLS 1.0 and 1.1 still accepted (security level 0 so OpenSSL 3 even offers them).
@@ -166,9 +195,80 @@ run_check --ca-file "$P/ca.pem"
 expect_eq "$(status_of imap.plaintext-auth)" critical "IMAP plaintext login allowed"
 expect_eq "$(status_of pop3.plaintext-auth)" critical "POP3 plaintext login allowed"
 expect_match "$(field_of imap.plaintext-auth remedy)" "disable_plaintext_auth = yes" "plaintext: remedy"
+# No systemd in the lab: remedies give the daemons' own commands.
+expect_match "$(field_of imap.plaintext-auth remedy)" "doveadm reload" "plaintext: remedy without systemd"
+if grep -q systemctl "$T/out.json"; then not_ok "no systemd: a remedy says systemctl"; else ok "no systemd: no systemctl"; fi
 expect_match "$(field_of pop3.plaintext-auth detail)" "USER" "plaintext: POP3 capabilities shown"
 
-# 11. Postfix stopped: refused is its own clear summary, and the suite is still quick.
+sed -i 's/^disable_plaintext_auth = no/disable_plaintext_auth = yes/' /etc/dovecot/local.conf
+
+# 12. Services that are not configured are not critical: Dovecot without pop3, imaps on port
+# 0, Postfix without submission. Asked for with --port, they are probed all the same.
+postconf -MX submission/inet
+sed -i 's/^protocols = imap pop3$/protocols = imap/' /etc/dovecot/local.conf
+cat >>/etc/dovecot/local.conf <<'CF'
+service imap-login {
+  inet_listener imaps {
+    port = 0
+  }
+}
+CF
+postfix reload >/dev/null 2>&1
+doveadm reload
+sleep 0.7
+wait_for_port 143 10 || fail "imap did not come back"
+wait_for_port 25 10 || fail "smtp did not come back"
+_port_open 127.0.0.1 110 && fail "pop3 still listens"
+run_check --ca-file "$P/ca.pem"
+expect_eq "$(status_of port.pop3)" ok "pop3 not configured: port.pop3 ok"
+expect_match "$(field_of port.pop3 summary)" "^pop3 is not enabled \\(Dovecot protocols = imap\\)" "pop3 not configured: summary"
+expect_eq "$(status_of port.pop3s)" ok "pop3 not configured: port.pop3s ok"
+expect_eq "$(ids_of pop3.)$(ids_of tls.pop3)" "" "pop3 not configured: no pop3 or tls.pop3* findings"
+expect_eq "$(status_of port.imaps)" ok "imaps port 0: port.imaps ok"
+expect_match "$(field_of port.imaps summary)" "inet_listener imaps \\{ port = 0" "imaps port 0: summary"
+expect_eq "$(ids_of tls.imaps.)" "" "imaps port 0: no tls.imaps findings"
+expect_eq "$(status_of tls.imap.handshake)" ok "imap still judged"
+expect_eq "$(status_of port.submission)" ok "no submission service: port.submission ok"
+expect_match "$(field_of port.submission summary)" "postconf -M submission/inet' prints nothing" "no submission: summary"
+expect_eq "$(ids_of tls.submission.)" "" "no submission: no tls.submission findings"
+expect_eq "$(status_of smtp.auth-before-tls :587)" missing "no submission: no smtp.auth-before-tls on 587"
+expect_eq "$(cat "$T/rc")" 0 "services not configured: exit status 0"
+run_check --ca-file "$P/ca.pem" --port pop3=110 --port submission=587
+expect_eq "$(status_of port.pop3)" critical "--port pop3=110: probed and judged"
+expect_eq "$(status_of pop3.plaintext-auth)" unknown "--port pop3=110: pop3.plaintext-auth unknown"
+expect_match "$(field_of port.submission remedy)" "^'postconf -M submission/inet' prints nothing: add the service: postconf -M " \
+        "--port submission: remedy adds the service, known to be absent"
+postconf -M submission/inet="submission inet n - y - - smtpd"
+postconf -P submission/inet/smtpd_tls_security_level=encrypt submission/inet/smtpd_sasl_auth_enable=yes
+sed -i 's/^protocols = imap$/protocols = imap pop3/' /etc/dovecot/local.conf
+python3 - /etc/dovecot/local.conf <<'PY'
+import sys
+p = sys.argv[1]
+s = open(p).read()
+open(p, "w").write(s.replace("service imap-login {\n  inet_listener imaps {\n    port = 0\n  }\n}\n", ""))
+PY
+reload
+
+# 13. smtpd dies at every connection (a fatal configuration error): every smtp.* finding is
+# still there, unknown, saying why; the TLS ones too.
+postconf -e 'smtpd_relay_restrictions = permit_mynetworks permit_sasl_authenticated permit'
+postfix reload >/dev/null 2>&1
+sleep 0.7
+"$MXDECK" check --only smtp --format json --timeout 3 >"$T/out.json"
+expect_eq "$(status_of smtp.open-relay)" unknown "smtpd fatal: smtp.open-relay unknown"
+expect_eq "$(status_of smtp.starttls)" unknown "smtpd fatal: smtp.starttls unknown"
+expect_eq "$(status_of smtp.auth-before-tls :25)" unknown "smtpd fatal: smtp.auth-before-tls on 25 unknown"
+expect_eq "$(status_of smtp.auth-before-tls :587)" unknown "smtpd fatal: smtp.auth-before-tls on 587 unknown"
+expect_match "$(field_of smtp.open-relay summary)" "^not tested: .*port 25" "smtpd fatal: says why"
+run_check --ca-file "$P/ca.pem" --timeout 3
+expect_eq "$(ids_of tls.smtp.)" "tls.smtp.chain tls.smtp.expiry tls.smtp.handshake tls.smtp.name tls.smtp.protocol" \
+        "smtpd fatal: all five tls.smtp findings"
+expect_eq "$(status_of tls.smtp.expiry)" unknown "smtpd fatal: tls.smtp.expiry unknown"
+expect_eq "$(metric_of port.smtp latency_ms)" none "smtpd fatal: no latency_ms without a greeting"
+postconf -e 'smtpd_relay_restrictions = permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination'
+reload
+
+# 14. Postfix stopped: refused is its own clear summary, and the suite is still quick.
 postfix stop >/dev/null 2>&1
 for _ in $(seq 50); do _port_open 127.0.0.1 25 || break; sleep 0.1; done
 run_check --ca-file "$P/ca.pem"
@@ -176,6 +276,25 @@ expect_eq "$(status_of port.smtp)" critical "postfix stopped: port.smtp"
 expect_match "$(field_of port.smtp summary)" "refuses connections" "postfix stopped: summary"
 expect_eq "$(status_of port.imaps)" ok "postfix stopped: Dovecot still fine"
 expect_eq "$(cat "$T/rc")" 2 "postfix stopped: exit status"
+expect_match "$(field_of port.smtp remedy)" "^Postfix is not running: see service\\.postfix; start it with 'postfix start'" \
+        "postfix stopped: remedy points at the daemon"
+expect_match "$(field_of port.submission remedy)" "^Postfix is not running" "postfix stopped: submission remedy too"
+expect_eq "$(metric_of port.smtp latency_ms)" none "postfix stopped: no latency_ms metric"
+expect_eq "$(status_of smtp.open-relay)" unknown "postfix stopped: smtp.open-relay still reported"
+expect_match "$(field_of smtp.open-relay summary)" "^not tested: port 25 refused the connection$" "postfix stopped: why"
+expect_eq "$(status_of tls.smtps.chain)" unknown "postfix stopped: tls.smtps.chain still reported"
 
+# Dovecot stopped too: the same for it, and no install advice.
 doveadm stop 2>/dev/null || dovecot stop
+for _ in $(seq 50); do _port_open 127.0.0.1 143 || break; sleep 0.1; done
+run_check --ca-file "$P/ca.pem"
+expect_match "$(field_of port.pop3 remedy)" "^Dovecot is not running: see service\\.dovecot; start it with 'dovecot'" \
+        "dovecot stopped: remedy points at the daemon"
+if grep -q "dovecot-pop3d\|systemctl" "$T/out.json"; then
+        not_ok "dovecot stopped: install or systemctl advice"
+else
+        ok "dovecot stopped: no install or systemctl advice"
+fi
+expect_eq "$(status_of pop3.plaintext-auth)" unknown "dovecot stopped: pop3.plaintext-auth still reported"
+
 finish
