@@ -18,6 +18,7 @@
 #include "postconf.h"
 #include "render.h"
 #include "settings.h"
+#include "termsafe.h"
 #include "verbs.h"
 
 #define EXIT_CHECK_USAGE 3
@@ -345,6 +346,13 @@ int verb_check(int argc, char *argv[]) {
                 .trust_anchor = trust_anchor,
         };
         default_names(&ctx, &host, &domain);
+        /* They reach the terminal in the report's heading (and may come from uname or
+         * Postfix): make them safe like everything else shown. */
+        char *safe_host = host ? termsafe_strdup(host, 0) : NULL, *safe_domain = domain ? termsafe_strdup(domain, 0) : NULL;
+        free(host);
+        free(domain);
+        host = safe_host;
+        domain = safe_domain;
         ctx.host = host;
         ctx.domain = domain;
 

@@ -238,8 +238,16 @@ int render_json(FILE *f, const Report *r) {
         findings_count(l, counts);
         if (json_set_string(root, "schema", "mxdeck.check/1") < 0)
                 goto out;
-        if (json_object_set_new(root, "host", r->host ? json_string(r->host) : json_null()) < 0 ||
-            json_object_set_new(root, "domain", r->domain ? json_string(r->domain) : json_null()) < 0 ||
+        json_t *host = r->host ? json_string(r->host) : json_null();
+        json_t *domain = r->domain ? json_string(r->domain) : json_null();
+        if (!host || !domain) {
+                /* json_string refuses invalid UTF-8: the caller forgot termsafe. */
+                json_decref(host);
+                json_decref(domain);
+                ret = -EINVAL;
+                goto out;
+        }
+        if (json_object_set_new(root, "host", host) < 0 || json_object_set_new(root, "domain", domain) < 0 ||
             json_set_string(root, "started", when) < 0 ||
             json_object_set_new(root, "duration_ms", json_integer((json_int_t) r->duration_ms)) < 0 ||
             json_set_string(root, "status", status_to_string(findings_worst(l))) < 0)

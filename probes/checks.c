@@ -13,8 +13,8 @@ static const Check catalog[] = {
         { "config", "config.dovecot", check_config_dovecot },
         { "config", "config.relay", check_config_relay },
         { "config", "config.domains", check_config_domains },
-        { "port tls smtp imap pop3", "port", check_mail_listeners },
-        { "dns dnsbl", "dns", check_dns },
+        { "port tls smtp imap pop3", "port.smtp", check_mail_listeners },
+        { "dns dnsbl", "dns.mx", check_dns },
         { "system", "system.hostname", check_system_hostname },
         { "system", "system.disk", check_system_disk },
 };

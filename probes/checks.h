@@ -42,7 +42,8 @@ typedef int (*CheckFunc)(const CheckContext *ctx, FindingList *out);
 
 typedef struct Check {
         const char *groups; /* the --only groups it serves, space-separated */
-        const char *id;     /* catalog id (or id prefix) it produces, for error findings */
+        const char *id;     /* a catalog id it produces (the first): carries the finding
+                             * that says the check could not run */
         CheckFunc run;
 } Check;
 

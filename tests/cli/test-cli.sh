@@ -80,6 +80,12 @@ if grep -q $'\033\[' "$T/color"; then ok "--color always colours"; else bad "--c
 NO_COLOR= "$mxdeck" check --config "$T/good.conf" --only system --color auto >"$T/c1" 2>/dev/null
 if grep -q $'\033' "$T/c1"; then bad "colour when piped, NO_COLOR empty"; else ok "no colour when piped even with NO_COLOR empty"; fi
 
+# Whatever the host name holds, no escape sequence reaches the terminal, and JSON stays valid.
+"$mxdeck" check --only system --host $'\e]0;PWN\a\xff' --color never >"$T/hostile" 2>&1
+if grep -q $'\033' "$T/hostile"; then bad "escape sequence from --host reached the output"; else ok "--host is made terminal-safe"; fi
+"$mxdeck" check --only system --host $'mail\xff.example' --format json >"$T/hostile.json" 2>&1
+if python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$T/hostile.json" 2>/dev/null; then ok "invalid UTF-8 in --host: JSON still valid"; else bad "invalid UTF-8 in --host broke JSON: $(head -2 "$T/hostile.json")"; fi
+
 # As a Nagios plugin, even a usage error says UNKNOWN on stdout (Nagios shows stdout).
 run 3 '^MXDECK UNKNOWN: .*unknown option' "nagios: usage error on stdout" -- check --format nagios --bogus
 run 3 '^MXDECK UNKNOWN: .*bad settings'   "nagios: settings error on stdout" -- check --format=nagios --config "$T/bad.conf"
