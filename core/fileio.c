@@ -397,13 +397,18 @@ int read_file_bounded(const char *path, size_t max_size, char **ret, size_t *ret
         if (max_size > SIZE_MAX - 2)
                 max_size = SIZE_MAX - 2;
 
-        fd = open(path, O_RDONLY | O_NOCTTY | O_CLOEXEC);
+        /* O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever. */
+        fd = open(path, O_RDONLY | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
         if (fd < 0)
                 return negative_errno();
         if (fstat(fd, &st) < 0)
                 return negative_errno();
         if (S_ISDIR(st.st_mode))
                 return -EISDIR;
+        /* Settings, answers, pid files, /proc entries: all regular. A FIFO, socket or device
+         * could stall or feed us without end. */
+        if (!S_ISREG(st.st_mode))
+                return -EBADFD;
         if (S_ISREG(st.st_mode) && st.st_size > 0 && (uintmax_t) st.st_size > max_size)
                 return -EFBIG;
 

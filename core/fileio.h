@@ -35,6 +35,7 @@ typedef struct AtomicWriteOptions {
 int atomic_write_file(const char *path, const void *data, size_t size,
                       const AtomicWriteOptions *opts, char **ret_backup);
 
-/* Reads a whole file of at most max_size bytes into a NUL-terminated buffer.
- * Returns 0, -EFBIG when larger than max_size, or negative errno. */
+/* Reads a whole regular file of at most max_size bytes into a NUL-terminated buffer.
+ * Returns 0, -EFBIG when larger than max_size, -EBADFD when it is not a regular file
+ * (a FIFO, socket or device), -EISDIR, or negative errno. */
 int read_file_bounded(const char *path, size_t max_size, char **ret, size_t *ret_size);

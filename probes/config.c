@@ -326,9 +326,15 @@ int check_config_relay(const CheckContext *ctx, FindingList *out) {
                 for (k = 1; k < n; k++)
                         if (strlen(services[k].name) == name_len && strncmp(services[k].name, *o, name_len) == 0)
                                 break;
-                if (k == n)
-                        services[n++] = (RelayService) { .name = strndup(*o, name_len), .relay = v[0],
-                                                         .recipient = v[1] };
+                if (k == n) {
+                        char *name = strndup(*o, name_len);
+                        if (!name) {
+                                for (size_t i = 1; i < n; i++)
+                                        free(services[i].name);
+                                return -ENOMEM;
+                        }
+                        services[n++] = (RelayService) { .name = name, .relay = v[0], .recipient = v[1] };
+                }
                 if (is_relay)
                         services[k].relay = (char *) eq + 3;
                 else

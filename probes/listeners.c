@@ -17,6 +17,7 @@
 #include "checks.h"
 #include "macro.h"
 #include "mailproto.h"
+#include "resolve.h"
 #include "postconf.h"
 #include "tlsprobe.h"
 
@@ -1434,56 +1435,9 @@ static bool service_wanted(const CheckContext *ctx, const Service *svc) {
 
 /* An asynchronous lookup's state: on the heap, because a lookup that cannot be cancelled
  * still writes into it after we gave up. */
-typedef struct Lookup {
-        struct gaicb cb;
-        struct addrinfo hints;
-        char name[];
-} Lookup;
-
-/* getaddrinfo with a time limit (a resolver that never answers must not hold the suite). */
-static int lookup_bounded(const char *name, unsigned timeout_seconds, struct addrinfo **ret) {
-        size_t l = strlen(name);
-        Lookup *q = calloc(1, sizeof(Lookup) + l + 1);
-        struct gaicb *list[1];
-        int r;
-
-        if (!q)
-                return EAI_MEMORY;
-        memcpy(q->name, name, l + 1);
-        q->hints = (struct addrinfo) { .ai_socktype = SOCK_STREAM, .ai_family = AF_UNSPEC };
-        q->cb = (struct gaicb) { .ar_name = q->name, .ar_request = &q->hints };
-        list[0] = &q->cb;
-        r = getaddrinfo_a(GAI_NOWAIT, list, 1, NULL);
-        if (r != 0) {
-                free(q);
-                return r;
-        }
-        uint64_t deadline = mailproto_now_usec() + (uint64_t) timeout_seconds * 1000000u;
-        while ((r = gai_error(&q->cb)) == EAI_INPROGRESS) {
-                uint64_t now = mailproto_now_usec();
-                if (now >= deadline)
-                        break;
-                struct timespec ts = { .tv_sec = (time_t) ((deadline - now) / 1000000u),
-                                       .tv_nsec = (long) ((deadline - now) % 1000000u) * 1000 };
-                (void) gai_suspend((const struct gaicb *const *) list, 1, &ts);
-        }
-        if (r == EAI_INPROGRESS) {
-                if (gai_cancel(&q->cb) == EAI_NOTCANCELED)
-                        return EAI_AGAIN; /* q stays with the resolver thread: a small, rare leak */
-                if (gai_error(&q->cb) == 0)
-                        freeaddrinfo(q->cb.ar_result);
-                free(q);
-                return EAI_AGAIN;
-        }
-        if (r == 0)
-                *ret = q->cb.ar_result;
-        free(q);
-        return r;
-}
-
 static int resolve(Shared *s, const char *name, unsigned timeout_seconds, char **ret_error) {
         struct addrinfo *ai = NULL;
-        int r = lookup_bounded(name, timeout_seconds, &ai);
+        int r = resolve_bounded(name, 0, timeout_seconds, &ai);
         if (r != 0) {
                 if (asprintf(ret_error, _("cannot resolve %s: %s"), name,
                              r == EAI_AGAIN ? _("no answer in time") : gai_strerror(r)) < 0)

@@ -12,6 +12,7 @@
 #include "conf.h"
 #include "macro.h"
 #include "postconf.h"
+#include "resolve.h"
 
 static bool is_fqdn(const char *name) {
         if (!name || !hostname_is_valid(name) || !strchr(name, '.'))
@@ -29,11 +30,12 @@ static bool is_fqdn(const char *name) {
         return true;
 }
 
-/* The canonical name the resolver (with /etc/hosts) gives for the node name. */
-static char *canonical_name(const char *node) {
-        struct addrinfo hints = { .ai_flags = AI_CANONNAME, .ai_socktype = SOCK_STREAM }, *ai = NULL;
+/* The canonical name the resolver (with /etc/hosts) gives for the node name, within the
+ * probe time limit. */
+static char *canonical_name(const char *node, unsigned timeout_seconds) {
+        struct addrinfo *ai = NULL;
         char *ret = NULL;
-        if (getaddrinfo(node, NULL, &hints, &ai) == 0 && ai && ai->ai_canonname)
+        if (resolve_bounded(node, AI_CANONNAME, timeout_seconds, &ai) == 0 && ai && ai->ai_canonname)
                 ret = strdup(ai->ai_canonname);
         if (ai)
                 freeaddrinfo(ai);
@@ -50,7 +52,7 @@ int check_system_hostname(const CheckContext *ctx, FindingList *out) {
         if (uname(&u) < 0)
                 return negative_errno();
         const char *node = u.nodename;
-        canon = canonical_name(node);
+        canon = canonical_name(node, ctx->settings->timeout_seconds);
         const char *fqdn = is_fqdn(node) ? node : (is_fqdn(canon) ? canon : NULL);
         int r = postconf_get(ctx, names, &v, NULL);
         const char *myhostname = r >= 0 ? v[0] : NULL;

@@ -18,6 +18,7 @@
 #endif
 
 #include "macro.h"
+#include "termsafe.h"
 #include "tlsprobe.h"
 
 #define TLS_ERROR_MAX 1024u /* bytes of one drained error message */
@@ -293,7 +294,12 @@ static char *sans_string(X509 *x) {
                 if (g->type == GEN_DNS) {
                         const unsigned char *d = ASN1_STRING_get0_data(g->d.dNSName);
                         int l = ASN1_STRING_length(g->d.dNSName);
-                        fprintf(f, "%sDNS:%.*s", sep, MIN(l, 255), (const char *) d);
+                        /* The name is the peer's text and detail keeps newlines: flatten it here,
+                         * or a certificate could forge extra detail lines. */
+                        _cleanup_free_ char *safe = NULL;
+                        if (termsafe_dup((const char *) d, (size_t) MIN(MAX(l, 0), 255), 0, &safe) < 0)
+                                continue;
+                        fprintf(f, "%sDNS:%s", sep, safe);
                 } else if (g->type == GEN_IPADD) {
                         char a[INET6_ADDRSTRLEN] = "?";
                         int l = ASN1_STRING_length(g->d.iPAddress);

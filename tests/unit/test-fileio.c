@@ -380,6 +380,22 @@ static void test_interrupted_write_killed(void **state) {
         assert_true(count_temps(f->dir) <= 1);
 }
 
+/* A FIFO would block open() until a writer came, and then feed us forever: refused. */
+static void test_read_not_regular(void **state) {
+        char dir[] = "/tmp/mxdeck-fifo.XXXXXX";
+        _cleanup_free_ char *fifo = NULL, *buf = NULL;
+
+        assert_non_null(mkdtemp(dir));
+        assert_true(asprintf(&fifo, "%s/fifo", dir) > 0);
+        assert_int_equal(mkfifo(fifo, 0600), 0);
+        assert_int_equal(read_file_bounded(fifo, 4096, &buf, NULL), -EBADFD);
+        assert_null(buf);
+        assert_int_equal(read_file_bounded("/dev/zero", 4096, &buf, NULL), -EBADFD);
+        assert_int_equal(read_file_bounded(dir, 4096, &buf, NULL), -EISDIR);
+        unlink(fifo);
+        rmdir(dir);
+}
+
 static void test_read_file_bounded(void **state) {
         Fixture *f = *state;
         static const char nuls[] = { 'a', 0, 'b', 0, 0, 'c' };
@@ -459,6 +475,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_interrupted_write_efbig, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_interrupted_write_killed, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_read_file_bounded, setup, teardown),
+                cmocka_unit_test(test_read_not_regular),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
