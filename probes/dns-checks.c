@@ -1572,9 +1572,13 @@ int check_dns(const CheckContext *ctx, FindingList *out) {
                         r = t->error;
                 /* the time of the lookup chain behind each finding (for the benchmark and for
                  * spotting a slow resolver) */
-                for (size_t k = 0; k < t->out.n; k++)
+                for (size_t k = 0; k < t->out.n; k++) {
+                        /* An unknown finding had no answer: its time is no latency. */
+                        if (t->out.items[k].status == STATUS_UNKNOWN)
+                                continue;
                         if (!finding_add_metric(&t->out.items[k], "latency_ms", t->elapsed_ms, "ms") && r == 0)
                                 r = -ENOMEM;
+                }
                 int k = findings_move(out, &t->out);
                 if (k < 0 && r == 0)
                         r = k;
