@@ -244,7 +244,10 @@ static int task_mx(DnsRun *run, Task *t) {
                 return add_lookup_failure(run, &t->out, "dns.mx", run->domain_shown, _("MX lookup"), &mx) ? 0 : -ENOMEM;
 
         _cleanup_free_ char *remedy = NULL;
-        if (asprintf(&remedy, _("Publish: %s. 3600 IN MX 10 %s."), run->domain, run->host ? run->host : "mail.DOMAIN") < 0)
+        int rr = run->host ? asprintf(&remedy, _("Publish: %s. 3600 IN MX 10 %s."), run->domain, run->host)
+                          : asprintf(&remedy, _("Publish: %s. 3600 IN MX 10 mail.%s. (your mail host's name)"),
+                                     run->domain, run->domain);
+        if (rr < 0)
                 return -ENOMEM;
         if (mx.status == DNS_STATUS_NXDOMAIN) {
                 judge(&j, STATUS_CRITICAL, remedy, _("the domain %s does not exist in DNS"), run->domain_shown);
@@ -1509,6 +1512,12 @@ int check_dns(const CheckContext *ctx, FindingList *out) {
                 Finding *f = findings_addf(out, dns ? "dns.mx" : "dnsbl.lookup", "", STATUS_UNKNOWN,
                                            _("no mail domain to check"));
                 return f && finding_set_remedy(f, _("Pass --domain NAME or set Postfix's mydomain.")) >= 0 ? 0 : -ENOMEM;
+        }
+        /* A bare node name ("vm") is no mail host name: asking DNS about it and proposing
+         * records for "vm." would mislead. The host checks then say what is missing. */
+        if (host && !strchr(host, '.')) {
+                free(host);
+                host = NULL;
         }
         const char *resolver = ctx->resolver ? ctx->resolver : s ? s->resolver : NULL;
         unsigned timeout_ms = (s && s->timeout_seconds ? s->timeout_seconds : 10) * 1000u;
