@@ -16,19 +16,6 @@
 #include "fileio.h"
 #include "macro.h"
 
-static int kerror(char **ret_error, const char *fmt, ...) _printf_(2, 3);
-static int kerror(char **ret_error, const char *fmt, ...) {
-        va_list ap;
-        if (!ret_error)
-                return -EINVAL;
-        free(*ret_error);
-        va_start(ap, fmt);
-        if (vasprintf(ret_error, fmt, ap) < 0)
-                *ret_error = NULL;
-        va_end(ap);
-        return -EINVAL;
-}
-
 bool dkim_is_record(const char *txt, size_t len) {
         size_t i = 0;
         while (i < len && (txt[i] == ' ' || txt[i] == '\t'))
@@ -117,7 +104,7 @@ int dkim_base64_decode(const char *s, size_t len, unsigned char **ret, size_t *r
 static int decode_key(DkimKey *k, char **ret_error) {
         if (k->type == DKIM_KEY_ED25519) {
                 if (k->der_size != 32)
-                        return kerror(ret_error, _("an ed25519 key is 32 bytes, this one is %zu"), k->der_size);
+                        return record_error(ret_error, _("an ed25519 key is 32 bytes, this one is %zu"), k->der_size);
                 k->bits = 256;
                 return 0;
         }
@@ -130,16 +117,16 @@ static int decode_key(DkimKey *k, char **ret_error) {
                 pkey = d2i_PublicKey(EVP_PKEY_RSA, NULL, &p, (long) k->der_size);
                 if (pkey) {
                         EVP_PKEY_free(pkey);
-                        return kerror(ret_error, _("p= holds a bare RSAPublicKey, not the SubjectPublicKeyInfo "
+                        return record_error(ret_error, _("p= holds a bare RSAPublicKey, not the SubjectPublicKeyInfo "
                                                  "RFC 6376 asks for; many verifiers reject it"));
                 }
-                return kerror(ret_error, _("p= does not decode as a public key"));
+                return record_error(ret_error, _("p= does not decode as a public key"));
         }
         int id = EVP_PKEY_get_base_id(pkey);
         int bits = EVP_PKEY_get_bits(pkey);
         EVP_PKEY_free(pkey);
         if (id != EVP_PKEY_RSA)
-                return kerror(ret_error, _("k=rsa but p= holds a key of another type"));
+                return record_error(ret_error, _("k=rsa but p= holds a key of another type"));
         k->bits = bits > 0 ? (unsigned) bits : 0;
         return 0;
 }
@@ -156,7 +143,7 @@ int dkim_key_parse(const char *text, size_t len, DkimKey **ret, char **ret_error
                 return r;
         for (size_t i = 0; i < tags.n; i++)
                 if (streq(tags.tags[i].name, "v") && (i != 0 || !streq(tags.tags[i].value, "DKIM1")))
-                        return kerror(ret_error, _("v= must be the first tag and DKIM1"));
+                        return record_error(ret_error, _("v= must be the first tag and DKIM1"));
         k = calloc(1, sizeof(DkimKey));
         if (!k)
                 return -ENOMEM;
@@ -164,11 +151,11 @@ int dkim_key_parse(const char *text, size_t len, DkimKey **ret, char **ret_error
         if (v && strcasecmp(v, "ed25519") == 0)
                 k->type = DKIM_KEY_ED25519;
         else if (v && strcasecmp(v, "rsa") != 0)
-                return kerror(ret_error, _("k=%s: unknown key type (rsa or ed25519)"), v);
+                return record_error(ret_error, _("k=%s: unknown key type (rsa or ed25519)"), v);
         if ((v = tags_get(&tags, "h"))) {
                 for (const char *c = v; *c; c++)
                         if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789: \t", *c))
-                                return kerror(ret_error, _("h=%s: not a list of hash names"), v);
+                                return record_error(ret_error, _("h=%s: not a list of hash names"), v);
                 if (!(k->hashes = strdup(v)))
                         return -ENOMEM;
         }
@@ -190,7 +177,7 @@ int dkim_key_parse(const char *text, size_t len, DkimKey **ret, char **ret_error
                 }
         v = tags_get(&tags, "p");
         if (!v)
-                return kerror(ret_error, _("the required tag p= is missing"));
+                return record_error(ret_error, _("the required tag p= is missing"));
         if (!*v) {
                 k->revoked = true;
                 *ret = TAKE_PTR(k);
@@ -200,7 +187,7 @@ int dkim_key_parse(const char *text, size_t len, DkimKey **ret, char **ret_error
         if (r == -ENOMEM)
                 return r;
         if (r < 0)
-                return kerror(ret_error, _("p= is not valid base64"));
+                return record_error(ret_error, _("p= is not valid base64"));
         r = decode_key(k, ret_error);
         if (r < 0)
                 return r;

@@ -27,19 +27,6 @@ DmarcPolicy dmarc_policy_from_string(const char *s) {
         return _DMARC_POLICY_INVALID;
 }
 
-static int derror(char **ret_error, const char *fmt, ...) _printf_(2, 3);
-static int derror(char **ret_error, const char *fmt, ...) {
-        va_list ap;
-        if (!ret_error)
-                return -EINVAL;
-        free(*ret_error);
-        va_start(ap, fmt);
-        if (vasprintf(ret_error, fmt, ap) < 0)
-                *ret_error = NULL;
-        va_end(ap);
-        return -EINVAL;
-}
-
 bool dmarc_is_record(const char *txt, size_t len) {
         size_t i = 0;
         while (i < len && (txt[i] == ' ' || txt[i] == '\t'))
@@ -103,9 +90,9 @@ static int parse_uris(const char *tag, const char *value, DmarcUri *out, size_t 
                 while (e > 0 && (p[e - 1] == ' ' || p[e - 1] == '\t'))
                         e--;
                 if (e == 0)
-                        return derror(ret_error, _("%s: empty URI"), tag);
+                        return record_error(ret_error, _("%s: empty URI"), tag);
                 if (*n >= DMARC_MAX_URIS)
-                        return derror(ret_error, _("%s: more than %d URIs"), tag, DMARC_MAX_URIS);
+                        return record_error(ret_error, _("%s: more than %d URIs"), tag, DMARC_MAX_URIS);
                 _cleanup_free_ char *item = strndup(p, e);
                 if (!item)
                         return -ENOMEM;
@@ -124,21 +111,21 @@ static int parse_uris(const char *tag, const char *value, DmarcUri *out, size_t 
                                 bang[dl] = 0;
                         }
                         if (parse_u32(bang + 1, UINT32_MAX, &limit) < 0)
-                                return derror(ret_error, _("%s: bad size limit in '%s'"), tag, item);
+                                return record_error(ret_error, _("%s: bad size limit in '%s'"), tag, item);
                         limit *= mult;
                         *bang = 0;
                 }
                 const char *colon = strchr(item, ':');
                 if (!colon || colon == item)
-                        return derror(ret_error, _("%s: '%s' is not a URI"), tag, item);
+                        return record_error(ret_error, _("%s: '%s' is not a URI"), tag, item);
                 for (const char *c = item; c < colon; c++)
                         if (!isalnum((unsigned char) *c) && !strchr("+-.", *c))
-                                return derror(ret_error, _("%s: '%s' is not a URI"), tag, item);
+                                return record_error(ret_error, _("%s: '%s' is not a URI"), tag, item);
                 DmarcUri u = { .limit = limit };
                 if (strncasecmp(item, "mailto:", 7) == 0) {
                         const char *at = strrchr(item + 7, '@');
                         if (!at || at == item + 7 || !at[1] || strchr(at + 1, '?'))
-                                return derror(ret_error, _("%s: '%s' is not a mailbox"), tag, item);
+                                return record_error(ret_error, _("%s: '%s' is not a mailbox"), tag, item);
                         u.domain = strdup(at + 1);
                         if (!u.domain)
                                 return -ENOMEM;
@@ -165,7 +152,7 @@ int dmarc_parse(const char *text, size_t len, DmarcRecord **ret, char **ret_erro
         if (r < 0)
                 return r;
         if (tags.n == 0 || !streq(tags.tags[0].name, "v") || !streq(tags.tags[0].value, "DMARC1"))
-                return derror(ret_error, _("the record does not start with 'v=DMARC1'"));
+                return record_error(ret_error, _("the record does not start with 'v=DMARC1'"));
         rec = calloc(1, sizeof(DmarcRecord));
         if (!rec)
                 return -ENOMEM;
@@ -177,7 +164,7 @@ int dmarc_parse(const char *text, size_t len, DmarcRecord **ret, char **ret_erro
                 if (streq(n, "p") || streq(n, "sp") || streq(n, "np")) {
                         DmarcPolicy p = dmarc_policy_from_string(v);
                         if (p < 0)
-                                return derror(ret_error, _("%s=%s: the policy must be none, quarantine or reject"), n, v);
+                                return record_error(ret_error, _("%s=%s: the policy must be none, quarantine or reject"), n, v);
                         if (streq(n, "p")) {
                                 rec->p = p;
                                 rec->p_missing = false;
@@ -192,36 +179,36 @@ int dmarc_parse(const char *text, size_t len, DmarcRecord **ret, char **ret_erro
                                 return r;
                 } else if (streq(n, "adkim") || streq(n, "aspf")) {
                         if (strlen(v) != 1 || (v[0] != 'r' && v[0] != 's'))
-                                return derror(ret_error, _("%s=%s: must be r or s"), n, v);
+                                return record_error(ret_error, _("%s=%s: must be r or s"), n, v);
                         *(streq(n, "adkim") ? &rec->adkim : &rec->aspf) = v[0];
                 } else if (streq(n, "pct")) {
                         if (parse_u32(v, 100, &u) < 0)
-                                return derror(ret_error, _("pct=%s: must be 0 to 100"), v);
+                                return record_error(ret_error, _("pct=%s: must be 0 to 100"), v);
                         rec->pct = (unsigned) u;
                 } else if (streq(n, "ri")) {
                         if (parse_u32(v, UINT32_MAX, &u) < 0)
-                                return derror(ret_error, _("ri=%s: must be a number of seconds"), v);
+                                return record_error(ret_error, _("ri=%s: must be a number of seconds"), v);
                         rec->ri = (uint32_t) u;
                 } else if (streq(n, "fo")) {
                         for (const char *c = v; *c; c++)
                                 if (!strchr("01ds:", *c) || (*c == ':' && (c == v || !c[1] || c[1] == ':')))
-                                        return derror(ret_error, _("fo=%s: must be 0, 1, d, s separated by ':'"), v);
+                                        return record_error(ret_error, _("fo=%s: must be 0, 1, d, s separated by ':'"), v);
                         if (!*v)
-                                return derror(ret_error, _("fo is empty"));
+                                return record_error(ret_error, _("fo is empty"));
                         free(rec->fo);
                         rec->fo = strdup(v);
                         if (!rec->fo)
                                 return -ENOMEM;
                 } else if (streq(n, "rf")) {
                         if (strcasecmp(v, "afrf") != 0)
-                                return derror(ret_error, _("rf=%s: only afrf is defined"), v);
+                                return record_error(ret_error, _("rf=%s: only afrf is defined"), v);
                 } else if (streq(n, "v"))
-                        return derror(ret_error, _("'v' must be the first tag only"));
+                        return record_error(ret_error, _("'v' must be the first tag only"));
                 else
                         rec->n_unknown_tags++;
         }
         if (rec->p_missing && rec->n_rua == 0)
-                return derror(ret_error, _("the required tag p= (none, quarantine or reject) is missing"));
+                return record_error(ret_error, _("the required tag p= (none, quarantine or reject) is missing"));
         if (!rec->sp_set)
                 rec->sp = rec->p;
         if (!rec->fo && !(rec->fo = strdup("0")))

@@ -111,3 +111,17 @@ int tags_parse(const char *text, size_t len, TagList *ret, char **ret_error) {
         l = (TagList) {};
         return 0;
 }
+
+int record_error(char **ret_error, const char *fmt, ...) {
+        va_list ap;
+
+        if (!ret_error)
+                return -EINVAL;
+        free(*ret_error);
+        *ret_error = NULL;
+        va_start(ap, fmt);
+        if (vasprintf(ret_error, fmt, ap) < 0)
+                *ret_error = NULL;
+        va_end(ap);
+        return -EINVAL;
+}

@@ -21,5 +21,9 @@ typedef struct TagList {
  * other byte outside the grammar is -EINVAL with *ret_error (when non-NULL); more than
  * TAGS_MAX tags is -E2BIG. */
 int tags_parse(const char *text, size_t len, TagList *ret, char **ret_error);
+
+/* The record parsers' error convention: replaces *ret_error (when non-NULL) with the
+ * message and returns -EINVAL. */
+int record_error(char **ret_error, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 const char *tags_get(const TagList *l, const char *name);
 void tags_done(TagList *l);

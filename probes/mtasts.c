@@ -20,19 +20,6 @@ const char *mtasts_mode_to_string(MtaStsMode m) {
         return m >= 0 && m < _MTASTS_MODE_MAX ? mode_names[m] : "?";
 }
 
-static int merror(char **ret_error, const char *fmt, ...) _printf_(2, 3);
-static int merror(char **ret_error, const char *fmt, ...) {
-        va_list ap;
-        if (!ret_error)
-                return -EINVAL;
-        free(*ret_error);
-        va_start(ap, fmt);
-        if (vasprintf(ret_error, fmt, ap) < 0)
-                *ret_error = NULL;
-        va_end(ap);
-        return -EINVAL;
-}
-
 static bool first_tag_is(const char *txt, size_t len, const char *want) {
         size_t i = 0, l = strlen(want);
         while (i < len && (txt[i] == ' ' || txt[i] == '\t'))
@@ -63,16 +50,16 @@ int mtasts_txt_parse(const char *text, size_t len, char **ret_id, char **ret_err
         if (r < 0)
                 return r;
         if (tags.n == 0 || !streq(tags.tags[0].name, "v") || !streq(tags.tags[0].value, "STSv1"))
-                return merror(ret_error, _("the record does not start with 'v=STSv1'"));
+                return record_error(ret_error, _("the record does not start with 'v=STSv1'"));
         const char *id = tags_get(&tags, "id");
         if (!id)
-                return merror(ret_error, _("the required tag id= is missing"));
+                return record_error(ret_error, _("the required tag id= is missing"));
         size_t n = strlen(id);
         if (n == 0 || n > 32)
-                return merror(ret_error, _("id= must be 1 to 32 letters and digits"));
+                return record_error(ret_error, _("id= must be 1 to 32 letters and digits"));
         for (const char *c = id; *c; c++)
                 if (!isalnum((unsigned char) *c))
-                        return merror(ret_error, _("id= must be 1 to 32 letters and digits"));
+                        return record_error(ret_error, _("id= must be 1 to 32 letters and digits"));
         char *copy = strdup(id);
         if (!copy)
                 return -ENOMEM;
@@ -92,10 +79,10 @@ int tlsrpt_txt_parse(const char *text, size_t len, char ***ret_rua, char **ret_e
         if (r < 0)
                 return r;
         if (tags.n == 0 || !streq(tags.tags[0].name, "v") || !streq(tags.tags[0].value, "TLSRPTv1"))
-                return merror(ret_error, _("the record does not start with 'v=TLSRPTv1'"));
+                return record_error(ret_error, _("the record does not start with 'v=TLSRPTv1'"));
         const char *rua = tags_get(&tags, "rua");
         if (!rua || !*rua)
-                return merror(ret_error, _("the required tag rua= is missing"));
+                return record_error(ret_error, _("the required tag rua= is missing"));
         v = calloc(17, sizeof(char *));
         if (!v)
                 return -ENOMEM;
@@ -107,10 +94,10 @@ int tlsrpt_txt_parse(const char *text, size_t len, char ***ret_rua, char **ret_e
                 while (e > 0 && (p[e - 1] == ' ' || p[e - 1] == '\t'))
                         e--;
                 if (n >= 16)
-                        return merror(ret_error, _("rua= has more than 16 URIs"));
+                        return record_error(ret_error, _("rua= has more than 16 URIs"));
                 if (!((e > 7 && strncasecmp(p, "mailto:", 7) == 0 && memchr(p + 7, '@', e - 7)) ||
                       (e > 8 && strncasecmp(p, "https://", 8) == 0)))
-                        return merror(ret_error, _("rua= '%.*s' is neither mailto:ADDRESS nor https://URL"),
+                        return record_error(ret_error, _("rua= '%.*s' is neither mailto:ADDRESS nor https://URL"),
                                       (int) MIN(e, (size_t) 200), p);
                 if (!(v[n++] = strndup(p, e)))
                         return -ENOMEM;
@@ -152,9 +139,9 @@ int mtasts_policy_parse(const char *text, size_t len, MtaStsPolicy **ret, char *
         unsigned line = 0;
 
         if (len > MTASTS_POLICY_MAX)
-                return merror(ret_error, _("the policy is larger than 64 KiB"));
+                return record_error(ret_error, _("the policy is larger than 64 KiB"));
         if (memchr(text, 0, len))
-                return merror(ret_error, _("the policy contains a NUL byte"));
+                return record_error(ret_error, _("the policy contains a NUL byte"));
         p = calloc(1, sizeof(MtaStsPolicy));
         if (!p)
                 return -ENOMEM;
@@ -173,11 +160,11 @@ int mtasts_policy_parse(const char *text, size_t len, MtaStsPolicy **ret, char *
                         continue;
                 const char *colon = memchr(s, ':', l);
                 if (!colon)
-                        return merror(ret_error, _("line %u: no ':'"), line);
+                        return record_error(ret_error, _("line %u: no ':'"), line);
                 size_t kl = (size_t) (colon - s);
                 for (size_t k = 0; k < kl; k++)
                         if (!isalnum((unsigned char) s[k]) && s[k] != '_')
-                                return merror(ret_error, _("line %u: bad field name"), line);
+                                return record_error(ret_error, _("line %u: bad field name"), line);
                 const char *v = colon + 1;
                 size_t vl = l - kl - 1;
                 while (vl > 0 && (*v == ' ' || *v == '\t')) {
@@ -186,7 +173,7 @@ int mtasts_policy_parse(const char *text, size_t len, MtaStsPolicy **ret, char *
                 }
                 for (size_t k = 0; k < vl; k++)
                         if ((unsigned char) v[k] < 0x20 && v[k] != '\t')
-                                return merror(ret_error, _("line %u: control character in the value"), line);
+                                return record_error(ret_error, _("line %u: control character in the value"), line);
                 _cleanup_free_ char *val = strndup(v, vl);
                 if (!val)
                         return -ENOMEM;
@@ -195,7 +182,7 @@ int mtasts_policy_parse(const char *text, size_t len, MtaStsPolicy **ret, char *
                         if (have_version)
                                 continue; /* the first occurrence counts */
                         if (!streq(val, "STSv1"))
-                                return merror(ret_error, _("line %u: version must be STSv1"), line);
+                                return record_error(ret_error, _("line %u: version must be STSv1"), line);
                         have_version = true;
                 } else if (KEY_IS("mode")) {
                         if (have_mode)
@@ -205,41 +192,41 @@ int mtasts_policy_parse(const char *text, size_t len, MtaStsPolicy **ret, char *
                                 if (streq(val, mode_names[m]))
                                         p->mode = (MtaStsMode) m;
                         if (p->mode < 0)
-                                return merror(ret_error, _("line %u: mode must be enforce, testing or none"), line);
+                                return record_error(ret_error, _("line %u: mode must be enforce, testing or none"), line);
                         have_mode = true;
                 } else if (KEY_IS("max_age")) {
                         if (have_age)
                                 continue;
                         uint64_t a = 0;
                         if (vl == 0 || vl > 10)
-                                return merror(ret_error, _("line %u: bad max_age"), line);
+                                return record_error(ret_error, _("line %u: bad max_age"), line);
                         for (size_t k = 0; k < vl; k++) {
                                 if (!isdigit((unsigned char) val[k]))
-                                        return merror(ret_error, _("line %u: bad max_age"), line);
+                                        return record_error(ret_error, _("line %u: bad max_age"), line);
                                 a = a * 10 + (uint64_t) (val[k] - '0');
                         }
                         if (a > MTASTS_MAX_AGE)
-                                return merror(ret_error, _("line %u: max_age above %u"), line, MTASTS_MAX_AGE);
+                                return record_error(ret_error, _("line %u: max_age above %u"), line, MTASTS_MAX_AGE);
                         p->max_age = a;
                         have_age = true;
                 } else if (KEY_IS("mx")) {
                         if (!mx_pattern_valid(val))
-                                return merror(ret_error, _("line %u: bad mx pattern"), line);
+                                return record_error(ret_error, _("line %u: bad mx pattern"), line);
                         if (p->n_mx >= MTASTS_MAX_MX)
-                                return merror(ret_error, _("more than %d mx lines"), MTASTS_MAX_MX);
+                                return record_error(ret_error, _("more than %d mx lines"), MTASTS_MAX_MX);
                         p->mx[p->n_mx++] = TAKE_PTR(val);
                 }
 #undef KEY_IS
                 /* other fields: ignored (RFC 8461 3.2 extension) */
         }
         if (!have_version)
-                return merror(ret_error, _("the field version: STSv1 is missing"));
+                return record_error(ret_error, _("the field version: STSv1 is missing"));
         if (!have_mode)
-                return merror(ret_error, _("the field mode is missing"));
+                return record_error(ret_error, _("the field mode is missing"));
         if (!have_age)
-                return merror(ret_error, _("the field max_age is missing"));
+                return record_error(ret_error, _("the field max_age is missing"));
         if (p->mode != MTASTS_MODE_NONE && p->n_mx == 0)
-                return merror(ret_error, _("no mx lines (required unless mode is none)"));
+                return record_error(ret_error, _("no mx lines (required unless mode is none)"));
         *ret = TAKE_PTR(p);
         return 0;
 }

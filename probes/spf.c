@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "dns-tags.h"
 #include "macro.h"
 #include "spf.h"
 
@@ -46,20 +47,6 @@ bool spf_mechanism_costs_lookup(SpfMechanism m) {
 
 bool spf_is_record(const char *txt, size_t len) {
         return len >= 6 && strncasecmp(txt, "v=spf1", 6) == 0 && (len == 6 || txt[6] == ' ');
-}
-
-static int errorf(char **ret_error, const char *fmt, ...) _printf_(2, 3);
-static int errorf(char **ret_error, const char *fmt, ...) {
-        va_list ap;
-        if (!ret_error)
-                return -EINVAL;
-        free(*ret_error);
-        *ret_error = NULL;
-        va_start(ap, fmt);
-        if (vasprintf(ret_error, fmt, ap) < 0)
-                *ret_error = NULL;
-        va_end(ap);
-        return -EINVAL;
 }
 
 SpfRecord *spf_record_free(SpfRecord *r) {
@@ -244,14 +231,14 @@ static int parse_term(SpfRecord *rec, const char *t, size_t n, char **ret_error)
                 if (redirect || exp) {
                         char **slot = redirect ? &rec->redirect : &rec->exp;
                         if (*slot)
-                                return errorf(ret_error, _("'%s' appears twice"), redirect ? "redirect" : "exp");
+                                return record_error(ret_error, _("'%s' appears twice"), redirect ? "redirect" : "exp");
                         if (!domain_spec_valid(v, vn))
-                                return errorf(ret_error, _("'%.*s': not a valid domain"), (int) n, t);
+                                return record_error(ret_error, _("'%.*s': not a valid domain"), (int) n, t);
                         *slot = strndup(v, vn);
                         return *slot ? 0 : -ENOMEM;
                 }
                 if (!macro_string_valid(v, vn, false))
-                        return errorf(ret_error, _("'%.*s': bad modifier value"), (int) n, t);
+                        return record_error(ret_error, _("'%.*s': bad modifier value"), (int) n, t);
                 rec->n_unknown_modifiers++;
                 return 0;
         }
@@ -272,7 +259,7 @@ static int parse_term(SpfRecord *rec, const char *t, size_t n, char **ret_error)
                 if (strlen(mechanism_names[k]) == m - i && strncasecmp(t + i, mechanism_names[k], m - i) == 0)
                         mech = (SpfMechanism) k;
         if (mech == _SPF_MECHANISM_MAX)
-                return errorf(ret_error, _("'%.*s': unknown mechanism"), (int) n, t);
+                return record_error(ret_error, _("'%.*s': unknown mechanism"), (int) n, t);
         term.mechanism = mech;
 
         const char *arg = t + m;
@@ -281,12 +268,12 @@ static int parse_term(SpfRecord *rec, const char *t, size_t n, char **ret_error)
         switch (mech) {
         case SPF_ALL:
                 if (an != 0)
-                        return errorf(ret_error, _("'%.*s': 'all' takes no argument"), (int) n, t);
+                        return record_error(ret_error, _("'%.*s': 'all' takes no argument"), (int) n, t);
                 break;
         case SPF_INCLUDE:
         case SPF_EXISTS:
                 if (!colon || !domain_spec_valid(arg + 1, an - 1))
-                        return errorf(ret_error, _("'%.*s': needs ':domain'"), (int) n, t);
+                        return record_error(ret_error, _("'%.*s': needs ':domain'"), (int) n, t);
                 term.domain = strndup(arg + 1, an - 1);
                 if (!term.domain)
                         return -ENOMEM;
@@ -295,10 +282,10 @@ static int parse_term(SpfRecord *rec, const char *t, size_t n, char **ret_error)
         case SPF_MX: {
                 size_t len = an;
                 if (split_dual_cidr(arg, &len, true, true, &term.cidr4, &term.cidr6) < 0)
-                        return errorf(ret_error, _("'%.*s': bad prefix length"), (int) n, t);
+                        return record_error(ret_error, _("'%.*s': bad prefix length"), (int) n, t);
                 if (len > 0) {
                         if (arg[0] != ':' || !domain_spec_valid(arg + 1, len - 1))
-                                return errorf(ret_error, _("'%.*s': bad domain"), (int) n, t);
+                                return record_error(ret_error, _("'%.*s': bad domain"), (int) n, t);
                         term.domain = strndup(arg + 1, len - 1);
                         if (!term.domain)
                                 return -ENOMEM;
@@ -308,7 +295,7 @@ static int parse_term(SpfRecord *rec, const char *t, size_t n, char **ret_error)
         case SPF_PTR:
                 if (an > 0) {
                         if (!colon || !domain_spec_valid(arg + 1, an - 1))
-                                return errorf(ret_error, _("'%.*s': bad domain"), (int) n, t);
+                                return record_error(ret_error, _("'%.*s': bad domain"), (int) n, t);
                         term.domain = strndup(arg + 1, an - 1);
                         if (!term.domain)
                                 return -ENOMEM;
@@ -318,24 +305,24 @@ static int parse_term(SpfRecord *rec, const char *t, size_t n, char **ret_error)
         case SPF_IP6: {
                 bool v4 = mech == SPF_IP4;
                 if (!colon)
-                        return errorf(ret_error, _("'%.*s': needs ':address'"), (int) n, t);
+                        return record_error(ret_error, _("'%.*s': needs ':address'"), (int) n, t);
                 const char *a = arg + 1;
                 size_t len = an - 1;
                 const char *slash = memchr(a, '/', len);
                 int *cidr = v4 ? &term.cidr4 : &term.cidr6;
                 if (slash) {
                         if (parse_cidr(slash + 1, len - (size_t) (slash + 1 - a), v4 ? 32 : 128, cidr) < 0)
-                                return errorf(ret_error, _("'%.*s': bad prefix length"), (int) n, t);
+                                return record_error(ret_error, _("'%.*s': bad prefix length"), (int) n, t);
                         len = (size_t) (slash - a);
                 }
                 char buf[INET6_ADDRSTRLEN];
                 if (len == 0 || len >= sizeof(buf))
-                        return errorf(ret_error, _("'%.*s': bad address"), (int) n, t);
+                        return record_error(ret_error, _("'%.*s': bad address"), (int) n, t);
                 memcpy(buf, a, len);
                 buf[len] = 0;
                 term.addr.family = v4 ? AF_INET : AF_INET6;
                 if (inet_pton(term.addr.family, buf, term.addr.a) != 1)
-                        return errorf(ret_error, _("'%.*s': bad %s address"), (int) n, t, v4 ? "IPv4" : "IPv6");
+                        return record_error(ret_error, _("'%.*s': bad %s address"), (int) n, t, v4 ? "IPv4" : "IPv6");
                 break;
         }
         default:
@@ -363,16 +350,16 @@ int spf_parse(const char *text, size_t len, SpfRecord **ret, char **ret_error) {
         if (len > SPF_MAX_RECORD)
                 return -E2BIG;
         if (memchr(text, 0, len))
-                return errorf(ret_error, _("the record contains a NUL byte"));
+                return record_error(ret_error, _("the record contains a NUL byte"));
         if (!spf_is_record(text, len))
-                return errorf(ret_error, _("the record does not start with 'v=spf1'"));
+                return record_error(ret_error, _("the record does not start with 'v=spf1'"));
         rec = calloc(1, sizeof(SpfRecord));
         if (!rec)
                 return -ENOMEM;
 
         for (size_t i = 6; i < len;) {
                 if (text[i] != ' ')
-                        return errorf(ret_error, _("unexpected character 0x%02x"), (unsigned char) text[i]);
+                        return record_error(ret_error, _("unexpected character 0x%02x"), (unsigned char) text[i]);
                 while (i < len && text[i] == ' ')
                         i++;
                 if (i >= len)
@@ -585,7 +572,7 @@ int spf_fetch(const SpfDns *dns, const char *domain, SpfRecord **ret_record, cha
         for (char **t = txt; t && *t; t++)
                 if (spf_is_record(*t, strlen(*t))) {
                         if (found)
-                                return errorf(ret_error, _("%s has more than one SPF record"), domain) == -EINVAL
+                                return record_error(ret_error, _("%s has more than one SPF record"), domain) == -EINVAL
                                                ? -EEXIST : -ENOMEM;
                         found = *t;
                 }
@@ -593,7 +580,7 @@ int spf_fetch(const SpfDns *dns, const char *domain, SpfRecord **ret_record, cha
                 return 0;
         r = spf_parse(found, strlen(found), ret_record, ret_error);
         if (r == -E2BIG)
-                (void) errorf(ret_error, _("the SPF record of %s is too long (more than %d bytes or %d terms)"), domain,
+                (void) record_error(ret_error, _("the SPF record of %s is too long (more than %d bytes or %d terms)"), domain,
                               SPF_MAX_RECORD, SPF_MAX_TERMS);
         if (r < 0)
                 return r == -E2BIG ? -EINVAL : r;
