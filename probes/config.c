@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "checks.h"
 #include "macro.h"
@@ -411,8 +412,16 @@ int check_config_relay(const CheckContext *ctx, FindingList *out) {
         return 0;
 }
 
-/* Does the Postfix list value contain domain (literally, or by table lookup)? */
-static bool list_has(const CheckContext *ctx, char *const *words, const char *domain) {
+static uint64_t now_ms(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000u + (uint64_t) ts.tv_nsec / 1000000u;
+}
+
+/* Does the Postfix list value contain domain (literally, or by table lookup)? Table
+ * lookups share the check's deadline; *timed_out is set when one could not be made. */
+static bool list_has(const CheckContext *ctx, char *const *words, const char *domain, uint64_t deadline,
+                     bool *timed_out) {
         for (char *const *w = words; *w; w++) {
                 if (strcasecmp(*w, domain) == 0)
                         return true;
@@ -420,10 +429,16 @@ static bool list_has(const CheckContext *ctx, char *const *words, const char *do
                 if (!colon || colon == *w)
                         continue;
                 /* type:name: ask Postfix, it knows every table type. */
+                uint64_t now = now_ms();
+                if (now >= deadline) {
+                        *timed_out = true;
+                        continue;
+                }
                 const char *argv[] = { "postmap", "-q", domain, *w, NULL };
                 SpawnResult s;
-                if (probe_run(ctx, argv, &s) >= 0) {
+                if (probe_run_ms(ctx, argv, (unsigned) (deadline - now), &s) >= 0) {
                         bool hit = spawn_result_ok(&s) && s.out_size > 0;
+                        *timed_out = *timed_out || s.timed_out;
                         spawn_result_done(&s);
                         if (hit)
                                 return true;
@@ -440,6 +455,8 @@ int check_config_domains(const CheckContext *ctx, FindingList *out) {
         Status worst = STATUS_OK;
         int r;
 
+        uint64_t deadline = now_ms() + (uint64_t) ctx->settings->timeout_seconds * 1000u;
+        bool timed_out = false;
         r = postconf_get(ctx, names, &v, &error);
         if (r < 0)
                 return postconf_unavailable(ctx, out, "config.domains", r, error);
@@ -465,7 +482,7 @@ int check_config_domains(const CheckContext *ctx, FindingList *out) {
                 for (char **d = lists[pairs[i].a]; *d; d++) {
                         if (strchr(*d, ':') || strchr(*d, '/') || **d == '$')
                                 continue; /* a table or a path, not a literal domain */
-                        if (!list_has(ctx, lists[pairs[i].b], *d))
+                        if (!list_has(ctx, lists[pairs[i].b], *d, deadline, &timed_out))
                                 continue;
                         _cleanup_free_ char *line = NULL;
                         if (asprintf(&line, _("%s is listed in both %s"), *d, pairs[i].what) < 0)
@@ -481,6 +498,16 @@ int check_config_domains(const CheckContext *ctx, FindingList *out) {
                 }
 
         Finding *f;
+        if (worst == STATUS_OK && timed_out) {
+                /* A table that cannot answer (a database that hangs) leaves the question open. */
+                f = findings_addf(out, "config.domains", MAIN_CF, STATUS_UNKNOWN,
+                                  _("a lookup table did not answer in time: cannot tell whether a domain is in two "
+                                    "address classes"));
+                if (!f)
+                        return -ENOMEM;
+                return finding_set_remedy(f, _("Check the tables named in mydestination and virtual_*_domains "
+                                               "with 'postmap -q DOMAIN TABLE'; a database table needs its server."));
+        }
         if (worst == STATUS_OK) {
                 f = findings_addf(out, "config.domains", MAIN_CF, STATUS_OK,
                                   _("each domain belongs to exactly one address class"));

@@ -1468,6 +1468,10 @@ int check_mail_listeners(const CheckContext *ctx, FindingList *out) {
         bool want_legacy = check_group_selected(ctx, "tls");
         int r = 0;
 
+        /* One time limit for the whole suite, name lookup included: --timeout bounds the
+         * check, not each of its steps. */
+        uint64_t deadline = mailproto_now_usec() + (uint64_t) ctx->settings->timeout_seconds * 1000000u;
+
         /* Connect to --connect, else the host's addresses, else (no name at all) loopback. */
         const char *name = ctx->connect ? ctx->connect : ctx->host ? ctx->host : "127.0.0.1";
         r = resolve(&s, name, ctx->settings->timeout_seconds, &resolve_error);
@@ -1487,7 +1491,7 @@ int check_mail_listeners(const CheckContext *ctx, FindingList *out) {
                 }
         }
 
-        s.deadline_usec = mailproto_now_usec() + (uint64_t) ctx->settings->timeout_seconds * 1000000u;
+        s.deadline_usec = deadline;
         for (size_t i = 0; i < N_SERVICES && !resolve_error; i++) {
                 if (!service_wanted(ctx, &services[i]))
                         continue;

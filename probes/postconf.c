@@ -9,13 +9,17 @@
 
 #define PROBE_MAX_OUTPUT (1024 * 1024)
 
-int probe_run(const CheckContext *ctx, const char *const *argv, SpawnResult *ret) {
+int probe_run_ms(const CheckContext *ctx, const char *const *argv, unsigned timeout_ms, SpawnResult *ret) {
         SpawnOptions o = {
                 .argv = argv,
-                .timeout_ms = (ctx && ctx->settings ? ctx->settings->timeout_seconds : 10) * 1000u,
+                .timeout_ms = MAX(timeout_ms, 1u),
                 .max_output = PROBE_MAX_OUTPUT,
         };
         return spawn_run(&o, ret);
+}
+
+int probe_run(const CheckContext *ctx, const char *const *argv, SpawnResult *ret) {
+        return probe_run_ms(ctx, argv, (ctx && ctx->settings ? ctx->settings->timeout_seconds : 10) * 1000u, ret);
 }
 
 /* The most telling line of a tool's complaint: the first fatal/error line, else the first. */

@@ -6,6 +6,8 @@
 
 /* Runs a tool with the probe timeout and output cap. -ENOENT: not installed. */
 int probe_run(const CheckContext *ctx, const char *const *argv, SpawnResult *ret);
+/* The same with an explicit time limit (what is left of a check's own deadline). */
+int probe_run_ms(const CheckContext *ctx, const char *const *argv, unsigned timeout_ms, SpawnResult *ret);
 
 /* `postconf -hx NAME...`: the expanded values, one per name (NULL-terminated, caller
  * strv_free()s). On failure (Postfix missing: -ENOENT; no main.cf, bad config: -EINVAL)

@@ -86,6 +86,30 @@ postconf -e 'mydestination = $myhostname, localhost'
 check_json --only config
 expect_eq "$(status_of config.domains)" ok "domains separated again"
 
+# 5b. A lookup table that never answers (a tcp: table whose server is silent): the check
+# gives up within its time limit and says it cannot tell, rather than hanging or guessing.
+python3 -c '
+import socket, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", 9999)); s.listen(8)
+conns = []
+end = time.time() + 60
+while time.time() < end:
+    s.settimeout(1)
+    try:
+        conns.append(s.accept()[0])
+    except OSError:
+        pass
+' &
+silent=$!
+wait_for_port 9999 10 || fail "silent table server did not start"
+postconf -e 'virtual_alias_domains = tcp:127.0.0.1:9999'
+check_json --only config --timeout 2
+expect_eq "$(status_of config.domains)" unknown "a table that never answers: cannot tell"
+expect_match "$(jq_ field config.domains summary <"$T/out.json")" "did not answer in time" "says why"
+kill "$silent" 2>/dev/null
+postconf -e 'virtual_alias_domains ='
+
 # 6. Postfix introduces itself with a non-FQDN: critical.
 postconf -e 'myhostname = mailhost'
 check_json --only system
