@@ -146,13 +146,9 @@ int dmarc_parse(const char *text, size_t len, DmarcRecord **ret, char **ret_erro
         _cleanup_(dmarc_record_freep) DmarcRecord *rec = NULL;
         int r;
 
-        if (len > 4096)
-                return -E2BIG;
-        r = tags_parse(text, len, &tags, ret_error);
+        r = tags_parse_record(text, len, 4096, "DMARC1", &tags, ret_error);
         if (r < 0)
                 return r;
-        if (tags.n == 0 || !streq(tags.tags[0].name, "v") || !streq(tags.tags[0].value, "DMARC1"))
-                return record_error(ret_error, _("the record does not start with 'v=DMARC1'"));
         rec = calloc(1, sizeof(DmarcRecord));
         if (!rec)
                 return -ENOMEM;

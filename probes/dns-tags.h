@@ -22,6 +22,11 @@ typedef struct TagList {
  * TAGS_MAX tags is -E2BIG. */
 int tags_parse(const char *text, size_t len, TagList *ret, char **ret_error);
 
+/* tags_parse for a record that must start with v=VERSION (DMARC1, STSv1, TLSRPTv1), at
+ * most max_len bytes (-E2BIG beyond). */
+int tags_parse_record(const char *text, size_t len, size_t max_len, const char *version, TagList *ret,
+                      char **ret_error);
+
 /* The record parsers' error convention: replaces *ret_error (when non-NULL) with the
  * message and returns -EINVAL. */
 int record_error(char **ret_error, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

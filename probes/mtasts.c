@@ -44,13 +44,9 @@ int mtasts_txt_parse(const char *text, size_t len, char **ret_id, char **ret_err
         _cleanup_(tags_done) TagList tags = {};
         int r;
 
-        if (len > 1024)
-                return -E2BIG;
-        r = tags_parse(text, len, &tags, ret_error);
+        r = tags_parse_record(text, len, 1024, "STSv1", &tags, ret_error);
         if (r < 0)
                 return r;
-        if (tags.n == 0 || !streq(tags.tags[0].name, "v") || !streq(tags.tags[0].value, "STSv1"))
-                return record_error(ret_error, _("the record does not start with 'v=STSv1'"));
         const char *id = tags_get(&tags, "id");
         if (!id)
                 return record_error(ret_error, _("the required tag id= is missing"));
@@ -73,13 +69,9 @@ int tlsrpt_txt_parse(const char *text, size_t len, char ***ret_rua, char **ret_e
         size_t n = 0;
         int r;
 
-        if (len > 4096)
-                return -E2BIG;
-        r = tags_parse(text, len, &tags, ret_error);
+        r = tags_parse_record(text, len, 4096, "TLSRPTv1", &tags, ret_error);
         if (r < 0)
                 return r;
-        if (tags.n == 0 || !streq(tags.tags[0].name, "v") || !streq(tags.tags[0].value, "TLSRPTv1"))
-                return record_error(ret_error, _("the record does not start with 'v=TLSRPTv1'"));
         const char *rua = tags_get(&tags, "rua");
         if (!rua || !*rua)
                 return record_error(ret_error, _("the required tag rua= is missing"));
