@@ -41,15 +41,6 @@ static bool word_in(const char *list, const char *word) {
         return false;
 }
 
-bool check_group_selected(const CheckContext *ctx, const char *group) {
-        if (!ctx->only)
-                return true;
-        for (const char *const *g = ctx->only; *g; g++)
-                if (streq(*g, group))
-                        return true;
-        return false;
-}
-
 bool check_group_is_known(const char *group, bool *ret_available) {
         bool known = false, available = false;
         for (size_t i = 0; i < ELEMENTSOF(known_groups); i++)

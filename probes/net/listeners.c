@@ -14,7 +14,7 @@
 
 #include <openssl/ssl.h>
 
-#include "checks.h"
+#include "listeners.h"
 #include "macro.h"
 #include "mailproto.h"
 #include "resolve.h"

@@ -16,7 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "checks.h"
+#include "probe.h"
 #include "dkim.h"
 #include "dmarc.h"
 #include "dns-checks.h"

@@ -4,7 +4,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "checks.h"
+#include "local.h"
 #include "macro.h"
 #include "postconf.h"
 #include "restrictions.h"

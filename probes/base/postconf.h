@@ -1,7 +1,7 @@
 /* Asking Postfix and Dovecot about themselves: postconf, doveconf, through spawn. */
 #pragma once
 
-#include "checks.h"
+#include "probe.h"
 #include "subprocess.h"
 
 /* Runs a tool with the probe timeout and output cap. -ENOENT: not installed. */

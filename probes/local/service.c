@@ -7,7 +7,7 @@
 #include <sys/stat.h>
 #include <systemd/sd-bus.h>
 
-#include "checks.h"
+#include "local.h"
 #include "conf.h"
 #include "fileio.h"
 #include "macro.h"

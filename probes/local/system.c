@@ -8,7 +8,7 @@
 #include <sys/statvfs.h>
 #include <sys/utsname.h>
 
-#include "checks.h"
+#include "local.h"
 #include "conf.h"
 #include "macro.h"
 #include "postconf.h"
