@@ -1062,6 +1062,12 @@ static int tls_findings(const CheckContext *ctx, const Job *jobs, const char *ho
         if (t->not_yet_valid) {
                 s = STATUS_CRITICAL;
                 f = findings_addf(out, ID("expiry"), res->target, s, _("certificate not valid before %s"), t->not_before);
+        } else if (!t->expiry_known) {
+                /* A date OpenSSL cannot compare is not "expires in 0 days". */
+                s = STATUS_UNKNOWN;
+                f = findings_addf(out, ID("expiry"), res->target, s,
+                                  _("cannot tell when the certificate expires: its notAfter date '%s' could not be "
+                                    "compared with the current time"), strempty(t->not_after));
         } else if (t->seconds_left < 0) {
                 s = STATUS_CRITICAL;
                 if (t->seconds_left > -86400)
@@ -1081,11 +1087,13 @@ static int tls_findings(const CheckContext *ctx, const Job *jobs, const char *ho
         if (!f || finding_set_detail(f, "notBefore=%s\nnotAfter=%s\nsubject=%s\nissuer=%s", strempty(t->not_before),
                                      t->not_after, t->subject, t->issuer) < 0)
                 return -ENOMEM;
-        Metric *m = finding_add_metric(f, "days_left", (double) t->days_left, "");
-        if (!m)
-                return -ENOMEM;
-        metric_set_floors(m, true, st->tls_expiry_warning_days, true, st->tls_expiry_critical_days);
-        if (s != STATUS_OK) {
+        if (t->expiry_known) {
+                Metric *m = finding_add_metric(f, "days_left", (double) t->days_left, "");
+                if (!m)
+                        return -ENOMEM;
+                metric_set_floors(m, true, st->tls_expiry_warning_days, true, st->tls_expiry_critical_days);
+        }
+        if (s != STATUS_OK && s != STATUS_UNKNOWN) {
                 _cleanup_free_ char *rem = expiry_remedy(ctx, t, host);
                 if (!rem || finding_set_remedy(f, "%s", rem) < 0)
                         return -ENOMEM;
@@ -1147,8 +1155,9 @@ static int tls_findings(const CheckContext *ctx, const Job *jobs, const char *ho
 }
 
 /* Is addr inside one of mynetworks' address/prefix entries? Names and tables are skipped.
- * An entry as wide as a /8 (IPv4) or /32 (IPv6) or wider does not count: "mynetworks =
- * 0.0.0.0/0" is the classic open relay, not a trusted network. */
+ * An entry wider than a /8 (IPv4) or a /32 (IPv6) does not count: "mynetworks =
+ * 0.0.0.0/0" is the classic open relay, not a trusted network. A /8 itself does count,
+ * so that Postfix's default 127.0.0.0/8 trusts the loopback. */
 static bool in_networks(const char *const *words, const struct sockaddr_storage *addr) {
         for (const char *const *w = words; w && *w; w++) {
                 char buf[80];
