@@ -5,6 +5,7 @@
 
 #include "checks.h"
 #include "macro.h"
+#include "words.h"
 
 static const Check catalog[] = {
         { "service", "service.postfix", check_service_postfix },
@@ -27,18 +28,6 @@ static const char *const known_groups[] = {
 const Check *checks_table(size_t *ret_n) {
         *ret_n = ELEMENTSOF(catalog);
         return catalog;
-}
-
-static bool word_in(const char *list, const char *word) {
-        size_t l = strlen(word);
-        for (const char *p = list; *p;) {
-                size_t n = strcspn(p, " ");
-                if (n == l && strncmp(p, word, l) == 0)
-                        return true;
-                p += n;
-                p += strspn(p, " ");
-        }
-        return false;
 }
 
 bool check_group_is_known(const char *group, bool *ret_available) {

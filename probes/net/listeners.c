@@ -20,6 +20,7 @@
 #include "resolve.h"
 #include "postconf.h"
 #include "tlsprobe.h"
+#include "words.h"
 
 #define MAX_ADDRS 4
 #define GREETING_MAX 1024u /* bytes of a greeting kept as evidence */
@@ -1356,18 +1357,6 @@ typedef struct ConfCache {
         int dovecot_r;
         char *protocols;
 } ConfCache;
-
-static bool word_in(const char *list, const char *word) {
-        size_t l = strlen(word);
-        for (const char *p = list; p && *p;) {
-                p += strspn(p, " \t,");
-                size_t n = strcspn(p, " \t,");
-                if (n == l && strncmp(p, word, l) == 0)
-                        return true;
-                p += n;
-        }
-        return false;
-}
 
 static const char *trim_left(const char *s) {
         while (s && isspace((unsigned char) *s))
