@@ -23,6 +23,9 @@ const Check *checks_table(size_t *ret_n);
  * in this build); *ret_available tells whether this build has checks for it. */
 bool check_group_is_known(const char *group, bool *ret_available);
 
+/* Every group name of the catalog in DESIGN.md, in its order (NULL-terminated). */
+const char *const *check_groups(size_t *ret_n);
+
 /* Runs the checks that serve a group of ctx->only (NULL: all) concurrently on a small fixed pool
  * of threads; findings come out in catalog order whatever the timing. A check that fails
  * to run (ENOMEM, ...) yields an unknown finding rather than aborting the others. */
