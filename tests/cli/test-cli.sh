@@ -29,6 +29,7 @@ run 0 '^Usage: mxdeck'                       "--help"                        -- 
 run 0 '^mxdeck [0-9]+\.[0-9]+\.[0-9]+$'      "--version"                     -- --version
 run 0 'Commands:'                            "help"                          -- help
 run 0 '^Usage: mxdeck check'                 "help check"                    -- help check
+run 0 '/etc/hosts also maps NAME'       "help lab: --hostname also maps the name in /etc/hosts" -- help lab
 run 0 '^Usage: mxdeck lab'                   "help lab"                      -- help lab
 run 0 '^Usage: mxdeck check'                 "check --help"                  -- check --help
 run 2 "unknown command 'frobnicate'"         "unknown command"               -- frobnicate
