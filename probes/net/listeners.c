@@ -767,9 +767,18 @@ static char *not_tested_reason(const CheckContext *ctx, const Job *j, const char
         return r < 0 ? NULL : s;
 }
 
-/* An unknown finding for a check the probe could not get to. */
-static int add_not_tested(FindingList *out, const char *id, const char *target, const char *reason) {
-        return findings_addf(out, id, target, STATUS_UNKNOWN, _("not tested: %s"), reason) ? 0 : -ENOMEM;
+/* An unknown finding for a check the probe could not get to. When j (may be NULL) could
+ * not even connect, the finding depends on port.SVC: the text output folds it there. */
+static int add_not_tested(FindingList *out, const char *id, const char *target, const char *reason, const Job *j) {
+        Finding *f = findings_addf(out, id, target, STATUS_UNKNOWN, _("not tested: %s"), reason);
+        if (!f)
+                return -ENOMEM;
+        if (j && j->res.stage == STAGE_CONNECT) {
+                char port_id[32];
+                snprintf(port_id, sizeof(port_id), "port.%s", j->svc->name);
+                return finding_set_depends_on(f, port_id, reason);
+        }
+        return 0;
 }
 
 static int port_finding(const CheckContext *ctx, const Job *j, const SvcState *st, const char *resolve_error,
@@ -890,11 +899,11 @@ static const char *const tls_checks[] = { "handshake", "expiry", "name", "chain"
 
 /* tls.SVC.WHAT for the checks from tls_checks[from] on (up to but not including `to`), as unknown. */
 static int tls_not_tested(FindingList *out, const Service *svc, const char *target, size_t from, size_t to,
-                          const char *reason) {
+                          const char *reason, const Job *j) {
         char id[64];
         for (size_t i = from; i < to && i < ELEMENTSOF(tls_checks); i++) {
                 snprintf(id, sizeof(id), "tls.%s.%s", svc->name, tls_checks[i]);
-                int r = add_not_tested(out, id, target, reason);
+                int r = add_not_tested(out, id, target, reason, j);
                 if (r < 0)
                         return r;
         }
@@ -990,7 +999,7 @@ static int tls_findings(const CheckContext *ctx, const Job *jobs, const char *ho
 #define ID(what) (snprintf(id, sizeof(id), "tls.%s.%s", svc->name, what), id)
 
         if (resolve_error)
-                return tls_not_tested(out, svc, res->target, 0, ELEMENTSOF(tls_checks), resolve_error);
+                return tls_not_tested(out, svc, res->target, 0, ELEMENTSOF(tls_checks), resolve_error, j);
 
         bool handshake_failed = !res->tls_ok && (res->stage == STAGE_TLS_FIRST ||
                                                  (res->stage == STAGE_DIALOGUE && res->starttls == STARTTLS_OK));
@@ -1011,7 +1020,7 @@ static int tls_findings(const CheckContext *ctx, const Job *jobs, const char *ho
                 if (r < 0)
                         return r;
                 return tls_not_tested(out, svc, res->target, 1, ELEMENTSOF(tls_checks),
-                                      _("the TLS handshake failed (see the handshake finding)"));
+                                      _("the TLS handshake failed (see the handshake finding)"), j);
         }
         if (no_starttls) {
                 bool offered = res->starttls == STARTTLS_REFUSED;
@@ -1031,13 +1040,13 @@ static int tls_findings(const CheckContext *ctx, const Job *jobs, const char *ho
                 _cleanup_free_ char *why = NULL;
                 if (asprintf(&why, offered ? _("the server refuses %s") : _("the server does not offer %s"), verb) < 0)
                         return -ENOMEM;
-                return tls_not_tested(out, svc, res->target, 1, ELEMENTSOF(tls_checks), why);
+                return tls_not_tested(out, svc, res->target, 1, ELEMENTSOF(tls_checks), why, j);
         }
         if (!res->tls_ok || !res->tls.protocol) {
                 _cleanup_free_ char *why = not_tested_reason(ctx, j, NULL);
                 if (!why)
                         return -ENOMEM;
-                return tls_not_tested(out, svc, res->target, 0, ELEMENTSOF(tls_checks), why);
+                return tls_not_tested(out, svc, res->target, 0, ELEMENTSOF(tls_checks), why, j);
         }
 
         const TlsInfo *t = &res->tls;
@@ -1051,7 +1060,7 @@ static int tls_findings(const CheckContext *ctx, const Job *jobs, const char *ho
         if (!f || finding_set_detail(f, "%s", detail) < 0)
                 return -ENOMEM;
         if (!t->has_cert) {
-                r = tls_not_tested(out, svc, res->target, 1, 4, _("the server sent no certificate"));
+                r = tls_not_tested(out, svc, res->target, 1, 4, _("the server sent no certificate"), j);
                 if (r < 0)
                         return r;
                 return tls_protocol_finding(ctx, jobs, out);
@@ -1224,7 +1233,7 @@ static int smtp_findings(const CheckContext *ctx, const Job *j, const char *reso
                 if (!why)
                         return -ENOMEM;
                 for (size_t i = port25 ? 0 : 2; i < ELEMENTSOF(ids25); i++) {
-                        int r = add_not_tested(out, ids25[i], res->target, why);
+                        int r = add_not_tested(out, ids25[i], res->target, why, j);
                         if (r < 0)
                                 return r;
                 }
@@ -1322,7 +1331,7 @@ static int plaintext_finding(const CheckContext *ctx, const Job *j, const char *
                                                    : not_tested_reason(ctx, j, resolve_error);
                 if (!why)
                         return -ENOMEM;
-                return add_not_tested(out, id, res->target, why);
+                return add_not_tested(out, id, res->target, why, j);
         }
         f = findings_addf(out, id, res->target, res->plaintext_allowed ? STATUS_CRITICAL : STATUS_OK,
                           res->plaintext_allowed ? _("%s accepts password login without TLS")

@@ -280,6 +280,20 @@ expect_eq "$(metric_of port.smtp latency_ms)" none "postfix stopped: no latency_
 expect_eq "$(status_of smtp.open-relay)" unknown "postfix stopped: smtp.open-relay still reported"
 expect_match "$(field_of smtp.open-relay summary)" "^not tested: port 25 refused the connection$" "postfix stopped: why"
 expect_eq "$(status_of tls.smtps.chain)" unknown "postfix stopped: tls.smtps.chain still reported"
+# The text output says the cause once: the checks behind a refusing port fold under it.
+"$MXDECK" check --only port,tls,smtp,imap,pop3 --color never --timeout 5 --ca-file "$P/ca.pem" >"$T/out.txt"
+expect_match "$(grep -A4 'port\.smtps ' "$T/out.txt")" "5 TLS checks not run: port 465 refused the connection" \
+        "postfix stopped: text folds tls.smtps.* under port.smtps"
+expect_match "$(grep -A5 'port\.smtp  ' "$T/out.txt")" "3 SMTP checks not run: port 25 refused the connection" \
+        "postfix stopped: text folds smtp.* under port.smtp"
+if grep -qE '^ +UNKNOWN +(tls\.smtps?\.|tls\.submission\.|smtp\.)' "$T/out.txt"; then
+        not_ok "postfix stopped: a folded finding is listed in the text: $(grep -m1 -E 'UNKNOWN +(tls|smtp)\.' "$T/out.txt")"
+else
+        ok "postfix stopped: no tls.smtp*/smtp.* line of its own in the text"
+fi
+expect_match "$(grep -E 'tls\.imaps\.expiry' "$T/out.txt")" "OK" "postfix stopped: Dovecot's TLS findings still listed"
+"$MXDECK" check --only port,tls,smtp,imap,pop3 --color never --verbose --timeout 5 --ca-file "$P/ca.pem" >"$T/out-v.txt"
+expect_match "$(grep -c -E '^ +UNKNOWN +tls\.smtps\.' "$T/out-v.txt")" "^5$" "postfix stopped: --verbose lists each of them"
 
 # Dovecot stopped too: the same for it, and no install advice.
 doveadm stop 2>/dev/null || dovecot stop
