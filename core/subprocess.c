@@ -375,6 +375,7 @@ typedef struct Child {
         bool timed_out;
         uint64_t deadline;      /* timeout_ms after start */
         uint64_t kill_deadline; /* SIGKILL time once SIGTERM was sent */
+        bool hard_deadline;     /* deadline is the caller's Deadline, not timeout_ms */
 } Child;
 
 /* Reads whatever the pipes hold right now; used once the child is gone, so output a
@@ -401,8 +402,10 @@ static int io_loop(Child *c, Capture *out, Capture *err, Feed *feed, char *scrat
 
                 if (!c->timed_out && now >= c->deadline) {
                         c->timed_out = true;
-                        (void) kill(-c->pid, SIGTERM);
-                        c->kill_deadline = now + SPAWN_KILL_GRACE_MS;
+                        /* Our own timeout: ask politely first. The caller's deadline is a hard
+                         * bound (the run must be over by then): no grace period. */
+                        (void) kill(-c->pid, c->hard_deadline ? SIGKILL : SIGTERM);
+                        c->kill_deadline = now + (c->hard_deadline ? 0 : SPAWN_KILL_GRACE_MS);
                         feed_close(feed);
                 }
                 if (c->timed_out && now >= c->kill_deadline)
@@ -503,6 +506,19 @@ int spawn_run(const SpawnOptions *opts, SpawnResult *ret) {
         path = spawn_find_program(opts->argv[0]);
         if (!path)
                 return negative_errno();
+
+        /* The caller's time is up already: report a timeout without starting anything (a
+         * check that runs several tools must not spend a kill grace period on each). */
+        if (deadline_passed(opts->deadline)) {
+                char *o = strdup(""), *e = strdup("");
+                if (!o || !e) {
+                        free(o);
+                        free(e);
+                        return -ENOMEM;
+                }
+                *ret = (SpawnResult) { .timed_out = true, .out = o, .err = e };
+                return 0;
+        }
 
         size_t cap = opts->max_output ? opts->max_output : SPAWN_DEFAULT_MAX_OUTPUT;
         if (cap >= SIZE_MAX / 2)
@@ -624,8 +640,10 @@ int spawn_run(const SpawnOptions *opts, SpawnResult *ret) {
         feed = (Feed) { .fd = TAKE_FD(in_pipe[1]), .data = opts->input, .left = opts->input_size };
         child.pidfd = pidfd_open_child(child.pid);
         child.deadline = start + timeout_ms;
-        if (deadline_is_set(opts->deadline))
-                child.deadline = MIN(child.deadline, opts->deadline.usec / USEC_PER_MSEC);
+        if (deadline_is_set(opts->deadline) && opts->deadline.usec / USEC_PER_MSEC <= child.deadline) {
+                child.deadline = opts->deadline.usec / USEC_PER_MSEC;
+                child.hard_deadline = true;
+        }
 
         sigpipe_block(&guard);
         int io_r = 0;

@@ -23,7 +23,9 @@ typedef struct SpawnOptions {
          * (SIGTERM, then SIGKILL after 500 ms) when it runs out. 0 means SPAWN_DEFAULT_TIMEOUT_MS. */
         unsigned timeout_ms;
         /* The caller's deadline (the probe's): the child is killed at the earlier of this
-         * and timeout_ms. Unset: timeout_ms alone. */
+         * and timeout_ms (at the deadline with SIGKILL at once: it is a hard bound); when
+         * it has passed already, nothing is started and the result says timed_out.
+         * Unset: timeout_ms alone. */
         Deadline deadline;
         /* Cap on captured bytes per stream; beyond it output is read and dropped (the child
          * never blocks on a full pipe). 0 means SPAWN_DEFAULT_MAX_OUTPUT. */

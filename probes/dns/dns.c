@@ -21,6 +21,8 @@
 #include "conf.h"
 #include "dns.h"
 #include "fileio.h"
+#include "deadline.h"
+#include "fiber.h"
 #include "macro.h"
 
 #define DNS_TRY_MS 1500u      /* wait for one UDP try before asking again */
@@ -58,12 +60,6 @@ static const char *const status_names[_DNS_STATUS_MAX] = {
 
 const char *dns_status_to_string(DnsStatus s) {
         return s < _DNS_STATUS_MAX ? status_names[s] : "?";
-}
-
-static uint64_t now_usec(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
 }
 
 /* --- configuration --- */
@@ -281,21 +277,16 @@ oom:
 
 /* --- transport --- */
 
+/* Through the fiber's loop when in one, so every other lookup goes on meanwhile. */
 static int wait_fd(int fd, short events, uint64_t until) {
-        for (;;) {
-                uint64_t now = now_usec();
-                if (now >= until)
-                        return -ETIMEDOUT;
-                struct pollfd p = { .fd = fd, .events = events };
-                int r = poll(&p, 1, (int) ((until - now + 999) / 1000));
-                if (r < 0 && errno == EINTR)
-                        continue;
-                if (r < 0)
-                        return -errno;
-                if (r == 0)
-                        return -ETIMEDOUT;
-                return 0;
-        }
+        Deadline d = { until };
+        if (deadline_passed(d))
+                return -ETIMEDOUT;
+        struct pollfd p = { .fd = fd, .events = events };
+        int r = fiber_poll(&p, 1, d);
+        if (r < 0)
+                return r;
+        return r == 0 ? -ETIMEDOUT : 0;
 }
 
 /* One UDP exchange with a server; the reply must carry our id. */
