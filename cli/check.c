@@ -53,7 +53,7 @@ const char verb_check_usage[] = N_(
         "                               set), always, never\n"
         "  -v, --verbose                text: show target and detail of every finding, and\n"
         "                               list each check that could not run because its\n"
-        "                               port refused (else one line under the port)\n"
+        "                               port was not reached (else one line under the port)\n"
         "  -h, --help                   show this help\n"
         "\n"
         "Exit status (the Nagios plugin convention): 0 all ok, 1 worst is a warning,\n"

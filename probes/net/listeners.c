@@ -768,13 +768,14 @@ static char *not_tested_reason(const CheckContext *ctx, const Job *j, const char
         return r < 0 ? NULL : s;
 }
 
-/* An unknown finding for a check the probe could not get to. When j (may be NULL) could
- * not even connect, the finding depends on port.SVC: the text output folds it there. */
+/* An unknown finding for a check the probe could not get to. When j (may be NULL) never
+ * reached the server (the name did not resolve, the port refused or did not answer), the
+ * finding depends on port.SVC, which says why: the text output folds it there. */
 static int add_not_tested(FindingList *out, const char *id, const char *target, const char *reason, const Job *j) {
         Finding *f = findings_addf(out, id, target, STATUS_UNKNOWN, _("not tested: %s"), reason);
         if (!f)
                 return -ENOMEM;
-        if (j && j->res.stage == STAGE_CONNECT) {
+        if (j && (j->res.stage == STAGE_NONE || j->res.stage == STAGE_CONNECT)) {
                 char port_id[32];
                 snprintf(port_id, sizeof(port_id), "port.%s", j->svc->name);
                 return finding_set_depends_on(f, port_id, reason);
