@@ -112,7 +112,8 @@ tmux kill-session -t "$S"
 tmux -f /dev/null new-session -d -s "$S" -x 100 -y 30 \
         "$MXDECK monitor --refresh 60 --only service 2>$T/err2; echo \"EXIT=\$?\"; sleep 600"
 wait_screen 20 "Health" || fail "second dashboard did not open"
-pid=$(pgrep -x mxdeck | head -1)
+# (anchored on the binary's path: the lab's own init is an mxdeck process too)
+pid=$(pgrep -f '^[^ ]*/mxdeck monitor --refresh 60' | head -1)
 [ -n "$pid" ] && kill -TERM "$pid"
 wait_screen 10 "EXIT=0" && ok "SIGTERM ends it with status 0" || not_ok "SIGTERM: $(cap | tail -3)"
 expect_eq "$(tmux display-message -p -t "$S" '#{alternate_on}')" 0 "the terminal is restored after SIGTERM"
