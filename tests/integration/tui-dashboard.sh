@@ -87,7 +87,7 @@ expect_eq "$(cat "$T/osc")" 0 "no OSC sequence on the screen"
 tmux resize-window -t "$S" -x 80 -y 24 2>/dev/null || tmux resize-pane -t "$S" -x 80 -y 24
 wait_screen 5 "F10Quit|F1Help" || not_ok "no function bar after resize"
 lines=$(cap | wc -l)
-width=$(cap | awk '{ if (length($0) > m) m = length($0) } END { print m + 0 }')
+width=$(cap | wc -L) # display columns, not bytes
 [ "$width" -le 80 ] && ok "nothing drawn past column 80 (widest line $width)" || not_ok "a line is $width columns wide"
 expect_match "$(cap | head -1)" "mxdeck" "title line after resize"
 expect_match "$(cap | sed -n 2p)" "critical|ok" "summary line after resize"
