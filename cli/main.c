@@ -12,6 +12,8 @@ static const Verb verbs[] = {
         { "check", verb_check, N_("run health checks and print findings (text, JSON, Nagios, Prometheus)"),
           verb_check_usage },
         { "dns", verb_dns, N_("print the DNS records to publish for this mail server"), verb_dns_usage },
+        { "queue", verb_queue, N_("show the mail queue (summary, list, shape) and act on it safely"),
+          verb_queue_usage },
         { "lab", verb_lab, N_("run a command on a throwaway lab host (namespaces + overlays)"),
           verb_lab_usage },
 };
