@@ -456,7 +456,8 @@ static void qshape_domain(const char *address, char *buf, size_t size) {
         const char *p = at ? at + 1 : address;
         size_t n = 0;
 
-        if (!*address) {
+        /* showq (and so postqueue -j) already says MAILER-DAEMON for the null address */
+        if (!*address || streq(address, "MAILER-DAEMON")) {
                 snprintf(buf, size, "MAILER-DAEMON");
                 return;
         }
