@@ -277,18 +277,12 @@ static bool is_queue_id(const char *s, size_t n) {
         }
         if (upper_hex && digit)
                 return true;
-        /* long queue id: 10+ [0-9B-DF-HJ-NP-TV-Z], 'z', 5+ more; checked loosely */
-        if (n >= 16) {
-                const char *z = memchr(s, 'z', n);
-                if (z && z - s >= 10) {
-                        for (size_t i = 0; i < (size_t) (z - s); i++)
-                                if (!isdigit((unsigned char) s[i]) && !isupper((unsigned char) s[i]))
-                                        return false;
-                        for (const char *p = z + 1; p < s + n; p++)
-                                if (!isalnum((unsigned char) *p))
-                                        return false;
-                        return true;
-                }
+        /* long queue id: 10 characters of time in base 52 ([0-9A-Za-y]), 'z', the inode */
+        if (n >= 12 && s[10] == 'z') {
+                for (size_t i = 0; i < n; i++)
+                        if (!isalnum((unsigned char) s[i]) || (i < 10 && s[i] == 'z'))
+                                return false;
+                return true;
         }
         return false;
 }
