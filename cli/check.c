@@ -31,7 +31,7 @@ const char verb_check_usage[] = N_(
         "\n"
         "Options:\n"
         "      --only GROUP[,GROUP...]  run only these groups: service, config, port, tls,\n"
-        "                               smtp, imap, pop3, dns, dnsbl, system\n"
+        "                               smtp, imap, pop3, dns, dnsbl, queue, system\n"
         "      --format FORMAT          text (default), json, nagios, prometheus\n"
         "  -o, --output FILE            write the report to FILE, replaced atomically\n"
         "                               (for node_exporter's textfile collector)\n"
