@@ -11,7 +11,8 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 itest=$(cd "$here/../integration" && pwd)
 . "$itest/lib.sh"
-export LAB_TIMEOUT=${LAB_TIMEOUT:-1500}
+# queueing 20,000 messages takes minutes on a small machine (BENCH_LAB_TIMEOUT to change)
+LAB_TIMEOUT=${BENCH_LAB_TIMEOUT:-2400}
 in_lab_or_reexec --hostname mail.lab.test -- "$0" "$@"
 
 N=${1:-20000}
@@ -42,9 +43,17 @@ wait_for_port 25 20 || fail "Postfix does not listen on port 25"
 echo "# queueing $N messages over SMTP..."
 t0=$(date +%s)
 python3 - "$N" <<'PY' || fail "could not queue the messages"
-import smtplib, sys, random
+import os, smtplib, sys, random
 n = int(sys.argv[1])
-random.seed(1)
+# four clients at once: Postfix's smtpd/cleanup work in parallel
+workers = 4
+for w in range(workers):
+    if os.fork() == 0:
+        break
+else:
+    sys.exit(max(os.waitstatus_to_exitcode(os.wait()[1]) for _ in range(workers)))
+n = n // workers + (1 if w < n % workers else 0)
+random.seed(w)
 senders = ["user%d@lab.test" % i for i in range(50)] + ["spammer@lab.test"] * 50
 domains = ["d%d.example" % i for i in range(300)] + ["big.example"] * 100
 sent = 0

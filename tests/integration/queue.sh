@@ -233,7 +233,34 @@ expect_match "$(python3 "$here/jsonq.py" field queue.sender-burst remedy <"$T/ch
 
 # 8. delete --all deletes everything there is, by id.
 "$MXDECK" queue delete --all --yes >"$T/out.txt" 2>&1 || not_ok "delete --all"
-postfix stop >/dev/null 2>&1
-pqc=$(find /var/spool/postfix/{incoming,active,deferred,hold} -type f | wc -l)
-expect_eq "$pqc" 0 "delete --all: the queue is empty"
+expect_eq "$(postqueue -j | qq count)" 0 "delete --all: the queue is empty"
+
+# 9. On a terminal: y/N up to 100 messages, the count typed back above 100.
+command -v script >/dev/null || fail "script(1) (util-linux) is needed for the terminal tests"
+on_tty() { # on_tty INPUT CMD...: runs CMD on a pseudo-terminal fed INPUT
+        local input=$1
+        shift
+        printf '%s\n' "$input" | script -qec "$(printf '%q ' "$@")" /dev/null
+}
+python3 - <<'PY' || fail "could not send 101 messages"
+import smtplib
+s = smtplib.SMTP("127.0.0.1", 25)
+for i in range(101):
+    s.sendmail("mallory@lab.test", ["r%d@a.example" % i], "Subject: %d\r\n\r\nx\r\n" % i)
+s.sendmail("trent@lab.test", ["t@a.example"], "Subject: t\r\n\r\nx\r\n")
+s.quit()
+PY
+n=102
+wait_for 60 settled || fail "the 101 messages did not settle: $(postqueue -j | qq count)"
+on_tty 100 "$MXDECK" queue delete --sender mallory@lab.test >"$T/tty.txt" 2>&1
+expect_match "$(cat "$T/tty.txt")" "Type the number of messages \(101\)" "tty: more than 100 messages want the count typed"
+expect_eq "$(postqueue -j | qq count)" 102 "tty: a wrong count changes nothing"
+one=$(postqueue -j | qq ids-from trent@lab.test)
+on_tty n "$MXDECK" queue delete "$one" >"$T/tty.txt" 2>&1
+expect_match "$(cat "$T/tty.txt")" "\[y/N\]" "tty: a few messages want y/N"
+expect_eq "$(postqueue -j | qq queue-of "$one")" deferred "tty: 'n' changes nothing"
+on_tty y "$MXDECK" queue delete "$one" >"$T/tty.txt" 2>&1
+expect_eq "$(postqueue -j | qq queue-of "$one")" gone "tty: 'y' deletes"
+on_tty 101 "$MXDECK" queue delete --sender mallory@lab.test >"$T/tty.txt" 2>&1
+expect_eq "$(postqueue -j | qq count)" 0 "tty: the right count typed back deletes them all"
 finish
