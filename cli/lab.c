@@ -23,6 +23,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "conf.h"
+#include "fileio.h"
 #include "macro.h"
 #include "verbs.h"
 
@@ -41,7 +43,9 @@ const char verb_lab_usage[] = N_(
         "there. When COMMAND ends, every process left in the lab is killed.\n"
         "\n"
         "Options:\n"
-        "      --hostname NAME  hostname inside the lab (default: the host's)\n"
+        "      --hostname NAME  hostname inside the lab (default: the host's); the lab's\n"
+        "                       /etc/hosts also maps NAME (and its first label) to\n"
+        "                       127.0.0.1, so 'hostname -f' and Postfix's myhostname work\n"
         "  -h, --help           show this help\n"
         "\n"
         "Exit status: COMMAND's (128+N when it was killed by signal N), 1 when the lab\n"
@@ -116,36 +120,6 @@ static void sleep_ms(unsigned ms) {
 
         while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
                 ;
-}
-
-static bool hostname_is_valid(const char *s) {
-        size_t n = strlen(s);
-
-        if (n == 0 || n > HOST_NAME_MAX || s[0] == '-' || s[0] == '.')
-                return false;
-        for (const char *p = s; *p; p++)
-                if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-                      *p == '-' || *p == '.'))
-                        return false;
-        return true;
-}
-
-static int mkdir_p(const char *path, mode_t mode) {
-        _cleanup_free_ char *buf = strdup(path);
-
-        if (!buf)
-                return -ENOMEM;
-        for (char *p = buf + 1;; p++) {
-                if (*p != '/' && *p != '\0')
-                        continue;
-                char c = *p;
-                *p = '\0';
-                if (mkdir(buf, mode) < 0 && errno != EEXIST)
-                        return -errno;
-                *p = c;
-                if (c == '\0')
-                        return 0;
-        }
 }
 
 /* Undoes the octal escapes (\040 etc.) of a mountinfo path, in place. */
@@ -791,7 +765,8 @@ int verb_lab(int argc, char *argv[]) {
                         fputs(_(verb_lab_usage), stdout);
                         return EXIT_OK;
                 case ARG_HOSTNAME:
-                        if (!hostname_is_valid(optarg)) {
+                        /* sethostname() takes at most HOST_NAME_MAX bytes */
+                        if (!hostname_is_valid(optarg) || strlen(optarg) > HOST_NAME_MAX) {
                                 usage_error("lab", _("invalid hostname '%s'"), optarg);
                                 return EXIT_USAGE;
                         }

@@ -151,10 +151,12 @@ nomem:
 }
 
 int check_queue(const CheckContext *ctx, FindingList *out) {
+        /* postconf / postqueue get what is left of the check's deadline */
+        uint64_t ms = MIN((uint64_t) ctx->settings->timeout_seconds * 1000u, deadline_left_ms(ctx->deadline));
         QueueSourceOptions o = {
                 .kind = QUEUE_SOURCE_AUTO,
                 .reasons = true,
-                .timeout_ms = ctx->settings->timeout_seconds * 1000u,
+                .timeout_ms = (unsigned) MAX(ms, (uint64_t) 1),
         };
         QueueSnapshot s = {};
         QueueSourceKind used;
