@@ -464,9 +464,9 @@ static int run_summary(const QueueArgs *a, const QueueSnapshot *s) {
                 json_object_set_new(root, "schema", json_string("mxdeck.queue/1"));
                 json_object_set_new(root, "total", json_integer((json_int_t) sum.total));
                 json_object_set_new(root, "bytes", json_integer((json_int_t) sum.bytes));
+                /* 0 for an empty queue: the schema promises a number */
                 json_object_set_new(root, "oldest_age_s",
-                                    sum.total ? json_integer((json_int_t) MAX(now - sum.oldest_arrival, (int64_t) 0))
-                                              : json_null());
+                                    json_integer(sum.total ? (json_int_t) MAX(now - sum.oldest_arrival, (int64_t) 0) : 0));
                 for (int q = 0; q < _QUEUE_MAX; q++) {
                         json_t *o = json_object();
                         uint64_t count = q == QUEUE_CORRUPT ? s->corrupt_count : sum.queues[q].count;

@@ -127,7 +127,10 @@ int qfile_feed(QfileParser *p, const uint8_t *buf, size_t len, uint64_t offset, 
                                 tmp[n] = 0;
                                 long long v = lenient_number(tmp);
                                 /* showq: only digits and spaces, and not negative */
-                                p->size_ok = strspn(d, "0123456789 ") >= dlen && dlen == rlen && v >= 0;
+                                bool digits = dlen == rlen;
+                                for (size_t i = 0; i < dlen && digits; i++)
+                                        digits = d[i] == ' ' || (d[i] >= '0' && d[i] <= '9');
+                                p->size_ok = digits && v >= 0;
                                 if (p->size_ok)
                                         p->content_size = (uint64_t) v;
                         }

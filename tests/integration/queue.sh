@@ -6,6 +6,8 @@
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
+# about 3 minutes on a loaded 2-core machine: more than the default lab limit (meson: 600 s)
+LAB_TIMEOUT=${QUEUE_LAB_TIMEOUT:-560}
 in_lab_or_reexec --hostname mail.lab.test -- "$0" "$@"
 
 command -v qshape >/dev/null || fail "qshape is not installed (Debian: it comes with the postfix package)"
@@ -95,9 +97,12 @@ open(path, "r+b").write(bytes(data))
 PY
 }
 mapfile -t alice_ids < <(qq ids-from alice@lab.test <"$T/pq.json")
-age_file "${alice_ids[0]}" 420       # 7 min: bucket 10
-age_file "${alice_ids[1]}" 1900      # 31 min: bucket 40
-age_file "${alice_ids[2]}" 11000     # 3 h: bucket 320
+# Ages away from every bucket edge compared below (5-minute doubling, 10-minute linear and
+# doubling), by minutes, so qshape and mxdeck a moment apart see the same; the fresh
+# messages stay in the first bucket of each.
+age_file "${alice_ids[0]}" 1500      # 25 min
+age_file "${alice_ids[1]}" 3300      # 55 min
+age_file "${alice_ids[2]}" 10800     # 3 h
 age_file "${alice_ids[3]}" 90000     # 25 h: bucket 1280+
 pqj
 
@@ -130,8 +135,8 @@ shape_vs() { # shape_vs "QSHAPE ARGS" "MXDECK ARGS" MESSAGE
 shape_vs "deferred" "--queue deferred" "shape = qshape deferred"
 shape_vs "-s deferred hold active" "--sender --queue deferred --queue hold --queue active" "shape --sender = qshape -s"
 shape_vs "-p deferred" "--parent --queue deferred" "shape --parent = qshape -p"
-shape_vs "-l -t 2 -b 6 deferred" "--linear --tick 2 --buckets 6 --queue deferred" "linear buckets = qshape -l"
-shape_vs "-t 1 -b 12 deferred" "--tick 1 --buckets 12 --queue deferred" "other buckets = qshape -t 1 -b 12"
+shape_vs "-l -t 10 -b 6 deferred" "--linear --tick 10 --buckets 6 --queue deferred" "linear buckets = qshape -l"
+shape_vs "-t 10 -b 12 deferred" "--tick 10 --buckets 12 --queue deferred" "other buckets = qshape -t 10 -b 12"
 "$MXDECK" queue shape --queue deferred >"$T/shape.txt" || not_ok "shape (text)"
 expect_match "$(head -1 "$T/shape.txt" | tr -s ' ')" "^ T 5 10 20 40 80 160 320 640 1280 1280\+$" "shape text header"
 expect_match "$(sed -n 2p "$T/shape.txt" | tr -s ' ')" "^ TOTAL " "TOTAL on top"
