@@ -15,6 +15,8 @@ static const Verb verbs[] = {
         { "dns", verb_dns, N_("print the DNS records to publish for this mail server"), verb_dns_usage },
         { "monitor", verb_monitor, N_("the live dashboard (also 'mxdeck' alone on a terminal)"),
           verb_monitor_usage },
+        { "queue", verb_queue, N_("show the mail queue (summary, list, shape) and act on it safely"),
+          verb_queue_usage },
         { "lab", verb_lab, N_("run a command on a throwaway lab host (namespaces + overlays)"),
           verb_lab_usage },
 };

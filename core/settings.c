@@ -82,6 +82,9 @@ static const SettingsField fields[] = {
         NUM("queue", "oldest_critical_minutes", queue_oldest_critical_minutes, 1440, 0, UINT_MAX),
         NUM("queue", "deferred_warning", queue_deferred_warning, 20, 0, UINT_MAX),
         NUM("queue", "deferred_critical", queue_deferred_critical, 200, 0, UINT_MAX),
+        NUM("queue", "sender_burst_messages", queue_sender_burst_messages, 100, 1, UINT_MAX),
+        NUM("queue", "sender_burst_percent", queue_sender_burst_percent, 50, 1, 100),
+        BOOL("queue", "read_only", queue_read_only, false),
 
         NUM("log", "window_minutes", log_window_minutes, 60, 1, 7 * 24 * 60),
         NUM("log", "sasl_failures_warning", log_sasl_failures_warning, 20, 0, UINT_MAX),

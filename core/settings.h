@@ -24,6 +24,9 @@ typedef struct Settings {
         unsigned queue_oldest_critical_minutes; /* default 1440 */
         unsigned queue_deferred_warning;   /* default 20 */
         unsigned queue_deferred_critical;  /* default 200 */
+        unsigned queue_sender_burst_messages; /* queue.sender-burst looks at queues this large, default 100 */
+        unsigned queue_sender_burst_percent;  /* ... where one sender holds this share, default 50 */
+        bool queue_read_only;              /* no queue actions at all (monitoring), default no */
         /* [log] */
         unsigned log_window_minutes;       /* how far back log checks look, default 60 */
         unsigned log_sasl_failures_warning;  /* default 20 */

@@ -9,6 +9,7 @@
 #include "dns-checks.h"
 #include "listeners.h"
 #include "local.h"
+#include "queue-checks.h"
 
 typedef struct Check {
         const char *groups; /* the --only groups it serves, space-separated */
