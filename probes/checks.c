@@ -17,6 +17,7 @@ static const Check catalog[] = {
         { "dns dnsbl", "dns.mx", check_dns },
         { "system", "system.hostname", check_system_hostname },
         { "system", "system.disk", check_system_disk },
+        { "log", "log.sasl-failures", check_log },
 };
 
 /* Every group of the catalog in DESIGN.md, including those whose checks come later. */

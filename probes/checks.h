@@ -8,6 +8,7 @@
 #include "dns-checks.h"
 #include "listeners.h"
 #include "local.h"
+#include "logcheck.h"
 
 typedef struct Check {
         const char *groups; /* the --only groups it serves, space-separated */

@@ -276,12 +276,14 @@ static size_t parse_rfc3339(const char *p, size_t n, LogEvent *ev) {
         int64_t off = 0;
         if (i < n && p[i] == 'Z')
                 i++;
-        else if (i + 6 <= n && (p[i] == '+' || p[i] == '-') && p[i + 3] == ':') {
-                int oh = two_digits(p + i + 1), om = two_digits(p + i + 4);
+        else if (i + 5 <= n && (p[i] == '+' || p[i] == '-')) {
+                /* +hh:mm (RFC 3339), also +hhmm (journalctl's short-iso) */
+                bool colon = i + 6 <= n && p[i + 3] == ':';
+                int oh = two_digits(p + i + 1), om = two_digits(p + i + 3 + colon);
                 if (oh < 0 || om < 0)
                         return 0;
                 off = (oh * 3600 + om * 60) * (p[i] == '-' ? -1 : 1);
-                i += 6;
+                i += 5 + colon;
         } else
                 return 0;
         if (i >= n || p[i] != ' ')
@@ -946,6 +948,10 @@ LogKind logline_parse_syslog(const char *line, size_t len, LogClock *clock, LogE
 LogKind logline_parse_entry(const char *ident, size_t ident_len, uint32_t pid, const char *message,
                             size_t message_len, int64_t usec, LogClock *clock, LogEvent *ev) {
         *ev = (LogEvent) { .kind = LOG_KIND_UNPARSED, .usec = usec };
+        /* Kept for display (made terminal-safe there) even when the entry is unparsed. */
+        ev->ident = S(ident, ident ? ident_len : 0);
+        ev->pid = pid;
+        ev->message = S(message, message ? message_len : 0);
         if (!message || message_len > LOGLINE_MAX || !line_is_clean(message, message_len) ||
             (ident && !line_is_clean(ident, ident_len)))
                 return LOG_KIND_UNPARSED;

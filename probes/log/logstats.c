@@ -84,7 +84,7 @@ static char *arena_put(LogMap *m, const char *p, size_t n, bool fold, size_t at,
         return d;
 }
 
-LogMapEntry *log_map_get(LogMap *m, const char *key, size_t len, bool fold, bool *ret_new) {
+static LogMapEntry *map_lookup(LogMap *m, const char *key, size_t len, bool fold, bool insert, bool *ret_new) {
         size_t at = len;
         if (fold) {
                 const char *a = len ? memchr(key, '@', len) : NULL;
@@ -95,7 +95,7 @@ LogMapEntry *log_map_get(LogMap *m, const char *key, size_t len, bool fold, bool
         uint64_t h = hash_key(key, len, fold, at);
         if (h == 0)
                 h = 1;
-        if (m->n_slots == 0 && map_grow(m) < 0)
+        if (m->n_slots == 0 && (!insert || map_grow(m) < 0))
                 return NULL;
         size_t i = h & (m->n_slots - 1);
         for (;;) {
@@ -115,6 +115,8 @@ LogMapEntry *log_map_get(LogMap *m, const char *key, size_t len, bool fold, bool
                 }
                 i = (i + 1) & (m->n_slots - 1);
         }
+        if (!insert)
+                return NULL;
         if (m->max_entries && m->n >= m->max_entries) {
                 m->dropped++;
                 return NULL;
@@ -122,7 +124,7 @@ LogMapEntry *log_map_get(LogMap *m, const char *key, size_t len, bool fold, bool
         if ((m->n + 1) * 4 > m->n_slots * 3) {
                 if (map_grow(m) < 0)
                         return NULL;
-                return log_map_get(m, key, len, fold, ret_new);
+                return map_lookup(m, key, len, fold, true, ret_new);
         }
         LogMapEntry *e = &m->slots[i];
         uint32_t chunk, off;
@@ -133,6 +135,14 @@ LogMapEntry *log_map_get(LogMap *m, const char *key, size_t len, bool fold, bool
         if (ret_new)
                 *ret_new = true;
         return e;
+}
+
+LogMapEntry *log_map_get(LogMap *m, const char *key, size_t len, bool fold, bool *ret_new) {
+        return map_lookup(m, key, len, fold, true, ret_new);
+}
+
+LogMapEntry *log_map_find(const LogMap *m, const char *key, size_t len, bool fold) {
+        return map_lookup((LogMap *) m, key, len, fold, false, NULL);
 }
 
 size_t log_map_top(const LogMap *m, unsigned index, LogMapEntry **ret, size_t n) {

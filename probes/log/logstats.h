@@ -29,6 +29,7 @@ void log_map_done(LogMap *m);
 /* Finds or adds key (lowercased from the first '@' on when fold_domain); NULL on ENOMEM
  * or when the map is full. *ret_new tells whether it was added. */
 LogMapEntry *log_map_get(LogMap *m, const char *key, size_t len, bool fold_domain, bool *ret_new);
+LogMapEntry *log_map_find(const LogMap *m, const char *key, size_t len, bool fold);
 const char *log_map_key(const LogMap *m, const LogMapEntry *e);
 /* The n biggest entries by v[index] (ties by key), into ret (caller's array of n). */
 size_t log_map_top(const LogMap *m, unsigned index, LogMapEntry **ret, size_t n);
