@@ -531,6 +531,15 @@ static LogKind cleanup_action(LogEvent *ev, const char *p, const char *end) {
                         if (has_prefix(s, (size_t) (end - s), stages[j].word, stages[j].len)) {
                                 ev->stage = S(s, stages[j].len - 1);
                                 const char *r = s + stages[j].len;
+                                if (HAS_PREFIX(r, (size_t) (end - r), "from ")) {
+                                        /* END-OF-MESSAGE from host[ip]: reason */
+                                        const char *c = r + 5, *rb = memchr(c, ']', (size_t) (end - c));
+                                        if (rb && HAS_PREFIX(rb + 1, (size_t) (end - rb - 1), ": ")) {
+                                                ev->client = S(c, (size_t) (rb + 1 - c));
+                                                ev->client_ip = ip_of(ev->client);
+                                                r = rb + 3;
+                                        }
+                                }
                                 const char *semi = FIND(r, (size_t) (end - r), "; from=<");
                                 ev->reason = S(r, (size_t) ((semi ? semi : end) - r));
                                 if (semi) {
@@ -541,7 +550,7 @@ static LogKind cleanup_action(LogEvent *ev, const char *p, const char *end) {
                                                         (void) angle(t + 3, end, &ev->to, &after);
                                         }
                                 }
-                                const char *fr = FIND(r, (size_t) (end - r), " from ");
+                                const char *fr = ev->client.n ? NULL : FIND(r, (size_t) (end - r), " from ");
                                 if (fr && (!semi || fr < semi)) {
                                         const char *c = fr + 6, *ce = c;
                                         while (ce < end && *ce != ';' && *ce != ':' && *ce != ' ')
@@ -916,25 +925,25 @@ LogKind logline_parse_syslog(const char *line, size_t len, LogClock *clock, LogE
         const char *c = p;
         while (c < end && *c != '[' && *c != ':' && *c != ' ')
                 c++;
+        /* A line without "tag[pid]: " or "tag: " is not understood (a cut line, another format). */
         if (c == p || c >= end || *c == ' ') {
-                ev->kind = LOG_KIND_OTHER; /* a syslog line without a tag: not mail */
-                ev->message = S(p, (size_t) (end - p));
-                return ev->kind;
+                ev->usec = 0;
+                return LOG_KIND_UNPARSED;
         }
         ev->ident = S(p, (size_t) (c - p));
         if (*c == '[') {
                 size_t dl;
                 uint64_t pid = parse_digits(c + 1, (size_t) (end - c - 1), &dl);
                 if (dl == 0 || c + 1 + dl >= end || c[1 + dl] != ']') {
-                        ev->kind = LOG_KIND_OTHER;
-                        return ev->kind;
+                        ev->usec = 0;
+                        return LOG_KIND_UNPARSED;
                 }
                 ev->pid = (uint32_t) MIN(pid, (uint64_t) UINT32_MAX);
                 c += 2 + dl;
         }
         if (c >= end || *c != ':') {
-                ev->kind = LOG_KIND_OTHER;
-                return ev->kind;
+                ev->usec = 0;
+                return LOG_KIND_UNPARSED;
         }
         c++;
         if (c < end && *c == ' ')
