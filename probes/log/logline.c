@@ -703,9 +703,17 @@ static void parse_postfix(LogEvent *ev) {
         ev->kind = LOG_KIND_OTHER;
         if (!token_colon)
                 return;
+        /* The shapes Postfix writes, by their first bytes; then pflogsumm's "anywhere"
+         * matches for the rest. */
         if (HAS_PREFIX(x, xn, "to=<")) {
                 if (parse_delivery(ev, x, xe))
                         return;
+        } else if (LOGSTR_IS(ev->text, "removed")) {
+                ev->kind = LOG_KIND_REMOVED;
+                return;
+        } else if (HAS_PREFIX(x, xn, "message-id=")) {
+                if (!FIND(x, xn, "from=<"))
+                        goto message_id;
         }
         if (parse_from_size(ev, x, xe))
                 return;
@@ -731,6 +739,7 @@ static void parse_postfix(LogEvent *ev) {
                 return;
         }
         if (HAS_PREFIX(x, xn, "message-id=")) {
+message_id:;
                 const char *m = x + 11, *after;
                 if (!angle(m, xe, &ev->message_id, &after)) {
                         const char *me = m;
@@ -887,8 +896,22 @@ void logline_parse_message(LogEvent *ev) {
 /* Control characters (but tab) and invalid UTF-8 make a line unparsed: what reaches a
  * later display step is then only ever the termsafe'd copy. Fast path: all ASCII. */
 static bool line_is_clean(const char *p, size_t n) {
+        const uint64_t ones = UINT64_C(0x0101010101010101), highs = UINT64_C(0x8080808080808080);
         bool high = false;
-        for (size_t i = 0; i < n; i++) {
+        size_t i = 0;
+        /* Eight bytes at a time: any byte < 0x20, == 0x7f or >= 0x80 sends the word to the
+         * byte loop (tabs and UTF-8 are rare in mail logs). */
+        for (; i + 8 <= n; i += 8) {
+                uint64_t x;
+                memcpy(&x, p + i, 8);
+                uint64_t lt20 = (x - ones * 0x20) & ~x & highs;
+                uint64_t y = x ^ (ones * 0x7f);
+                uint64_t eq7f = (y - ones) & ~y & highs;
+                if (!((lt20 | eq7f | (x & highs))))
+                        continue;
+                break;
+        }
+        for (; i < n; i++) {
                 unsigned char c = (unsigned char) p[i];
                 if (c < 0x20 && c != '\t')
                         return false;

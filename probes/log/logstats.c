@@ -182,13 +182,36 @@ static uint64_t hash_qid(const char *p, size_t n) {
         return hash_key(p, n, false, n);
 }
 
+#define INFLIGHT_SLOTS_MIN 1024u
+
 static int inflight_init(LogInflight *f) {
         *f = (LogInflight) {};
-        f->n_slots = LOG_INFLIGHT_MAX * 2;
+        /* The table grows with what is in flight (up to twice LOG_INFLIGHT_MAX slots), so a
+         * log whose messages come and go stays in the cache. */
+        f->n_slots = INFLIGHT_SLOTS_MIN;
         f->slots = calloc(f->n_slots, sizeof(LogMessage));
         f->order = calloc(ORDER_MAX, sizeof(LogOrder));
         if (!f->slots || !f->order)
                 return -ENOMEM;
+        return 0;
+}
+
+static int inflight_grow(LogInflight *f) {
+        size_t ns = f->n_slots * 2;
+        LogMessage *s = calloc(ns, sizeof(LogMessage));
+        if (!s)
+                return -ENOMEM;
+        for (size_t i = 0; i < f->n_slots; i++) {
+                if (!f->slots[i].qid[0])
+                        continue;
+                size_t j = f->slots[i].hash & (ns - 1);
+                while (s[j].qid[0])
+                        j = (j + 1) & (ns - 1);
+                s[j] = f->slots[i];
+        }
+        free(f->slots);
+        f->slots = s;
+        f->n_slots = ns;
         return 0;
 }
 
@@ -201,7 +224,8 @@ static void inflight_done(LogInflight *f) {
 static LogMessage *inflight_find(LogInflight *f, const char *qid, size_t n, size_t *ret_slot) {
         if (n == 0 || n >= sizeof(((LogMessage *) NULL)->qid))
                 return NULL;
-        size_t i = hash_qid(qid, n) & (f->n_slots - 1);
+        uint32_t h = (uint32_t) hash_qid(qid, n);
+        size_t i = h & (f->n_slots - 1);
         for (;;) {
                 LogMessage *m = &f->slots[i];
                 if (m->qid[0] == 0) {
@@ -209,7 +233,7 @@ static LogMessage *inflight_find(LogInflight *f, const char *qid, size_t n, size
                                 *ret_slot = i;
                         return NULL;
                 }
-                if (strncmp(m->qid, qid, n) == 0 && m->qid[n] == 0) {
+                if (m->hash == h && memcmp(m->qid, qid, n) == 0 && m->qid[n] == 0) {
                         if (ret_slot)
                                 *ret_slot = i;
                         return m;
@@ -228,7 +252,7 @@ static void inflight_delete_slot(LogInflight *f, size_t i) {
                 LogMessage *m = &f->slots[j];
                 if (m->qid[0] == 0)
                         return;
-                size_t home = hash_qid(m->qid, strlen(m->qid)) & (f->n_slots - 1);
+                size_t home = m->hash & (f->n_slots - 1);
                 /* m may move into the hole at i unless its home lies cyclically in (i, j] */
                 bool between = i <= j ? (home > i && home <= j) : (home > i || home <= j);
                 if (!between) {
@@ -268,10 +292,15 @@ static LogMessage *inflight_get(LogInflight *f, const char *qid, size_t n) {
                 order_pop(f);
                 popped = true;
         }
+        if ((f->n + 1) * 2 > f->n_slots && f->n_slots < (size_t) LOG_INFLIGHT_MAX * 2) {
+                if (inflight_grow(f) < 0)
+                        return NULL;
+                popped = true;
+        }
         if (popped)
                 (void) inflight_find(f, qid, n, &slot);
         m = &f->slots[slot];
-        *m = (LogMessage) { .seq = ++f->seq };
+        *m = (LogMessage) { .seq = ++f->seq, .hash = (uint32_t) hash_qid(qid, n) };
         memcpy(m->qid, qid, n);
         m->qid[n] = 0;
         f->n++;

@@ -37,12 +37,13 @@ size_t log_map_top(const LogMap *m, unsigned index, LogMapEntry **ret, size_t n)
 /* In-flight messages: what a queue id carries between its lines. */
 typedef struct LogMessage {
         char qid[24];
+        uint32_t hash;       /* of qid, kept for probing and rehashing */
         uint64_t size;
         bool has_size;       /* pflogsumm's msgSizes{qid} */
         bool received;       /* pflogsumm's rcvdMsg{qid}: smtpd client= or pickup seen */
         bool pickup;
         bool deferred_once;  /* pflogsumm's msgDfrdFlgs{qid} */
-        char client_domain[64]; /* gimme_domain(client) for senders without a domain */
+        char client_domain[48]; /* gimme_domain(client) for senders without a domain */
         uint64_t seq;        /* insertion order, for eviction */
 } LogMessage;
 
