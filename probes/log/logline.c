@@ -772,7 +772,9 @@ message_id:;
 static void parse_dovecot(LogEvent *ev) {
         const char *p = ev->message.p, *end = p + ev->message.n;
         /* "imap-login: ...", "lmtp(bob)<12><sess>: ...", "auth-worker(9): ..." */
-        const char *c = FIND(p, ev->message.n, ": ");
+        const char *c = p;
+        while ((c = memchr(c, ':', (size_t) (end - c))) && (c + 1 >= end || c[1] != ' '))
+                c++;
         if (!c) {
                 ev->kind = LOG_KIND_OTHER;
                 return;

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "deadline.h"
 #include "logline.h"
 
 typedef struct LogSourceOptions {
@@ -17,7 +18,7 @@ typedef struct LogSourceOptions {
         int64_t since_usec;        /* 0: from the start */
         int64_t until_usec;        /* 0: to the end */
         int64_t now_usec;          /* year inference for traditional timestamps; 0 = now */
-        int64_t deadline_usec;     /* CLOCK_MONOTONIC; 0 = none; reading stops there with -ETIME */
+        Deadline deadline;         /* unset = none; reading stops there with -ETIME */
         uint64_t tail_bytes;       /* plain files: read only about the last N bytes (0 = all) */
 } LogSourceOptions;
 
@@ -40,7 +41,9 @@ void log_source_info_done(LogSourceInfo *i);
  * > 0 to stop early without one, 0 to go on. */
 typedef int (*LogRecordFunc)(const LogEvent *ev, const char *raw, size_t raw_len, void *userdata);
 
-/* Reads everything in the options' window, in time order per source. Returns 0, -ENOENT
+/* Reads everything in the options' window, in time order per source. Inside a fiber (a
+ * check on the engine's loop) it lets the loop run now and then, and stops with
+ * -ECANCELED when the fiber is cancelled. Returns 0, -ENOENT
  * (no journal and no default log file; *ret_info still describes what was tried), -ETIME
  * at the deadline (info->truncated), or an error (of opening a file: -errno). */
 int log_source_read(const LogSourceOptions *o, LogRecordFunc f, void *userdata, LogSourceInfo *ret_info);

@@ -405,13 +405,14 @@ int log_stats_init(LogStats *s) {
         s->deferral_reasons.max_entries = 10000;
         s->bounce_reasons.max_entries = 10000;
         s->warnings.max_entries = 10000;
+        s->client_domains.max_entries = 100000;
         return inflight_init(&s->inflight);
 }
 
 void log_stats_done(LogStats *s) {
         LogMap *maps[] = { &s->senders, &s->sending_domains, &s->recipients, &s->recipient_domains,
                            &s->reject_reasons, &s->deferral_reasons, &s->bounce_reasons, &s->sasl_failures,
-                           &s->login_failures, &s->logins, &s->warnings };
+                           &s->login_failures, &s->logins, &s->warnings, &s->client_domains };
         for (size_t i = 0; i < ELEMENTSOF(maps); i++)
                 log_map_done(maps[i]);
         inflight_done(&s->inflight);
@@ -504,6 +505,10 @@ static int add_postfix(LogStats *s, const LogEvent *ev) {
                         s->held++;
                 else
                         s->discarded++;
+                /* refused or discarded in cleanup: never queued, no "removed" will come */
+                if ((ev->kind == LOG_KIND_REJECT || ev->kind == LOG_KIND_DISCARD) && ev->queue_id.n &&
+                    LOGSTR_IS(ev->service, "cleanup"))
+                        inflight_remove(&s->inflight, ev->queue_id.p, ev->queue_id.n);
                 if (ev->kind == LOG_KIND_REJECT || ev->kind == LOG_KIND_REJECT_WARNING) {
                         char prefix[48];
                         snprintf(prefix, sizeof(prefix), "%s%s: ", ev->kind == LOG_KIND_REJECT_WARNING ? "warning " : "",
@@ -520,9 +525,13 @@ static int add_postfix(LogStats *s, const LogEvent *ev) {
                 if (m) {
                         m->received = true;
                         m->pickup = ev->kind == LOG_KIND_PICKUP;
-                        if (!m->pickup)
-                                (void) log_client_domain(ev->client.p ? ev->client.p : "", ev->client.n,
-                                                         m->client_domain, sizeof(m->client_domain));
+                        if (!m->pickup) {
+                                char buf[256];
+                                size_t n = log_client_domain(ev->client.p ? ev->client.p : "", ev->client.n, buf,
+                                                             sizeof(buf));
+                                LogMapEntry *e = log_map_get(&s->client_domains, buf, n, false, NULL);
+                                m->client_domain = e ? log_map_key(&s->client_domains, e) : "";
+                        }
                 }
                 break;
         }
@@ -548,7 +557,7 @@ static int add_postfix(LogStats *s, const LogEvent *ev) {
                 } else if (m->pickup)
                         dom = addr;
                 else
-                        dom = (LogStr) { m->client_domain, strlen(m->client_domain) };
+                        dom = (LogStr) { strempty(m->client_domain), strlen(strempty(m->client_domain)) };
                 /* fold_dom: the whole domain lowercased (hash "@"-less key with fold at 0) */
                 LogMapEntry *d;
                 if (fold_dom) {

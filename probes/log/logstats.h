@@ -43,7 +43,8 @@ typedef struct LogMessage {
         bool received;       /* pflogsumm's rcvdMsg{qid}: smtpd client= or pickup seen */
         bool pickup;
         bool deferred_once;  /* pflogsumm's msgDfrdFlgs{qid} */
-        char client_domain[48]; /* gimme_domain(client) for senders without a domain */
+        const char *client_domain; /* gimme_domain(client), for senders without a domain (in
+                                    * LogStats.client_domains) */
         uint64_t seq;        /* insertion order, for eviction */
 } LogMessage;
 
@@ -98,6 +99,7 @@ typedef struct LogStats {
         int64_t first_usec, last_usec;
 
         LogInflight inflight;
+        LogMap client_domains;     /* interned client domains of messages in flight */
 } LogStats;
 
 int log_stats_init(LogStats *s);

@@ -21,12 +21,15 @@ echo "mail.log: $(wc -l <"$T/mail.log") lines, $(du -m "$T/mail.log" | cut -f1) 
 
 # measure NAME CMD...: prints "wall cpu rss_kb" of the best of 3 runs (by CPU time)
 measure() {
-        local best=""
+        local best="" best_cpu=""
         for _ in 1 2 3; do
-                /usr/bin/time -f "%e %U %S %M" -o "$T/time" "$@" >"$T/out" 2>/dev/null || { echo "failed: $*" >&2; return 1; }
+                /usr/bin/time -f "%e %U %S %M" -o "$T/time" "$@" >"$T/out.new" 2>/dev/null || { echo "failed: $*" >&2; return 1; }
                 read -r wall user sys rss <"$T/time"
                 cpu=$(echo "$user + $sys" | bc)
-                if [ -z "$best" ] || [ "$(echo "$cpu < ${best#* }" | bc)" = 1 ]; then best="$wall $cpu $rss"; fi
+                if [ -z "$best" ] || [ "$(echo "$cpu < $best_cpu" | bc)" = 1 ]; then
+                        best="$wall $cpu $rss" best_cpu=$cpu
+                fi
+                mv "$T/out.new" "$T/out"
         done
         echo "$best"
 }
