@@ -81,7 +81,26 @@ stats --file "$data/lab-iso.log" --since "2026-12-02 08:10:50" --until "2026-12-
 expect_match "$(jget "$T/win.json" 'd["first"] + " " + d["last"]')" "^2026-12-02T08:1[01]:[0-9]+Z 2026-12-02T08:1[01]:[0-9]+Z$" \
         "--since/--until window ($year)"
 
-# 5. Usage errors.
+# 5. Follow a file across rotation (rename, new file) and truncation, by inotify.
+F="$T/follow/mail.log"
+mkdir "$T/follow" && : >"$F"
+"$MXDECK" log tail --follow --file "$F" -n 0 >"$T/follow.txt" 2>&1 &
+fpid=$!
+line() { echo "Dec 02 08:10:46 mail.lab.test postfix/qmgr[122]: $1: removed"; }
+sleep 0.5 # let it reach the end of the (empty) file before the first append
+line AAAA1111 >>"$F"
+wait_for 10 grep -q AAAA1111 "$T/follow.txt" && ok "follow: an appended line" || not_ok "follow: appended line missing"
+mv "$F" "$F.1" && line BBBB2222 >>"$F.1" && line CCCC3333 >"$F"
+wait_for 10 grep -q CCCC3333 "$T/follow.txt" && ok "follow: the new file after rotation" || not_ok "follow: line of the new file missing"
+expect_eq "$(grep -c 'BBBB2222' "$T/follow.txt")" 1 "follow: the rotated file's last line is not lost"
+# copytruncate: the file starts again (noticed when it is shorter than what was read)
+: >"$F" && echo "Dec 02 08:10:47 h postfix/qmgr[1]: DDDD4444: removed" >>"$F"
+wait_for 10 grep -q DDDD4444 "$T/follow.txt" && ok "follow: after truncation" || not_ok "follow: line after truncation missing"
+kill "$fpid" 2>/dev/null
+wait "$fpid" 2>/dev/null
+expect_eq "$(grep -c removed "$T/follow.txt")" 4 "follow: each line once"
+
+# 6. Usage errors.
 "$MXDECK" log stats --since yesterdayish >/dev/null 2>"$T/err"
 expect_eq "$?" 2 "bad --since: usage error"
 "$MXDECK" log frobnicate >/dev/null 2>&1
