@@ -719,7 +719,7 @@ static void parse_postfix(LogEvent *ev) {
                 return;
         /* pflogsumm looks for the delivery shape anywhere in the line. */
         const char *tt = x;
-        while ((tt = FIND(tt + 1, (size_t) (xe - tt - 1), "to=<")))
+        while (tt < xe && (tt = FIND(tt + 1, (size_t) (xe - tt - 1), "to=<")))
                 if (tt[-1] != '_' && parse_delivery(ev, tt, xe))
                         return;
         ev->to = ev->orig_to = ev->relay = ev->delay = ev->delays = ev->dsn = S(NULL, 0);

@@ -344,11 +344,6 @@ static int read_files(const LogSourceOptions *o, char **files, LogRecordFunc f, 
 
 /* ---- journal ---- */
 
-static bool mail_identifier(const char *id, size_t n) {
-        return (n >= 7 && memcmp(id, "postfix", 7) == 0) || (n >= 7 && memcmp(id, "dovecot", 7) == 0) ||
-               (n == 8 && memcmp(id, "opendkim", 8) == 0);
-}
-
 static int journal_open(const LogSourceOptions *o, sd_journal **ret, char **ret_desc) {
         sd_journal *j = NULL;
         int r;
@@ -373,29 +368,15 @@ static int journal_open(const LogSourceOptions *o, sd_journal **ret, char **ret_
         return 0;
 }
 
-/* Matches: every SYSLOG_IDENTIFIER of the journal that is Postfix's, Dovecot's or
- * OpenDKIM's (journal matches have no wildcards, so ask the journal which exist), OR the
- * mail units, OR journald's notices of dropped messages. Returns how many identifiers. */
+/* Matches: the mail facility (Postfix, Dovecot and OpenDKIM log there by default), OR the
+ * mail units (what they write to stdout), OR journald's notices of dropped messages. A few
+ * terms only: sd-journal's cost per entry grows with the terms, so the programs are told
+ * apart by their identifier here, not by one match per identifier. */
 static int journal_add_matches(sd_journal *j) {
-        const void *d;
-        size_t l;
-        int r, n = 0;
-        char buf[300];
-
-        r = sd_journal_query_unique(j, "SYSLOG_IDENTIFIER");
+        char buf[128];
+        int r = sd_journal_add_match(j, "SYSLOG_FACILITY=2", 0);
         if (r < 0)
                 return r;
-        SD_JOURNAL_FOREACH_UNIQUE(j, d, l) {
-                const char *id = (const char *) d + strlen("SYSLOG_IDENTIFIER=");
-                size_t il = l - strlen("SYSLOG_IDENTIFIER=");
-                if (l < strlen("SYSLOG_IDENTIFIER=") || !mail_identifier(id, il) || l >= sizeof(buf))
-                        continue;
-                memcpy(buf, d, l);
-                r = sd_journal_add_match(j, buf, l);
-                if (r < 0)
-                        return r;
-                n++;
-        }
         r = sd_journal_add_disjunction(j);
         if (r < 0)
                 return r;
@@ -408,23 +389,7 @@ static int journal_add_matches(sd_journal *j) {
         r = sd_journal_add_disjunction(j);
         if (r < 0)
                 return r;
-        r = sd_journal_add_match(j, "MESSAGE_ID=" MESSAGE_ID_JOURNAL_DROPPED, 0);
-        if (r < 0)
-                return r;
-        return n;
-}
-
-static int get_field(sd_journal *j, const char *field, size_t fl, const char **ret, size_t *ret_len) {
-        const void *d;
-        size_t l;
-        int r = sd_journal_get_data(j, field, &d, &l);
-        if (r < 0)
-                return r;
-        if (l < fl + 1)
-                return -EBADMSG;
-        *ret = (const char *) d + fl + 1;
-        *ret_len = l - fl - 1;
-        return 0;
+        return sd_journal_add_match(j, "MESSAGE_ID=" MESSAGE_ID_JOURNAL_DROPPED, 0);
 }
 
 static uint32_t parse_pid(const char *p, size_t n) {
@@ -437,41 +402,76 @@ static uint32_t parse_pid(const char *p, size_t n) {
         return v > UINT32_MAX ? 0 : (uint32_t) v;
 }
 
-/* The current entry as an event. ident and message are copied into bufs: sd-journal's
- * pointers are valid only until the next get_data call. */
+/* The current entry's text fields, copied: sd-journal's pointers are valid only until the
+ * next call. */
 typedef struct EntryBuf {
         char ident[256];
         char *message;       /* LOGLINE_MAX */
 } EntryBuf;
 
+static bool field_is(const char *d, size_t l, const char *name, size_t nl, const char **ret, size_t *ret_len) {
+        if (l <= nl || d[nl] != '=' || memcmp(d, name, nl) != 0)
+                return false;
+        *ret = d + nl + 1;
+        *ret_len = l - nl - 1;
+        return true;
+}
+#define FIELD_IS(d, l, name, ret, ret_len) field_is((d), (l), (name), sizeof(name) - 1, (ret), (ret_len))
+
 static void journal_entry(sd_journal *j, EntryBuf *b, LogClock *clock, LogEvent *ev) {
-        const char *v;
-        size_t l, il = 0, ml = 0;
-        uint32_t pid = 0;
+        const void *data;
+        const char *v, *comm = NULL;
+        size_t l, il = 0, ml = 0, cl = 0;
+        uint32_t pid = 0, trusted_pid = 0;
         uint64_t usec = 0;
-        bool have_msg = false;
-        bool too_long = false;
+        bool have_msg = false, have_ident = false, too_long = false, dropped = false;
 
         (void) sd_journal_get_realtime_usec(j, &usec);
-        if (get_field(j, "SYSLOG_IDENTIFIER", 17, &v, &l) >= 0 || get_field(j, "_COMM", 5, &v, &l) >= 0) {
-                il = MIN(l, sizeof(b->ident));
-                memcpy(b->ident, v, il);
+        /* One pass over the entry's fields (a get_data per field would walk them each time).
+         * sd-journal's pointers are valid only until the next call: copy what is kept. */
+        SD_JOURNAL_FOREACH_DATA(j, data, l) {
+                const char *d = data;
+                if (l < 5)
+                        continue;
+                switch (d[0]) {
+                case 'M':
+                        if (FIELD_IS(d, l, "MESSAGE", &v, &l)) {
+                                have_msg = true;
+                                too_long = l > LOGLINE_MAX;
+                                ml = MIN(l, (size_t) LOGLINE_MAX);
+                                memcpy(b->message, v, ml);
+                        } else if (FIELD_IS(d, l, "MESSAGE_ID", &v, &l))
+                                dropped = l == 32 && memcmp(v, MESSAGE_ID_JOURNAL_DROPPED, 32) == 0;
+                        break;
+                case 'S':
+                        if (FIELD_IS(d, l, "SYSLOG_IDENTIFIER", &v, &l)) {
+                                il = MIN(l, sizeof(b->ident));
+                                memcpy(b->ident, v, il);
+                                have_ident = true;
+                        } else if (FIELD_IS(d, l, "SYSLOG_PID", &v, &l))
+                                pid = parse_pid(v, l);
+                        break;
+                case '_':
+                        if (FIELD_IS(d, l, "_PID", &v, &l))
+                                trusted_pid = parse_pid(v, l);
+                        else if (!have_ident && FIELD_IS(d, l, "_COMM", &v, &l)) {
+                                cl = MIN(l, sizeof(b->ident));
+                                memcpy(b->ident, v, cl);
+                                comm = b->ident;
+                        }
+                        break;
+                default:
+                        break;
+                }
         }
-        if (get_field(j, "SYSLOG_PID", 10, &v, &l) >= 0 || get_field(j, "_PID", 4, &v, &l) >= 0)
-                pid = parse_pid(v, l);
-        int r = get_field(j, "MESSAGE", 7, &v, &l);
-        if (r >= 0) {
-                have_msg = true;
-                if (l > LOGLINE_MAX)
-                        too_long = true;
-                ml = MIN(l, (size_t) LOGLINE_MAX);
-                memcpy(b->message, v, ml);
-                /* journald keeps a trailing newline of some senders */
-                while (ml > 0 && b->message[ml - 1] == '\n')
-                        ml--;
-        }
-        if (il == 0 && get_field(j, "MESSAGE_ID", 10, &v, &l) >= 0 && l == 32 &&
-            memcmp(v, MESSAGE_ID_JOURNAL_DROPPED, 32) == 0) {
+        if (!have_ident && comm)
+                il = cl;
+        if (!pid)
+                pid = trusted_pid;
+        /* journald keeps a trailing newline of some senders */
+        while (ml > 0 && b->message[ml - 1] == '\n')
+                ml--;
+        if (!have_ident && dropped) {
                 memcpy(b->ident, "systemd-journald", 16);
                 il = 16;
         }

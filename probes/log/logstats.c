@@ -430,9 +430,9 @@ unsigned log_stats_discarded_percent(const LogStats *s) {
 
 /* A short reason for a table: no reply code or DSN, no leading "<address>: ", up to ';'. */
 static LogStr short_reason(LogStr r) {
-        const char *p = r.p, *e = r.p + r.n;
-        if (!p)
+        if (!r.p)
                 return r;
+        const char *p = r.p, *e = r.p + r.n;
         if (e - p >= 4 && is_d(p[0]) && is_d(p[1]) && is_d(p[2]) && p[3] == ' ')
                 p += 4;
         if (e - p >= 6 && is_d(p[0]) && p[1] == '.') {

@@ -42,7 +42,7 @@ with open(out, "w", encoding="utf-8") as f:
                 msg = msg.replace(k, v)
             ident, pid = m.group(7), m.group(8)
             if export:
-                f.write("__REALTIME_TIMESTAMP=%d\nSYSLOG_IDENTIFIER=%s\n%sMESSAGE=%s\n\n" %
+                f.write("__REALTIME_TIMESTAMP=%d\nSYSLOG_FACILITY=2\nSYSLOG_IDENTIFIER=%s\n%sMESSAGE=%s\n\n" %
                         (int(t * 1e6), ident, ("_PID=%s\n" % pid) if pid else "", msg))
             else:
                 f.write("%s %s %s%s: %s\n" % (time.strftime("%b %d %H:%M:%S", time.localtime(t)), m.group(6), ident,

@@ -240,7 +240,7 @@ expect_match "$(grep 'messages received' "$T/user.txt")" "^ +5 " "user: messages
 expect_eq "$(grep -c 'reject: ' "$T/tail.txt")" "$(jq_ "$T/mx.json" 'd["totals"]["rejected"]')" "tail --kind reject shows every reject"
 "$MXDECK" log tail --file "$T/mail.log" --since '-1d' --grep 'status=deferred' >"$T/tail2.txt" || not_ok "tail --grep failed"
 expect_eq "$(wc -l <"$T/tail2.txt")" "$(grep -c 'status=deferred' "$T/mail.log")" "tail --grep with --since"
-logger -t postfix/smtpd -- "$(printf 'warning: evil \033[2J\033]0;owned\007 line')"
+logger -p mail.info -t postfix/smtpd -- "$(printf 'warning: evil \033[2J\033]0;owned\007 line')"
 journalctl --sync 2>/dev/null || true
 "$MXDECK" log tail -n 5 >"$T/tail3.txt" || not_ok "tail from the journal failed"
 expect_match "$(cat "$T/tail3.txt")" "evil" "tail reads the journal"
@@ -250,7 +250,7 @@ expect_no_escape "$T/tail3.txt" "an escape sequence in a log line never reaches 
 "$MXDECK" log tail --follow -n 0 >"$T/follow.txt" 2>&1 &
 fpid=$!
 sleep 0.5
-logger -t postfix/qmgr -- "ABCDEF1234: removed"
+logger -p mail.info -t postfix/qmgr -- "ABCDEF1234: removed"
 wait_for 10 grep -q ABCDEF1234 "$T/follow.txt" && ok "follow shows a new journal line" || not_ok "follow: $(cat "$T/follow.txt")"
 kill "$fpid" 2>/dev/null
 wait "$fpid" 2>/dev/null
@@ -261,8 +261,8 @@ check_field() { python3 "$here/jsonq.py" "$@" <"$T/check.json"; }
 expect_eq "$(check_field status log.sasl-failures)" ok "2 SASL failures in the window: below the warning threshold"
 expect_match "$(check_field field log.sasl-failures summary)" "4 authentication failures" "failures counted (SMTP and IMAP/POP3)"
 expect_eq "$(check_field status log.warnings)" warning "a Postfix warning in the window"
-logger -t postfix/smtpd -- "fatal: open database /etc/postfix/missing.db: No such file or directory"
-logger -t postfix/local -- "warning: hash:/etc/aliases is unavailable. open database /etc/aliases.db: No such file or directory"
+logger -p mail.info -t postfix/smtpd -- "fatal: open database /etc/postfix/missing.db: No such file or directory"
+logger -p mail.info -t postfix/local -- "warning: hash:/etc/aliases is unavailable. open database /etc/aliases.db: No such file or directory"
 journalctl --sync 2>/dev/null || true
 "$MXDECK" check --only log --format json >"$T/check.json"
 expect_eq "$(check_field status log.warnings)" critical "a fatal line makes log.warnings critical"
