@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Benchmark (not a test): `mxdeck log stats` against pflogsumm on the same realistic
 # mail.log of LINES lines (default 1,000,000) made from the oracle test's real Postfix and
-# Dovecot log (tests/bench/gen-maillog.py), then the same events from a journal file
-# against `journalctl --file F -o cat`. Prints, side by side: wall and CPU seconds,
+# Dovecot log (tests/bench/gen-maillog.py), then the same events from journal files
+# against `journalctl --directory D -o cat`. Prints, side by side: wall and CPU seconds,
 # lines/second (by CPU time: the machine is shared), peak RSS, and the ratio; and checks
 # on the way that both tools agree on every Grand Totals figure.
 # Targets: >= 20x pflogsumm, RSS < 64 MiB; journal: not slower than journalctl -o cat.
@@ -55,13 +55,16 @@ fi
 # The same events as a journal file (systemd-journal-remote writes it from export format).
 remote=/lib/systemd/systemd-journal-remote
 if [ -x "$remote" ]; then
+        # journal-remote starts a new file every ~64 MiB: read the directory of them.
         python3 "$here/gen-maillog.py" "$here/../data/log/lab.log" "$LINES" "$T/mail.export" --export
-        "$remote" -o "$T/mail.journal" - <"$T/mail.export" 2>/dev/null || echo "systemd-journal-remote failed"
-        read -r jw jc jr < <(measure journalctl --file "$T/mail.journal" -o cat)
-        read -r xw xc xr < <(measure "$MXDECK" log stats --format json --journal-file "$T/mail.journal")
+        mkdir "$T/journal"
+        "$remote" -o "$T/journal/mail.journal" - <"$T/mail.export" 2>/dev/null || echo "systemd-journal-remote failed"
+        rm -f "$T/mail.export"
+        read -r jw jc jr < <(measure journalctl --directory "$T/journal" -o cat)
+        read -r xw xc xr < <(measure "$MXDECK" log stats --format json --journal-dir "$T/journal")
         echo
-        row "journalctl --file F -o cat" "$jw" "$jc" "$jr"
-        row "mxdeck log stats --journal-file F" "$xw" "$xc" "$xr"
+        row "journalctl --directory D -o cat" "$jw" "$jc" "$jr"
+        row "mxdeck log stats --journal-dir D" "$xw" "$xc" "$xr"
         printf "ratio (journalctl cpu / mxdeck cpu): %.2fx\n" "$(echo "$jc / $xc" | bc -l)"
         diff <(python3 "$here/../log/logtotals.py" mxdeck "$T/mxdeck.json") \
                 <(python3 "$here/../log/logtotals.py" mxdeck "$T/out") >/dev/null &&
