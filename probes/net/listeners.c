@@ -21,6 +21,7 @@
 #include "resolve.h"
 #include "postconf.h"
 #include "tlsprobe.h"
+#include "words.h"
 
 #define MAX_ADDRS 4
 #define GREETING_MAX 1024u /* bytes of a greeting kept as evidence */
@@ -767,9 +768,19 @@ static char *not_tested_reason(const CheckContext *ctx, const Job *j, const char
         return r < 0 ? NULL : s;
 }
 
-/* An unknown finding for a check the probe could not get to. */
-static int add_not_tested(FindingList *out, const char *id, const char *target, const char *reason) {
-        return findings_addf(out, id, target, STATUS_UNKNOWN, _("not tested: %s"), reason) ? 0 : -ENOMEM;
+/* An unknown finding for a check the probe could not get to. When j (may be NULL) never
+ * reached the server (the name did not resolve, the port refused or did not answer), the
+ * finding depends on port.SVC, which says why: the text output folds it there. */
+static int add_not_tested(FindingList *out, const char *id, const char *target, const char *reason, const Job *j) {
+        Finding *f = findings_addf(out, id, target, STATUS_UNKNOWN, _("not tested: %s"), reason);
+        if (!f)
+                return -ENOMEM;
+        if (j && (j->res.stage == STAGE_NONE || j->res.stage == STAGE_CONNECT)) {
+                char port_id[32];
+                snprintf(port_id, sizeof(port_id), "port.%s", j->svc->name);
+                return finding_set_depends_on(f, port_id, reason);
+        }
+        return 0;
 }
 
 static int port_finding(const CheckContext *ctx, const Job *j, const SvcState *st, const char *resolve_error,
@@ -890,11 +901,11 @@ static const char *const tls_checks[] = { "handshake", "expiry", "name", "chain"
 
 /* tls.SVC.WHAT for the checks from tls_checks[from] on (up to but not including `to`), as unknown. */
 static int tls_not_tested(FindingList *out, const Service *svc, const char *target, size_t from, size_t to,
-                          const char *reason) {
+                          const char *reason, const Job *j) {
         char id[64];
         for (size_t i = from; i < to && i < ELEMENTSOF(tls_checks); i++) {
                 snprintf(id, sizeof(id), "tls.%s.%s", svc->name, tls_checks[i]);
-                int r = add_not_tested(out, id, target, reason);
+                int r = add_not_tested(out, id, target, reason, j);
                 if (r < 0)
                         return r;
         }
@@ -990,7 +1001,7 @@ static int tls_findings(const CheckContext *ctx, const Job *jobs, const char *ho
 #define ID(what) (snprintf(id, sizeof(id), "tls.%s.%s", svc->name, what), id)
 
         if (resolve_error)
-                return tls_not_tested(out, svc, res->target, 0, ELEMENTSOF(tls_checks), resolve_error);
+                return tls_not_tested(out, svc, res->target, 0, ELEMENTSOF(tls_checks), resolve_error, j);
 
         bool handshake_failed = !res->tls_ok && (res->stage == STAGE_TLS_FIRST ||
                                                  (res->stage == STAGE_DIALOGUE && res->starttls == STARTTLS_OK));
@@ -1011,7 +1022,7 @@ static int tls_findings(const CheckContext *ctx, const Job *jobs, const char *ho
                 if (r < 0)
                         return r;
                 return tls_not_tested(out, svc, res->target, 1, ELEMENTSOF(tls_checks),
-                                      _("the TLS handshake failed (see the handshake finding)"));
+                                      _("the TLS handshake failed (see the handshake finding)"), j);
         }
         if (no_starttls) {
                 bool offered = res->starttls == STARTTLS_REFUSED;
@@ -1031,13 +1042,13 @@ static int tls_findings(const CheckContext *ctx, const Job *jobs, const char *ho
                 _cleanup_free_ char *why = NULL;
                 if (asprintf(&why, offered ? _("the server refuses %s") : _("the server does not offer %s"), verb) < 0)
                         return -ENOMEM;
-                return tls_not_tested(out, svc, res->target, 1, ELEMENTSOF(tls_checks), why);
+                return tls_not_tested(out, svc, res->target, 1, ELEMENTSOF(tls_checks), why, j);
         }
         if (!res->tls_ok || !res->tls.protocol) {
                 _cleanup_free_ char *why = not_tested_reason(ctx, j, NULL);
                 if (!why)
                         return -ENOMEM;
-                return tls_not_tested(out, svc, res->target, 0, ELEMENTSOF(tls_checks), why);
+                return tls_not_tested(out, svc, res->target, 0, ELEMENTSOF(tls_checks), why, j);
         }
 
         const TlsInfo *t = &res->tls;
@@ -1051,7 +1062,7 @@ static int tls_findings(const CheckContext *ctx, const Job *jobs, const char *ho
         if (!f || finding_set_detail(f, "%s", detail) < 0)
                 return -ENOMEM;
         if (!t->has_cert) {
-                r = tls_not_tested(out, svc, res->target, 1, 4, _("the server sent no certificate"));
+                r = tls_not_tested(out, svc, res->target, 1, 4, _("the server sent no certificate"), j);
                 if (r < 0)
                         return r;
                 return tls_protocol_finding(ctx, jobs, out);
@@ -1063,6 +1074,12 @@ static int tls_findings(const CheckContext *ctx, const Job *jobs, const char *ho
         if (t->not_yet_valid) {
                 s = STATUS_CRITICAL;
                 f = findings_addf(out, ID("expiry"), res->target, s, _("certificate not valid before %s"), t->not_before);
+        } else if (!t->expiry_known) {
+                /* A date OpenSSL cannot compare is not "expires in 0 days". */
+                s = STATUS_UNKNOWN;
+                f = findings_addf(out, ID("expiry"), res->target, s,
+                                  _("cannot tell when the certificate expires: its notAfter date '%s' could not be "
+                                    "compared with the current time"), strempty(t->not_after));
         } else if (t->seconds_left < 0) {
                 s = STATUS_CRITICAL;
                 if (t->seconds_left > -86400)
@@ -1082,11 +1099,13 @@ static int tls_findings(const CheckContext *ctx, const Job *jobs, const char *ho
         if (!f || finding_set_detail(f, "notBefore=%s\nnotAfter=%s\nsubject=%s\nissuer=%s", strempty(t->not_before),
                                      t->not_after, t->subject, t->issuer) < 0)
                 return -ENOMEM;
-        Metric *m = finding_add_metric(f, "days_left", (double) t->days_left, "");
-        if (!m)
-                return -ENOMEM;
-        metric_set_floors(m, true, st->tls_expiry_warning_days, true, st->tls_expiry_critical_days);
-        if (s != STATUS_OK) {
+        if (t->expiry_known) {
+                Metric *m = finding_add_metric(f, "days_left", (double) t->days_left, "");
+                if (!m)
+                        return -ENOMEM;
+                metric_set_floors(m, true, st->tls_expiry_warning_days, true, st->tls_expiry_critical_days);
+        }
+        if (s != STATUS_OK && s != STATUS_UNKNOWN) {
                 _cleanup_free_ char *rem = expiry_remedy(ctx, t, host);
                 if (!rem || finding_set_remedy(f, "%s", rem) < 0)
                         return -ENOMEM;
@@ -1148,8 +1167,9 @@ static int tls_findings(const CheckContext *ctx, const Job *jobs, const char *ho
 }
 
 /* Is addr inside one of mynetworks' address/prefix entries? Names and tables are skipped.
- * An entry as wide as a /8 (IPv4) or /32 (IPv6) or wider does not count: "mynetworks =
- * 0.0.0.0/0" is the classic open relay, not a trusted network. */
+ * An entry wider than a /8 (IPv4) or a /32 (IPv6) does not count: "mynetworks =
+ * 0.0.0.0/0" is the classic open relay, not a trusted network. A /8 itself does count,
+ * so that Postfix's default 127.0.0.0/8 trusts the loopback. */
 static bool in_networks(const char *const *words, const struct sockaddr_storage *addr) {
         for (const char *const *w = words; w && *w; w++) {
                 char buf[80];
@@ -1215,7 +1235,7 @@ static int smtp_findings(const CheckContext *ctx, const Job *j, const char *reso
                 if (!why)
                         return -ENOMEM;
                 for (size_t i = port25 ? 0 : 2; i < ELEMENTSOF(ids25); i++) {
-                        int r = add_not_tested(out, ids25[i], res->target, why);
+                        int r = add_not_tested(out, ids25[i], res->target, why, j);
                         if (r < 0)
                                 return r;
                 }
@@ -1313,7 +1333,7 @@ static int plaintext_finding(const CheckContext *ctx, const Job *j, const char *
                                                    : not_tested_reason(ctx, j, resolve_error);
                 if (!why)
                         return -ENOMEM;
-                return add_not_tested(out, id, res->target, why);
+                return add_not_tested(out, id, res->target, why, j);
         }
         f = findings_addf(out, id, res->target, res->plaintext_allowed ? STATUS_CRITICAL : STATUS_OK,
                           res->plaintext_allowed ? _("%s accepts password login without TLS")
@@ -1347,18 +1367,6 @@ typedef struct ConfCache {
         int dovecot_r;
         char *protocols;
 } ConfCache;
-
-static bool word_in(const char *list, const char *word) {
-        size_t l = strlen(word);
-        for (const char *p = list; p && *p;) {
-                p += strspn(p, " \t,");
-                size_t n = strcspn(p, " \t,");
-                if (n == l && strncmp(p, word, l) == 0)
-                        return true;
-                p += n;
-        }
-        return false;
-}
 
 static const char *trim_left(const char *s) {
         while (s && isspace((unsigned char) *s))
