@@ -19,6 +19,7 @@ static const Verb verbs[] = {
           verb_queue_usage },
         { "lab", verb_lab, N_("run a command on a throwaway lab host (namespaces + overlays)"),
           verb_lab_usage },
+        { "log", verb_log, N_("mail log: statistics, tail, message trace, one user's view"), verb_log_usage },
 };
 
 static const Verb *verb_find(const char *name) {

@@ -12,12 +12,14 @@ typedef struct Verb {
 int verb_check(int argc, char *argv[]);
 int verb_dns(int argc, char *argv[]);
 int verb_lab(int argc, char *argv[]);
+int verb_log(int argc, char *argv[]);
 int verb_monitor(int argc, char *argv[]);
 int verb_queue(int argc, char *argv[]);
 
 extern const char verb_check_usage[];
 extern const char verb_dns_usage[];
 extern const char verb_lab_usage[];
+extern const char verb_log_usage[];
 extern const char verb_monitor_usage[];
 extern const char verb_queue_usage[];
 

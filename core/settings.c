@@ -89,6 +89,7 @@ static const SettingsField fields[] = {
         NUM("log", "window_minutes", log_window_minutes, 60, 1, 7 * 24 * 60),
         NUM("log", "sasl_failures_warning", log_sasl_failures_warning, 20, 0, UINT_MAX),
         NUM("log", "sasl_failures_critical", log_sasl_failures_critical, 200, 0, UINT_MAX),
+        NUM("log", "file_tail_mib", log_file_tail_mib, 16, 1, 4096),
 
         STR("dns", "resolver", CONF_STRING, resolver),
         STR("dns", "trust_anchor", CONF_PATH, trust_anchor),

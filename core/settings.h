@@ -31,6 +31,7 @@ typedef struct Settings {
         unsigned log_window_minutes;       /* how far back log checks look, default 60 */
         unsigned log_sasl_failures_warning;  /* default 20 */
         unsigned log_sasl_failures_critical; /* default 200 */
+        unsigned log_file_tail_mib;        /* without a journal: MiB read from the end of the log file, default 16 */
         /* [dns] */
         char *resolver;                    /* ADDR[:PORT], NULL = /etc/resolv.conf */
         char *trust_anchor;                /* file, NULL = system default */

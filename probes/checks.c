@@ -19,6 +19,7 @@ static const Check catalog[] = {
         { "system", "system.hostname", check_system_hostname },
         { "system", "system.disk", check_system_disk },
         { "queue", "queue.size", check_queue },
+        { "log", "log.sasl-failures", check_log },
 };
 
 /* Every group of the catalog in DESIGN.md, including those whose checks come later. */

@@ -10,6 +10,7 @@
 #include "listeners.h"
 #include "local.h"
 #include "queue-checks.h"
+#include "logcheck.h"
 
 typedef struct Check {
         const char *groups; /* the --only groups it serves, space-separated */

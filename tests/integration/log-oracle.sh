@@ -1,0 +1,276 @@
+#!/usr/bin/env bash
+# The mail log engine against its oracle: real Postfix + Dovecot + journald in a lab host,
+# real traffic (swaks, IMAP and POP3 logins), then pflogsumm and `mxdeck log stats` on the
+# same saved log: every Grand Totals figure must be equal, in traditional and RFC 3339
+# timestamp form, and the journal read directly must give the same totals. Then trace,
+# user, tail and the log.* findings on the same traffic.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+in_lab_or_reexec --hostname mail.lab.test -- "$0" "$@"
+[ -n "${LOG_ORACLE_TRACE:-}" ] && set -x
+
+command -v swaks >/dev/null || fail "swaks is not installed (scripts/bootstrap installs it)"
+command -v pflogsumm >/dev/null || fail "pflogsumm is not installed (scripts/bootstrap installs it)"
+T=$(mktemp -d /tmp/mxdeck-log-oracle.XXXXXX)
+note "work directory $T (removed when the test passes)"
+totals() { python3 "$here/../log/logtotals.py" "$@"; }
+echo "127.0.0.1 mail.lab.test mail" >>/etc/hosts
+
+# ---- Postfix: virtual mailboxes in lab.test delivered over LMTP to Dovecot; SASL through
+# Dovecot; submission passes a "content filter" that is Postfix itself on 10025, so mail
+# is re-injected ("queued as"); unreachable.test defers (nothing on 2525); the filter's
+# listener refuses bounce.test, so that mail bounces; header checks hold, discard and reject; a HELO without a
+# dot is a reject warning; messages over 20000 bytes are refused. ----
+openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj /CN=mail.lab.test \
+        -keyout /etc/postfix/lab.key -out /etc/postfix/lab.pem 2>/dev/null || fail "cannot make a certificate"
+chmod 600 /etc/postfix/lab.key
+groupadd -g 5000 vmail && useradd -u 5000 -g 5000 -d /var/mail/vhosts -M -s /usr/sbin/nologin vmail ||
+        fail "cannot add the vmail user"
+mkdir -p /var/mail/vhosts && chown vmail:vmail /var/mail/vhosts
+cat >/etc/postfix/main.cf <<'CF'
+compatibility_level = 3.6
+myhostname = mail.lab.test
+mydomain = lab.test
+mydestination = $myhostname, localhost
+inet_interfaces = loopback-only
+inet_protocols = ipv4
+mynetworks = 127.0.0.1/32
+alias_maps = hash:/etc/aliases
+alias_database = hash:/etc/aliases
+virtual_mailbox_domains = lab.test
+virtual_mailbox_maps = hash:/etc/postfix/vmailbox
+virtual_transport = lmtp:unix:private/dovecot-lmtp
+transport_maps = hash:/etc/postfix/transport
+smtpd_tls_cert_file = /etc/postfix/lab.pem
+smtpd_tls_key_file = /etc/postfix/lab.key
+smtpd_tls_security_level = may
+smtpd_sasl_type = dovecot
+smtpd_sasl_path = private/auth
+smtpd_relay_restrictions = permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination
+smtpd_helo_required = yes
+smtpd_recipient_restrictions = warn_if_reject reject_non_fqdn_helo_hostname
+header_checks = regexp:/etc/postfix/header_checks
+message_size_limit = 20000
+maximal_backoff_time = 3600s
+minimal_backoff_time = 3600s
+smtp_dns_support_level = disabled
+CF
+printf 'alice@lab.test x\nbob@lab.test x\n' >/etc/postfix/vmailbox
+printf 'unreachable.test smtp:[127.0.0.1]:2525\n' >/etc/postfix/transport
+printf '/@bounce\\.test$/ REJECT no such user here\n' >/etc/postfix/bounce_access
+printf '/^Subject: HOLDME/ HOLD\n/^Subject: DISCARDME/ DISCARD\n/^Subject: REJECTME/ REJECT no thanks\n' \
+        >/etc/postfix/header_checks
+postmap /etc/postfix/vmailbox /etc/postfix/transport && newaliases || fail "postmap failed"
+postconf -M submission/inet="submission inet n - y - - smtpd"
+postconf -P submission/inet/smtpd_tls_security_level=encrypt submission/inet/smtpd_sasl_auth_enable=yes \
+        "submission/inet/smtpd_relay_restrictions=permit_sasl_authenticated,reject" \
+        "submission/inet/content_filter=smtp:[127.0.0.1]:10025" submission/inet/syslog_name=postfix/submission
+postconf -M 127.0.0.1:10025/inet="127.0.0.1:10025 inet n - y - - smtpd"
+postconf -P "127.0.0.1:10025/inet/content_filter=" \
+        "127.0.0.1:10025/inet/smtpd_recipient_restrictions=check_recipient_access,regexp:/etc/postfix/bounce_access" \
+        "127.0.0.1:10025/inet/smtpd_relay_restrictions=permit_mynetworks,reject"
+
+# ---- Dovecot: passwd-file users, LMTP for Postfix, the auth socket for SASL. ----
+sed -i 's/^!include auth-system.conf.ext/#&/' /etc/dovecot/conf.d/10-auth.conf
+printf 'alice@lab.test:{PLAIN}alice-secret:5000:5000::/var/mail/vhosts/lab.test/alice::\nbob@lab.test:{PLAIN}bob-secret:5000:5000::/var/mail/vhosts/lab.test/bob::\n' \
+        >/etc/dovecot/lab-users
+cat >/etc/dovecot/local.conf <<'CF'
+protocols = imap pop3 lmtp
+listen = 127.0.0.1
+ssl = yes
+ssl_cert = </etc/postfix/lab.pem
+ssl_key = </etc/postfix/lab.key
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+mail_location = maildir:/var/mail/vhosts/%d/%n
+passdb {
+  driver = passwd-file
+  args = scheme=PLAIN /etc/dovecot/lab-users
+}
+userdb {
+  driver = passwd-file
+  args = /etc/dovecot/lab-users
+}
+service auth {
+  unix_listener /var/spool/postfix/private/auth {
+    mode = 0666
+  }
+}
+service lmtp {
+  unix_listener /var/spool/postfix/private/dovecot-lmtp {
+    mode = 0666
+  }
+}
+CF
+mkdir -p /etc/dovecot/private
+ln -sf /etc/postfix/lab.pem /etc/dovecot/private/dovecot.pem
+ln -sf /etc/postfix/lab.key /etc/dovecot/private/dovecot.key
+postfix start >/dev/null 2>&1 || fail "postfix start failed: $(postfix check 2>&1 | tail -3)"
+dovecot || fail "dovecot failed to start: $(doveconf -n 2>&1 | tail -3)"
+for p in 25 587 10025 143 993 110 995; do
+        wait_for_port "$p" 10 || fail "nothing listens on $p"
+done
+
+# ---- Traffic ----
+sw() { swaks --server 127.0.0.1 --timeout 20 "$@" >>"$T/swaks.log" 2>&1; }
+auth=(--port 587 --tls --auth PLAIN --auth-user alice@lab.test --auth-password alice-secret --from alice@lab.test)
+for i in 1 2 3; do
+        sw "${auth[@]}" --to bob@lab.test --header "Subject: hello $i" --header "Message-Id: <oracle-$i@lab.test>" ||
+                not_ok "authenticated submission $i was refused"
+done
+sw "${auth[@]}" --to friend@unreachable.test --header "Message-Id: <oracle-defer@lab.test>" || not_ok "submission to unreachable.test"
+sw "${auth[@]}" --to nobody@bounce.test --header "Message-Id: <oracle-bounce@lab.test>" || not_ok "submission to bounce.test"
+sw --port 25 --from carol@example.org --to bob@lab.test --header "Subject: HOLDME" || not_ok "mail to be held"
+sw --port 25 --from carol@example.org --to bob@lab.test --header "Subject: DISCARDME" || not_ok "mail to be discarded"
+sw --port 25 --from carol@example.org --to bob@lab.test --header "Subject: REJECTME" && not_ok "header REJECT accepted"
+sw --port 25 --from dave@Example.NET --to Bob@LAB.test --helo nodot || not_ok "reject_warning mail refused"
+sw --port 25 --from carol@example.org --to nobody@lab.test && not_ok "unknown user accepted"
+sw --port 25 --local-interface 127.0.0.2 --from eve@example.org --to victim@example.com && not_ok "relay accepted"
+sw --port 25 --from carol@example.org --to bob@lab.test --body "$(head -c 30000 /dev/zero | tr '\0' x)" &&
+        not_ok "oversized mail accepted"
+for i in 1 2; do
+        sw --port 587 --tls --auth LOGIN --auth-user alice@lab.test --auth-password wrong --from alice@lab.test \
+                --to bob@lab.test && not_ok "wrong password accepted"
+done
+printf 'Subject: from pickup\n\nlocal mail\n' | sendmail -f root bob@lab.test || not_ok "sendmail (pickup)"
+python3 - <<'PY' || not_ok "IMAP/POP3 logins"
+import imaplib, poplib, ssl
+ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+m = imaplib.IMAP4("127.0.0.1"); m.login("bob@lab.test", "bob-secret"); m.logout()
+m = imaplib.IMAP4_SSL("127.0.0.1", ssl_context=ctx); m.login("bob@lab.test", "bob-secret"); m.logout()
+for mod in ("imap", "pop3"):
+    try:
+        if mod == "imap":
+            m = imaplib.IMAP4("127.0.0.1"); m.login("bob@lab.test", "nope")
+        else:
+            p = poplib.POP3("127.0.0.1"); p.user("bob@lab.test"); p.pass_("nope")
+        raise SystemExit("a wrong password was accepted")
+    except (imaplib.IMAP4.error, poplib.error_proto):
+        pass
+p = poplib.POP3_SSL("127.0.0.1", context=ctx); p.user("alice@lab.test"); p.pass_("alice-secret"); p.quit()
+PY
+
+# Settled: only the deferred and the held message are left in the queue, and the six
+# deliveries (3 to bob, the reject-warned one, the pickup, the bounce to alice) are saved.
+settled() {
+        [ "$(postqueue -j 2>/dev/null | wc -l)" = 2 ] || return 1
+        [ "$(journalctl -q -o cat SYSLOG_IDENTIFIER=dovecot 2>/dev/null | grep -c 'saved mail to')" -ge 6 ]
+}
+wait_for 60 settled || not_ok "the queue did not settle: $(postqueue -p | tail -3); $(journalctl -q -o cat | grep -c 'saved mail')"
+# journald writes what it received before it answers a client: a round trip through it.
+journalctl --sync 2>/dev/null || true
+journalctl -q -o short --no-pager >"$T/mail.log"
+# rsyslog's RFC 3339 form has a colon in the offset (journalctl writes +0000).
+journalctl -q -o short-iso-precise --no-pager | sed -E 's/^([0-9T:.-]+[+-][0-9]{2})([0-9]{2}) /\1:\2 /' >"$T/mail-iso.log"
+cp "$T/mail.log" /tmp/mxdeck-log-oracle.log 2>/dev/null || true
+note "$(wc -l <"$T/mail.log") log lines"
+
+# ---- The oracle: pflogsumm vs mxdeck on the same file ----
+pflogsumm "$T/mail.log" >"$T/pflog.txt" 2>"$T/pflog.err" || fail "pflogsumm failed: $(head -3 "$T/pflog.err")"
+totals pflogsumm "$T/pflog.txt" >"$T/pflog.totals"
+"$MXDECK" log stats --file "$T/mail.log" --format json --unparsed "$T/unparsed.txt" >"$T/mx.json" ||
+        fail "mxdeck log stats failed"
+totals mxdeck "$T/mx.json" >"$T/mx.totals" || fail "mxdeck's JSON does not have the totals keys"
+while read -r key want; do
+        got=$(awk -v k="$key" '$1 == k { print $2 }' "$T/mx.totals")
+        expect_eq "$got" "$want" "traditional timestamps: $key equals pflogsumm's"
+done <"$T/pflog.totals"
+# The traffic made each kind happen at least once, so equality is not 0 = 0.
+for key in received delivered deferred bounced rejected reject_warnings held discarded bytes_received senders; do
+        v=$(awk -v k="$key" '$1 == k { print $2 }' "$T/mx.totals")
+        [ "${v:-0}" != 0 ] && ok "the traffic produced $key ($v)" || not_ok "the traffic produced no $key"
+done
+expect_eq "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["lines"]["unparsed"])' "$T/mx.json")" 0 \
+        "no line of real Postfix/Dovecot output is unparsed"
+
+pflogsumm "$T/mail-iso.log" >"$T/pflog-iso.txt" 2>/dev/null || fail "pflogsumm (RFC 3339) failed"
+totals pflogsumm "$T/pflog-iso.txt" >"$T/pflog-iso.totals"
+"$MXDECK" log stats --file "$T/mail-iso.log" --format json >"$T/mx-iso.json" || fail "mxdeck log stats (RFC 3339)"
+totals mxdeck "$T/mx-iso.json" >"$T/mx-iso.totals"
+expect_eq "$(cat "$T/mx-iso.totals")" "$(cat "$T/pflog-iso.totals")" "RFC 3339 timestamps: all totals equal pflogsumm's"
+expect_eq "$(cat "$T/mx-iso.totals")" "$(cat "$T/mx.totals")" "the same log in either timestamp form gives the same totals"
+
+# The same events straight from the journal (sd-journal), and gzip'd rotated files.
+"$MXDECK" log stats --format json >"$T/mx-journal.json" || fail "mxdeck log stats (journal) failed"
+totals mxdeck "$T/mx-journal.json" >"$T/mx-journal.totals"
+expect_eq "$(cat "$T/mx-journal.totals")" "$(cat "$T/mx.totals")" "the journal gives the same totals as the file"
+expect_match "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["source"])' "$T/mx-journal.json")" \
+        "^journal" "without --file the journal is the source"
+mkdir "$T/rot"
+half=$(($(wc -l <"$T/mail.log") / 2))
+head -n "$half" "$T/mail.log" | gzip >"$T/rot/mail.log.1.gz"
+tail -n +"$((half + 1))" "$T/mail.log" >"$T/rot/mail.log"
+touch -d '-1 hour' "$T/rot/mail.log.1.gz"
+"$MXDECK" log stats --file "$T/rot/mail.log" --format json >"$T/mx-rot.json" || fail "mxdeck log stats (rotated)"
+expect_eq "$(totals mxdeck "$T/mx-rot.json")" "$(cat "$T/mx.totals")" "a rotated, gzip'd sibling read first gives the same totals"
+
+# Figures beyond pflogsumm, from the same traffic.
+jq_() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print($2)" "$1"; }
+expect_eq "$(jq_ "$T/mx.json" 'd["counts"]["sasl_failures"]')" 2 "two SASL failures counted"
+expect_eq "$(jq_ "$T/mx.json" 'd["sasl_failures_by_ip"][0]["ip"]')" 127.0.0.1 "SASL failures by client address"
+expect_eq "$(jq_ "$T/mx.json" 'd["counts"]["login_failures"]')" 2 "two failed Dovecot logins"
+expect_eq "$(jq_ "$T/mx.json" '" ".join("%s:%d:%d" % (u["user"], u["logins"], u["tls"]) for u in d["logins_by_user"])')" \
+        "bob@lab.test:2:1 alice@lab.test:1:1" "logins per user, with TLS"
+expect_match "$(jq_ "$T/mx.json" '"|".join(r["reason"] for r in d["top_reject_reasons"])')" "relay-denied: Relay access denied" \
+        "reject reasons name relay denied"
+expect_match "$(jq_ "$T/mx.json" '"|".join(r["reason"] for r in d["top_reject_reasons"])')" "unknown-user: " \
+        "reject reasons name the unknown user class"
+expect_match "$(jq_ "$T/mx.json" '"|".join(r["reason"] for r in d["top_deferral_reasons"])')" "Connection refused" \
+        "deferral reasons"
+
+# ---- trace: the submission, its re-injection by the filter, the LMTP save ----
+"$MXDECK" log trace '<oracle-1@lab.test>' --file "$T/mail.log" >"$T/trace.txt" || not_ok "trace by Message-ID failed"
+expect_eq "$(grep -c 'queued as' "$T/trace.txt")" 1 "trace follows the content filter's 'queued as'"
+expect_eq "$(grep -c 'saved mail to INBOX' "$T/trace.txt")" 1 "trace shows the LMTP save"
+expect_match "$(grep -c 'postfix/submission/smtpd.*connect from' "$T/trace.txt")" "^[12]$" "trace shows the smtpd session it came in on"
+expect_eq "$(grep -c ': removed' "$T/trace.txt")" 2 "trace covers both queue ids to their removal"
+qid=$(grep -m1 'oracle-bounce' "$T/mail.log" | sed -n 's/.*\]: \([0-9A-Za-z]*\): message-id=.*/\1/p')
+"$MXDECK" log trace "$qid" --file "$T/mail.log" >"$T/trace-b.txt" || not_ok "trace by queue id failed"
+expect_match "$(cat "$T/trace-b.txt")" "sender non-delivery notification" "trace by queue id shows the bounce it caused"
+expect_match "$(cat "$T/trace-b.txt")" "saved mail to INBOX" "... and that bounce's own delivery"
+
+# ---- user ----
+"$MXDECK" log user bob@lab.test --file "$T/mail.log" >"$T/user.txt" || not_ok "log user failed"
+expect_match "$(cat "$T/user.txt")" "2  logins, 2 failed" "user: logins and failures (IMAP and POP3)"
+expect_match "$(grep 'messages received' "$T/user.txt")" "^ +5 " "user: messages received (final deliveries only, not the filter hop)"
+
+# ---- tail: kinds, grep, terminal-safe ----
+"$MXDECK" log tail --file "$T/mail.log" -n 1000 --kind reject >"$T/tail.txt" || not_ok "log tail failed"
+expect_eq "$(grep -c 'reject: ' "$T/tail.txt")" "$(jq_ "$T/mx.json" 'd["totals"]["rejected"]')" "tail --kind reject shows every reject"
+"$MXDECK" log tail --file "$T/mail.log" --since '-1d' --grep 'status=deferred' >"$T/tail2.txt" || not_ok "tail --grep failed"
+expect_eq "$(wc -l <"$T/tail2.txt")" "$(grep -c 'status=deferred' "$T/mail.log")" "tail --grep with --since"
+logger -p mail.info -t postfix/smtpd -- "$(printf 'warning: evil \033[2J\033]0;owned\007 line')"
+journalctl --sync 2>/dev/null || true
+"$MXDECK" log tail -n 5 >"$T/tail3.txt" || not_ok "tail from the journal failed"
+expect_match "$(cat "$T/tail3.txt")" "evil" "tail reads the journal"
+expect_no_escape "$T/tail3.txt" "an escape sequence in a log line never reaches the terminal"
+
+# ---- follow: a line logged after the start shows up (journal fd, no polling) ----
+"$MXDECK" log tail --follow -n 0 >"$T/follow.txt" 2>&1 &
+fpid=$!
+sleep 0.5
+logger -p mail.info -t postfix/qmgr -- "ABCDEF1234: removed"
+wait_for 10 grep -q ABCDEF1234 "$T/follow.txt" && ok "follow shows a new journal line" || not_ok "follow: $(cat "$T/follow.txt")"
+kill "$fpid" 2>/dev/null
+wait "$fpid" 2>/dev/null
+
+# ---- the log.* findings ----
+"$MXDECK" check --only log --format json >"$T/check.json"
+check_field() { python3 "$here/jsonq.py" "$@" <"$T/check.json"; }
+expect_eq "$(check_field status log.sasl-failures)" ok "2 SASL failures in the window: below the warning threshold"
+expect_match "$(check_field field log.sasl-failures summary)" "4 authentication failures" "failures counted (SMTP and IMAP/POP3)"
+expect_eq "$(check_field status log.warnings)" warning "a Postfix warning in the window"
+logger -p mail.info -t postfix/smtpd -- "fatal: open database /etc/postfix/missing.db: No such file or directory"
+logger -p mail.info -t postfix/local -- "warning: hash:/etc/aliases is unavailable. open database /etc/aliases.db: No such file or directory"
+journalctl --sync 2>/dev/null || true
+"$MXDECK" check --only log --format json >"$T/check.json"
+expect_eq "$(check_field status log.warnings)" critical "a fatal line makes log.warnings critical"
+expect_match "$(check_field field log.warnings remedy)" "newaliases" "remedy for hash:/etc/aliases is unavailable"
+expect_match "$(check_field field log.warnings remedy)" "postmap /etc/postfix/missing" "remedy for a missing .db"
+expect_eq "$(check_field status log.deliverability)" ok "no refusals from the big providers"
+
+postfix stop >/dev/null 2>&1
+doveadm stop 2>/dev/null
+[ "$_tap_failed" = 0 ] && rm -rf "$T"
+finish
