@@ -265,6 +265,26 @@ static int opt_verbose(CliOptions *o, const char *arg, char **e) {
         return 0;
 }
 
+static int opt_refresh(CliOptions *o, const char *arg, char **e) {
+        uint64_t t;
+        if (parse_uint64(arg, &t) < 0 || t == 0 || t > 86400)
+                return fail_quoted(e, _("--refresh needs a number of seconds from 1 to 86400, not '%s'"), arg);
+        o->refresh = (unsigned) t;
+        return 0;
+}
+
+static int opt_ascii(CliOptions *o, const char *arg, char **e) {
+        (void) arg, (void) e;
+        o->ascii = true;
+        return 0;
+}
+
+static int opt_low_bandwidth(CliOptions *o, const char *arg, char **e) {
+        (void) arg, (void) e;
+        o->low_bandwidth = true;
+        return 0;
+}
+
 static int opt_help(CliOptions *o, const char *arg, char **e) {
         (void) arg, (void) e;
         o->help = true;
@@ -273,6 +293,7 @@ static int opt_help(CliOptions *o, const char *arg, char **e) {
 
 #define CHECK CLI_VERB_CHECK
 #define RECORDS CLI_VERB_DNS_RECORDS
+#define MONITOR CLI_VERB_MONITOR
 
 static const struct OptionDef {
         const char *name;
@@ -281,30 +302,34 @@ static const struct OptionDef {
         unsigned verbs;   /* CliVerb bits */
         int (*apply)(CliOptions *o, const char *arg, char **ret_error);
 } option_table[] = {
-        { "only",         0,   true,  CHECK,           opt_only },
-        { "skip",         0,   true,  CHECK,           opt_skip },
+        { "only",         0,   true,  CHECK | MONITOR,           opt_only },
+        { "skip",         0,   true,  CHECK | MONITOR,           opt_skip },
         { "format",       0,   true,  CHECK,           opt_format_check },
         { "format",       0,   true,  RECORDS,         opt_format_records },
         { "output",       'o', true,  CHECK,           opt_output },
-        { "host",         0,   true,  CHECK | RECORDS, opt_host },
-        { "domain",       0,   true,  CHECK | RECORDS, opt_domain },
-        { "timeout",      0,   true,  CHECK,           opt_timeout },
-        { "config",       0,   true,  CHECK | RECORDS, opt_config },
-        { "color",        0,   true,  CHECK,           opt_color },
-        { "connect",      0,   true,  CHECK,           opt_connect },
-        { "port",         0,   true,  CHECK,           opt_port },
-        { "ca-file",      0,   true,  CHECK,           opt_ca_file },
-        { "selector",     0,   true,  CHECK | RECORDS, opt_selector },
-        { "resolver",     0,   true,  CHECK,           opt_resolver },
-        { "trust-anchor", 0,   true,  CHECK,           opt_trust_anchor },
+        { "host",         0,   true,  CHECK | RECORDS | MONITOR, opt_host },
+        { "domain",       0,   true,  CHECK | RECORDS | MONITOR, opt_domain },
+        { "timeout",      0,   true,  CHECK | MONITOR,           opt_timeout },
+        { "config",       0,   true,  CHECK | RECORDS | MONITOR, opt_config },
+        { "color",        0,   true,  CHECK | MONITOR,           opt_color },
+        { "connect",      0,   true,  CHECK | MONITOR,           opt_connect },
+        { "port",         0,   true,  CHECK | MONITOR,           opt_port },
+        { "ca-file",      0,   true,  CHECK | MONITOR,           opt_ca_file },
+        { "selector",     0,   true,  CHECK | RECORDS | MONITOR, opt_selector },
+        { "resolver",     0,   true,  CHECK | MONITOR,           opt_resolver },
+        { "trust-anchor", 0,   true,  CHECK | MONITOR,           opt_trust_anchor },
         { "address",      0,   true,  RECORDS,         opt_address },
         { "mta-sts",      0,   false, RECORDS,         opt_mta_sts },
         { "verbose",      'v', false, CHECK,           opt_verbose },
-        { "help",         'h', false, CHECK | RECORDS, opt_help },
+        { "refresh",      0,   true,  MONITOR,         opt_refresh },
+        { "ascii",        0,   false, MONITOR,         opt_ascii },
+        { "low-bandwidth", 0,  false, MONITOR,         opt_low_bandwidth },
+        { "help",         'h', false, CHECK | RECORDS | MONITOR, opt_help },
 };
 
 #undef CHECK
 #undef RECORDS
+#undef MONITOR
 
 void cli_options_done(CliOptions *o) {
         if (!o)
@@ -358,6 +383,9 @@ int cli_options_parse(CliVerb verb, int argc, char *argv[], CliOptions *ret, cha
                 if (o.help)
                         break;
         }
+        /* monitor takes the panel to open on */
+        if (r >= 0 && !o.help && verb == CLI_VERB_MONITOR && optind < argc)
+                o.panel = argv[optind++];
         if (r >= 0 && !o.help && optind < argc)
                 r = fail_quoted(ret_error, _("unexpected argument '%s'"), argv[optind]);
         if (r < 0) {
@@ -506,7 +534,7 @@ int run_context_build(CliOptions *opt, RunContextFlags flags, RunContext *ret, c
                 .trust_anchor = c.opt.trust_anchor ? c.opt.trust_anchor : c.settings.trust_anchor,
         };
         if (!(flags & RUN_CONTEXT_NO_NAME_DEFAULTS)) {
-                r = default_names(&c, c.opt.verb == CLI_VERB_CHECK);
+                r = default_names(&c, c.opt.verb != CLI_VERB_DNS_RECORDS);
                 if (r < 0)
                         goto fail;
         }

@@ -20,6 +20,7 @@
 typedef enum CliVerb {
         CLI_VERB_CHECK = 1u << 0,
         CLI_VERB_DNS_RECORDS = 1u << 1,
+        CLI_VERB_MONITOR = 1u << 2,
 } CliVerb;
 
 typedef enum ColorWhen {
@@ -52,6 +53,10 @@ typedef struct CliOptions {
         size_t n_addrs;
         bool mta_sts;
         bool json;                /* --format json (else zone) */
+        /* monitor */
+        unsigned refresh;         /* --refresh, 0 = settings */
+        bool ascii, low_bandwidth;
+        const char *panel;        /* the optional PANEL argument */
 } CliOptions;
 
 void cli_options_done(CliOptions *o);

@@ -1364,7 +1364,6 @@ static int plaintext_finding(const CheckContext *ctx, const Job *j, const char *
  * out. A service given with --port SVC=PORT is always probed and judged. When postconf or
  * doveconf cannot be run, the service counts as configured (judged as it always was). */
 typedef struct ConfCache {
-        bool dovecot_asked;
         int dovecot_r;
         char *protocols;
 } ConfCache;
@@ -1398,10 +1397,6 @@ static int service_configured(const CheckContext *ctx, const Service *svc, ConfC
                                            "'postconf -M %s' prints nothing)"),
                                 svc->name, name, name) < 0 ? -1 : 0;
         }
-        if (!cc->dovecot_asked) {
-                cc->dovecot_asked = true;
-                cc->dovecot_r = doveconf_get(ctx, "protocols", &cc->protocols, NULL);
-        }
         if (cc->dovecot_r < 0 || !cc->protocols)
                 return -1;
         const char *proto = svc->proto == PROTO_IMAP ? "imap" : "pop3";
@@ -1415,6 +1410,20 @@ static int service_configured(const CheckContext *ctx, const Service *svc, ConfC
                 return asprintf(ret_why, _("%s is not enabled (Dovecot: service %s { inet_listener %s { port = 0 } })"),
                                 svc->name, svc->login, svc->name) < 0 ? -1 : 0;
         return 1;
+}
+
+/* One listener's "is it configured at all?" question, run in its own fiber. */
+typedef struct ConfQuery {
+        const CheckContext *ctx;
+        const Service *svc;
+        ConfCache *cache;
+        SvcState *state;
+} ConfQuery;
+
+static int conf_query_fiber(void *userdata) {
+        ConfQuery *q = userdata;
+        q->state->configured = service_configured(q->ctx, q->svc, q->cache, &q->state->why_off);
+        return 0;
 }
 
 static bool port_overridden(const CheckContext *ctx, const Service *svc) {
@@ -1529,17 +1538,41 @@ int check_mail_listeners(const CheckContext *ctx, FindingList *out) {
         SvcState state[N_SERVICES] = {};
         ConfCache conf = {};
         unsigned probed[2] = {}, refused[2] = {}; /* [0] Postfix, [1] Dovecot */
+        /* Ask the configuration about every listener that refused, all at once (Dovecot's
+         * protocols first, once, since each Dovecot query needs them). */
+        ConfQuery queries[N_SERVICES];
+        void *qargs[N_SERVICES];
+        size_t n_queries = 0;
+        bool dovecot_refused = false;
+        for (size_t i = 0; i < N_SERVICES && !resolve_error; i++) {
+                state[i].configured = 1;
+                if (!service_wanted(ctx, &services[i]) || jobs[i][VARIANT_MAIN].res.stage != STAGE_CONNECT)
+                        continue;
+                dovecot_refused = dovecot_refused || !svc_postfix(&services[i]);
+                queries[n_queries] = (ConfQuery) { .ctx = ctx, .svc = &services[i], .cache = &conf, .state = &state[i] };
+                qargs[n_queries] = &queries[n_queries];
+                n_queries++;
+        }
+        if (dovecot_refused)
+                conf.dovecot_r = doveconf_get(ctx, "protocols", &conf.protocols, NULL);
+        r = fiber_run_all(conf_query_fiber, qargs, n_queries, NULL);
+        if (r < 0) {
+                for (size_t i = 0; i < N_SERVICES; i++) {
+                        free(state[i].why_off);
+                        for (Variant v = 0; v < _VARIANT_MAX; v++)
+                                result_done(&jobs[i][v].res);
+                }
+                free(conf.protocols);
+                goto out;
+        }
         for (size_t i = 0; i < N_SERVICES && !resolve_error; i++) {
                 const Service *svc = &services[i];
                 const Result *res = &jobs[i][VARIANT_MAIN].res;
                 SvcState *st = &state[i];
                 if (!service_wanted(ctx, svc))
                         continue;
-                st->configured = 1;
-                if (res->stage == STAGE_CONNECT) {
-                        st->configured = service_configured(ctx, svc, &conf, &st->why_off);
+                if (res->stage == STAGE_CONNECT)
                         st->disabled = st->configured == 0 && st->why_off && !port_overridden(ctx, svc);
-                }
                 if (st->disabled)
                         continue;
                 probed[!svc_postfix(svc)]++;
