@@ -66,7 +66,8 @@ void cli_options_done(CliOptions *o);
  * group 'x' in --only"), or -ENOMEM. Resets getopt's state first. */
 int cli_options_parse(CliVerb verb, int argc, char *argv[], CliOptions *ret, char **ret_error);
 
-/* Everything a run needs, built from the options. */
+/* Everything a run needs, built from the options. check points into the other fields:
+ * build it in place and do not copy it afterwards. */
 typedef struct RunContext {
         CliOptions opt;
         Settings settings;        /* defaults, then the file(s), then the flags */

@@ -84,7 +84,8 @@ if grep -q $'\033' "$T/c1"; then bad "colour when piped, NO_COLOR empty"; else o
 # Whatever the host name holds, no escape sequence reaches the terminal, and JSON stays valid.
 "$mxdeck" check --only system --host $'\e]0;PWN\a\xff' --color never >"$T/hostile" 2>&1
 if grep -q $'\033' "$T/hostile"; then bad "escape sequence from --host reached the output"; else ok "--host is made terminal-safe"; fi
-"$mxdeck" check --only system --host $'mail\xff.example' --format json >"$T/hostile.json" 2>&1
+# stderr apart: the JSON is stdout alone (a sanitizer's warnings must not count against it)
+"$mxdeck" check --only system --host $'mail\xff.example' --format json >"$T/hostile.json" 2>"$T/hostile.err"
 if python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$T/hostile.json" 2>/dev/null; then ok "invalid UTF-8 in --host: JSON still valid"; else bad "invalid UTF-8 in --host broke JSON: $(head -2 "$T/hostile.json")"; fi
 
 # --skip beside --only: names checked like --only's, the rest runs.
