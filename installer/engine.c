@@ -210,8 +210,8 @@ static char *argv_to_line(const char *const *argv) {
         return s;
 }
 
-int installer_run(Installer *ins, const char *step, const char *const *argv,
-                  const char *input, size_t input_size, SpawnResult *ret) {
+static int run_command(Installer *ins, const char *step, const char *const *argv,
+                       const char *input, size_t input_size, bool quiet, SpawnResult *ret) {
         SpawnOptions o = {
                 .argv = argv,
                 .input = input,
@@ -232,7 +232,8 @@ int installer_run(Installer *ins, const char *step, const char *const *argv,
         journal_audit(installer_transaction(ins), step, "mxdeck: ran %s: %s", line,
                       spawn_result_ok(&res) ? "ok" : "failed");
         /* each output line as an event, terminal-safe */
-        for (const char *s = res.out ? res.out : "", *end = s + res.out_size; s < end;) {
+        for (const char *s = res.out ? res.out : "", *end = s + res.out_size;
+             (!quiet || !spawn_result_ok(&res)) && s < end;) {
                 const char *nl = memchr(s, '\n', (size_t) (end - s));
                 size_t len = nl ? (size_t) (nl - s) : (size_t) (end - s);
                 _cleanup_free_ char *safe = NULL;
@@ -245,6 +246,15 @@ int installer_run(Installer *ins, const char *step, const char *const *argv,
         else
                 spawn_result_done(&res);
         return 0;
+}
+
+int installer_run(Installer *ins, const char *step, const char *const *argv,
+                  const char *input, size_t input_size, SpawnResult *ret) {
+        return run_command(ins, step, argv, input, input_size, false, ret);
+}
+
+int installer_run_quiet(Installer *ins, const char *step, const char *const *argv, SpawnResult *ret) {
+        return run_command(ins, step, argv, NULL, 0, true, ret);
 }
 
 /* --- managed state --- */

@@ -224,6 +224,10 @@ bool step_has_changes(const StepPlan *sp);
 int installer_run(Installer *ins, const char *step, const char *const *argv,
                   const char *input, size_t input_size, SpawnResult *ret);
 
+/* The same, but the output is shown only when the command fails (checks such as doveconf
+ * -x print the whole configuration). */
+int installer_run_quiet(Installer *ins, const char *step, const char *const *argv, SpawnResult *ret);
+
 void installer_emit(Installer *ins, InstallerEventType type, const char *step,
                     const char *line, int result);
 

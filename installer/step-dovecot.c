@@ -5,6 +5,7 @@
  * the result). local.conf, read after conf.d, stays the administrator's. */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -95,6 +96,74 @@ static int render(Installer *ins, char **ret) {
         return 0;
 }
 
+/* Dovecot reads every "ssl_cert = <FILE" it parses, even one a later file overrides: a
+ * distribution default pointing at a missing file (Debian's 10-ssl.conf on a fresh install)
+ * stops Dovecot from starting. Such lines are commented out, nothing else in the file. */
+static int plan_distro_ssl(Installer *ins, StepPlan *sp) {
+        const char *path = installer_profile(ins)->dovecot_ssl_conf;
+        _cleanup_free_ char *text = NULL, *out = NULL;
+        size_t size, len = 0;
+        bool changed = false;
+        int r;
+
+        r = installer_read_planned(ins, path, &text, &size);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return r;
+        out = malloc(size * 2 + 256);
+        if (!out)
+                return -ENOMEM;
+        for (char *l = text, *nl; l < text + size; l = nl + 1) {
+                nl = memchr(l, '\n', (size_t) (text + size - l));
+                size_t ll = nl ? (size_t) (nl - l) : (size_t) (text + size - l);
+                char *p = l;
+                bool comment_out = false;
+
+                while (p < l + ll && (*p == ' ' || *p == '\t'))
+                        p++;
+                if ((startswith(p, "ssl_cert") || startswith(p, "ssl_key")) && p < l + ll) {
+                        char *q = p + strcspn(p, " \t=");
+                        while (*q == ' ' || *q == '\t')
+                                q++;
+                        if (*q == '=' && (size_t) (q - l) < ll) {
+                                q++;
+                                while (*q == ' ' || *q == '\t')
+                                        q++;
+                                if (*q == '<') {
+                                        _cleanup_free_ char *file = NULL, *full = NULL;
+                                        q++;
+                                        while (*q == ' ' || *q == '\t')
+                                                q++;
+                                        file = strndup(q, strcspn(q, " \t\r\n"));
+                                        if (!file)
+                                                return -ENOMEM;
+                                        full = file[0] == '/' ? installer_path(ins, file) : NULL;
+                                        if (full && access(full, F_OK) < 0)
+                                                comment_out = true;
+                                }
+                        }
+                }
+                if (comment_out) {
+                        out[len++] = '#';
+                        changed = true;
+                }
+                memcpy(out + len, l, ll);
+                len += ll;
+                if (comment_out) {
+                        static const char why[] = "  # mxdeck: file missing; see 99-mxdeck.conf";
+                        memcpy(out + len, why, sizeof(why) - 1);
+                        len += sizeof(why) - 1;
+                }
+                if (!nl)
+                        break;
+                out[len++] = '\n';
+        }
+        if (!changed)
+                return 0;
+        return step_plan_file(ins, sp, path, out, len, 0644, NULL, NULL, false);
+}
+
 static int inspect(Installer *ins, StepPlan *sp) {
         _cleanup_free_ char *path = NULL, *text = NULL, *conf = NULL;
         int r;
@@ -108,6 +177,9 @@ static int inspect(Installer *ins, StepPlan *sp) {
         if (access(full, F_OK) < 0)
                 return step_plan_note(sp, NOTE_ERROR, _("%s is missing: is Dovecot installed?"), conf);
         r = render(ins, &text);
+        if (r < 0)
+                return r;
+        r = plan_distro_ssl(ins, sp);
         if (r < 0)
                 return r;
         return step_plan_file(ins, sp, path, text, strlen(text), 0644, NULL, NULL, false);
@@ -125,8 +197,10 @@ static int verify(Installer *ins, StepPlan *sp) {
                 return -ENOMEM;
         if (installer_offline(ins))
                 return 0;
-        r = installer_run(ins, sp->step->name,
-                          (const char *const[]) { "doveconf", "-c", full, "-n", NULL }, NULL, 0, &res);
+        /* -x expands "<file" values as the daemon will: -n alone passes with a missing
+         * certificate */
+        r = installer_run_quiet(ins, sp->step->name,
+                                (const char *const[]) { "doveconf", "-c", full, "-x", NULL }, &res);
         if (r < 0)
                 return r;
         r = spawn_result_ok(&res) ? 0 : -EINVAL;

@@ -120,11 +120,42 @@ int postfix_plan_params(Installer *ins, StepPlan *sp, const char *const *names,
         r = installer_set_planned(ins, path, new, new_size);
         if (r < 0)
                 return r;
-        r = postconf_argv(ins, "-e", edits, k, &argv);
-        if (r < 0)
-                return r;
-        return step_plan_run(sp, NULL, (const char *const *) argv,
-                             (const char *const[]) { path, NULL }, NULL, NULL);
+        /* postconf appends parameters main.cf does not have yet in its hash table's order:
+         * one command per new parameter keeps the file in the order previewed. Those that
+         * exist are edited in place by one command. */
+        _cleanup_strv_free_ char **existing = calloc(k + 1, sizeof(char *));
+        _cleanup_free_ bool *in_place = calloc(k + 1, sizeof(bool));
+        size_t ne = 0;
+        if (!existing || !in_place)
+                return -ENOMEM;
+        for (size_t i = 0; i < k; i++) {
+                _cleanup_free_ char *cur = NULL;
+                if (exists && maincf_get(old, old_size, en[i], &cur) >= 0) {
+                        in_place[i] = true;
+                        if (!(existing[ne++] = strdup(edits[i])))
+                                return -ENOMEM;
+                }
+        }
+        if (ne > 0) {
+                r = postconf_argv(ins, "-e", existing, ne, &argv);
+                if (r >= 0)
+                        r = step_plan_run(sp, NULL, (const char *const *) argv,
+                                          (const char *const[]) { path, NULL }, NULL, NULL);
+                if (r < 0)
+                        return r;
+        }
+        for (size_t i = 0; i < k; i++) {
+                _cleanup_strv_free_ char **one = NULL;
+                if (in_place[i])
+                        continue;
+                r = postconf_argv(ins, "-e", &edits[i], 1, &one);
+                if (r >= 0)
+                        r = step_plan_run(sp, NULL, (const char *const *) one,
+                                          (const char *const[]) { path, NULL }, NULL, NULL);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
 }
 
 /* --- master.cf --- */
@@ -472,8 +503,7 @@ static int verify(Installer *ins, StepPlan *sp) {
         verify_previews(ins, sp);
         if (installer_offline(ins))
                 return 0;
-        r = installer_run(ins, sp->step->name, (const char *const[]) { "postfix", "check", NULL },
-                          NULL, 0, &res);
+        r = installer_run_quiet(ins, sp->step->name, (const char *const[]) { "postfix", "check", NULL }, &res);
         if (r < 0)
                 return r;
         r = spawn_result_ok(&res) ? 0 : -EINVAL;

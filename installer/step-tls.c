@@ -294,17 +294,20 @@ static int inspect(Installer *ins, StepPlan *sp) {
         if (installer_read(ins, cert_path, &cert, &cs) >= 0 &&
             installer_read(ins, key_path, &key, &ks) >= 0) {
                 r = load_pem(cert, cs, key, ks, &l);
-                OPENSSL_cleanse(key, ks);
-                if (r < 0)
+                if (r < 0) {
+                        OPENSSL_cleanse(key, ks);
                         return r;
+                }
                 why = unusable(&l, a->hostname, (time_t) installer_now(ins), RENEW_BEFORE_DAYS, false);
                 if (!why) {
                         /* still record it as ours, and fix a key mode gone wrong */
                         r = step_plan_file(ins, sp, key_path, key, ks, 0600, NULL, NULL, true);
+                        OPENSSL_cleanse(key, ks);
                         if (r < 0)
                                 return r;
-                        return step_plan_file(ins, sp, cert_path, cert, cs, 0644, NULL, NULL, false);
+                        return step_plan_file(ins, sp, cert_path, cert, cs, 0644, NULL, NULL, true);
                 }
+                OPENSSL_cleanse(key, ks);
                 r = step_plan_note(sp, NOTE_INFO, _("replacing %s: %s"), cert_path, _(why));
                 if (r < 0)
                         return r;
