@@ -18,6 +18,14 @@
 #define VMAIL_HOME "/var/vmail"
 #define MAX_PASSWORD 4096
 
+/* What useradd and userdel rewrite, their "-" backups included: backed up first so that
+ * rollback puts back each byte. */
+static const char *const account_files[] = {
+        "/etc/passwd", "/etc/passwd-", "/etc/group", "/etc/group-", "/etc/shadow", "/etc/shadow-",
+        "/etc/gshadow", "/etc/gshadow-", "/etc/subuid", "/etc/subuid-", "/etc/subgid",
+        "/etc/subgid-", NULL,
+};
+
 int user_password(const Installer *ins, const AnswersUser *u, char **ret, char **ret_error) {
         _cleanup_free_ char *full = NULL;
         char *pw = NULL;
@@ -181,8 +189,7 @@ static int inspect_virtual(Installer *ins, StepPlan *sp) {
                 const char *dv[8];
                 account_argv(ins, add, v, ELEMENTSOF(v));
                 account_argv(ins, del, dv, ELEMENTSOF(dv));
-                r = step_plan_run(sp, NULL, v, (const char *const[]) { "/etc/passwd", "/etc/group",
-                                  "/etc/shadow", "/etc/gshadow", NULL }, dv, NULL);
+                r = step_plan_run(sp, NULL, v, account_files, dv, NULL);
                 if (r < 0)
                         return r;
         }
@@ -247,8 +254,7 @@ static int inspect_system(Installer *ins, StepPlan *sp) {
                         const char *del[] = { "userdel", u->name, NULL };
                         account_argv(ins, add, v, ELEMENTSOF(v));
                         account_argv(ins, del, dv, ELEMENTSOF(dv));
-                        r = step_plan_run(sp, NULL, v, (const char *const[]) { "/etc/passwd",
-                                          "/etc/group", "/etc/shadow", "/etc/gshadow", NULL }, dv, NULL);
+                        r = step_plan_run(sp, NULL, v, account_files, dv, NULL);
                         if (r < 0)
                                 return r;
                 } else
@@ -267,8 +273,7 @@ static int inspect_system(Installer *ins, StepPlan *sp) {
                 account_argv(ins, cp, v, ELEMENTSOF(v));
                 if (asprintf(&summary, _("set the password of %s (chpasswd, through stdin)"), u->name) < 0)
                         return -ENOMEM;
-                r = step_plan_run(sp, summary, v, (const char *const[]) { "/etc/shadow", NULL },
-                                  NULL, &act);
+                r = step_plan_run(sp, summary, v, account_files, NULL, &act);
                 if (r < 0)
                         return r;
                 if (asprintf(&act->input, "%s:%s\n", u->name, hash) < 0) {
