@@ -32,6 +32,7 @@ struct Installer {
         ConflictPolicy conflicts;
         bool offline;
         bool systemd;
+        bool no_live_checks;
         InstallerProgress progress;
         void *progress_userdata;
         InstallerSpawn spawn;
@@ -52,6 +53,7 @@ const Answers *installer_answers(const Installer *ins) { return ins->answers; }
 const DistroProfile *installer_profile(const Installer *ins) { return ins->profile; }
 bool installer_offline(const Installer *ins) { return ins->offline; }
 bool installer_systemd(const Installer *ins) { return ins->systemd; }
+bool installer_live_checks(const Installer *ins) { return !ins->offline && !ins->no_live_checks; }
 int64_t installer_now(const Installer *ins) { return ins->now; }
 const char *installer_transaction(const Installer *ins) {
         return ins->journal ? journal_id(ins->journal) : NULL;
@@ -134,6 +136,7 @@ int installer_new(const InstallerOptions *o, Installer **ret, char **ret_error) 
         ins->conflicts = o->conflicts;
         ins->offline = o->offline;
         ins->systemd = o->systemd;
+        ins->no_live_checks = o->no_live_checks;
         ins->progress = o->progress;
         ins->progress_userdata = o->progress_userdata;
         ins->spawn = o->spawn;

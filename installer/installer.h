@@ -56,6 +56,9 @@ typedef struct InstallerOptions {
         bool systemd;
         InstallerProgress progress;
         void *progress_userdata;
+        /* Leave out the checks against running daemons (the services step's wait for the
+         * ports, the verify step): for the recorded-command tests, where nothing runs. */
+        bool no_live_checks;
         InstallerSpawn spawn;        /* NULL: spawn_run */
         void *spawn_userdata;
         /* The clock, for transaction ids and certificate validity; 0 = time(NULL). Tests
@@ -204,6 +207,7 @@ const Answers *installer_answers(const Installer *ins);
 const DistroProfile *installer_profile(const Installer *ins);
 bool installer_offline(const Installer *ins);
 bool installer_systemd(const Installer *ins);
+bool installer_live_checks(const Installer *ins);
 int64_t installer_now(const Installer *ins);
 const char *installer_transaction(const Installer *ins); /* during apply */
 

@@ -311,6 +311,35 @@ static int parse_entry(const char *logical_line, MasterEntry *ret) {
         return 0;
 }
 
+/* A master.cf entry as postconf sees it: its first line up to the next entry's first
+ * line. Continuation lines in between belong to it even after a comment; the comments and
+ * blank lines in between are kept, and postconf writes them before the entry it rewrites. */
+static size_t entry_end(const Line *v, size_t n, size_t i) {
+        size_t j = i + 1;
+
+        while (j < n && v[j].kind != LINE_START)
+                j++;
+        return j;
+}
+
+/* The entry's words: its START and CONT lines joined. */
+static int entry_logical(const Line *v, size_t start, size_t end, char **ret) {
+        Out o = {};
+
+        for (size_t j = start; j < end; j++) {
+                if (v[j].kind == LINE_OTHER)
+                        continue;
+                if ((o.len > 0 && out_add(&o, " ", 1) < 0) || out_add(&o, v[j].s, v[j].len) < 0) {
+                        free(o.s);
+                        return -ENOMEM;
+                }
+        }
+        if (!o.s && !(o.s = strdup("")))
+                return -ENOMEM;
+        *ret = o.s;
+        return 0;
+}
+
 /* Finds "service/type": its first line index and the index after it. */
 static int find_entry(const Line *v, size_t n, const char *service, const char *type,
                       size_t *ret_start, size_t *ret_next, MasterEntry *ret_entry) {
@@ -324,7 +353,8 @@ static int find_entry(const Line *v, size_t n, const char *service, const char *
                         i++;
                         continue;
                 }
-                r = logical(v, n, i, &l, &next);
+                next = entry_end(v, n, i);
+                r = entry_logical(v, i, next, &l);
                 if (r < 0)
                         return r;
                 r = parse_entry(l, &e);
@@ -417,7 +447,11 @@ static int splice(const Line *v, size_t n, size_t start, size_t next, const Mast
 
         for (size_t i = 0; i < start && r >= 0; i++)
                 r = out_add(&o, v[i].s, v[i].len);
-        if (r >= 0 && start == n && o.len > 0 && o.s[o.len - 1] != '\n')
+        /* the comments inside the replaced entry's span come first */
+        for (size_t i = start; i < next && r >= 0; i++)
+                if (v[i].kind == LINE_OTHER)
+                        r = out_add(&o, v[i].s, v[i].len);
+        if (r >= 0 && o.len > 0 && o.s[o.len - 1] != '\n')
                 r = out_str(&o, "\n");
         if (r >= 0)
                 r = render_entry(&o, e);

@@ -126,6 +126,9 @@ static int verify(Installer *ins, StepPlan *sp) {
         int64_t deadline = now_ms() + START_TIMEOUT_MS;
         static const unsigned ports[] = { 25, 587, 465, 993 };
 
+        if (!installer_live_checks(ins))
+                return 0;
+
         for (size_t i = 0; i < ELEMENTSOF(ports); i++)
                 if (!wait_port(ports[i], deadline)) {
                         _cleanup_free_ char *l = NULL;

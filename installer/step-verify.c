@@ -18,6 +18,8 @@ static int verify(Installer *ins, StepPlan *sp) {
         unsigned critical = 0;
         int r;
 
+        if (!installer_live_checks(ins))
+                return 0;
         r = tls_paths(ins, &cert, &key);
         if (r < 0)
                 return r;
