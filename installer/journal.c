@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -710,6 +711,23 @@ int journal_rollback(const char *root, const char *id, JournalSpawn spawn, void 
                 return -ENOMEM;
         }
 
+        /* what each command's end was: a command that failed changed nothing to reverse;
+         * one without an end (the run was killed while it ran) may have, so its undo is
+         * tried, and its failure is only a note */
+        _cleanup_free_ int *ran = calloc(n + 2, sizeof(int));
+        if (!ran) {
+                json_decref(m);
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < n + 2; i++)
+                ran[i] = INT_MIN;
+        for (size_t i = 0; i < n; i++) {
+                json_t *e = json_array_get(m, i);
+                json_int_t of = json_integer_value(json_object_get(e, "of"));
+                if (streq_ptr(jstr(e, "type"), "ran") && of > 0 && (size_t) of <= n + 1)
+                        ran[of] = (int) json_integer_value(json_object_get(e, "status"));
+        }
+
         /* reverse order: the newest change is undone first */
         for (size_t i = n; i-- > 0;) {
                 json_t *e = json_array_get(m, i);
@@ -729,9 +747,15 @@ int journal_rollback(const char *root, const char *id, JournalSpawn spawn, void 
                                         r = negative_errno();
                         }
                 } else if (streq(type, "run") && json_object_get(e, "undo") &&
-                           !json_is_true(json_object_get(e, "late")))
+                           !json_is_true(json_object_get(e, "late"))) {
+                        json_int_t seq = json_integer_value(json_object_get(e, "seq"));
+                        int st = seq > 0 && (size_t) seq <= n + 1 ? ran[seq] : INT_MIN;
+                        if (st != INT_MIN && st != 0)
+                                continue;
                         r = run_undo(json_object_get(e, "undo"), spawn, spawn_userdata, fn, ud);
-                else
+                        if (r < 0 && r != -ENOMEM && st == INT_MIN)
+                                r = 0; /* it may never have started */
+                } else
                         continue;
                 if (r == -ENOMEM) {
                         json_decref(m);

@@ -79,9 +79,12 @@ static int inspect(Installer *ins, StepPlan *sp) {
                         continue;
                 }
                 if (!running) {
-                        r = step_plan_run(sp, NULL, d->start, (const char *const[]) { NULL }, d->stop, NULL);
+                        r = step_plan_run(sp, NULL, d->start, (const char *const[]) { NULL }, d->stop, &a);
                         if (r < 0)
                                 return r;
+                        /* "already running" (a run killed while the daemon started, its pid
+                         * file not yet written) is not a failure: verify waits for the ports */
+                        a->ignore_failure = true;
                 } else if (changes) {
                         r = step_plan_run(sp, NULL, d->reload, (const char *const[]) { NULL }, d->reload, &a);
                         if (r < 0)
