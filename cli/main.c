@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "macro.h"
 #include "verbs.h"
@@ -16,6 +17,8 @@ static const Verb verbs[] = {
           verb_setup_usage },
         { "rollback", verb_rollback, N_("undo a setup transaction byte for byte"), verb_rollback_usage },
         { "history", verb_history, N_("list setup transactions and what they changed"), verb_history_usage },
+        { "monitor", verb_monitor, N_("the live dashboard (also 'mxdeck' alone on a terminal)"),
+          verb_monitor_usage },
         { "lab", verb_lab, N_("run a command on a throwaway lab host (namespaces + overlays)"),
           verb_lab_usage },
 };
@@ -112,6 +115,13 @@ int main(int argc, char *argv[]) {
         }
 
         if (optind >= argc) {
+                /* On a terminal the bare command opens the dashboard (as htop does);
+                 * anywhere else a missing command is a usage error, as before. */
+                if (isatty(STDIN_FILENO) && isatty(STDOUT_FILENO)) {
+                        char *args[] = { (char *) "monitor", NULL };
+                        optind = 0;
+                        return verb_monitor(1, args);
+                }
                 help(stderr);
                 return EXIT_USAGE;
         }

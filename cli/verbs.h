@@ -15,6 +15,7 @@ int verb_lab(int argc, char *argv[]);
 int verb_setup(int argc, char *argv[]);
 int verb_rollback(int argc, char *argv[]);
 int verb_history(int argc, char *argv[]);
+int verb_monitor(int argc, char *argv[]);
 
 extern const char verb_check_usage[];
 extern const char verb_dns_usage[];
@@ -22,6 +23,7 @@ extern const char verb_lab_usage[];
 extern const char verb_setup_usage[];
 extern const char verb_rollback_usage[];
 extern const char verb_history_usage[];
+extern const char verb_monitor_usage[];
 
 /* Exit codes of verbs other than check: 0 ok, 1 failed, 2 usage. check uses the Nagios
  * codes 0..3 (3 also for usage errors). */

@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,11 +14,14 @@
 #include <openssl/ssl.h>
 
 #include "listeners.h"
+#include "deadline.h"
+#include "fiber.h"
 #include "macro.h"
 #include "mailproto.h"
 #include "resolve.h"
 #include "postconf.h"
 #include "tlsprobe.h"
+#include "words.h"
 
 #define MAX_ADDRS 4
 #define GREETING_MAX 1024u /* bytes of a greeting kept as evidence */
@@ -442,7 +444,7 @@ static int dialogue_pop3(Job *j, MailConn *c) {
 static void say_goodbye(Job *j, MailConn *c) {
         /* Best effort, no waiting for the answer: the server logs a clean end. A write that
          * cannot go out at once gets a moment, not the rest of the probe's time. */
-        c->deadline_usec = MIN(c->deadline_usec, mailproto_now_usec() + 100000u);
+        c->deadline_usec = MIN(c->deadline_usec, now_usec() + 100000u);
         (void) mailconn_writef(c, j->svc->proto == PROTO_IMAP ? "m9 LOGOUT\r\n" : "QUIT\r\n");
         if (c->ssl)
                 (void) SSL_shutdown(c->ssl);
@@ -455,7 +457,7 @@ static void run_job(Job *j) {
         SSL_CTX *ctx = s->tls_ctx[j->variant];
         bool main_probe = j->variant == VARIANT_MAIN;
         _cleanup_free_ char *err = NULL;
-        uint64_t t0 = mailproto_now_usec();
+        uint64_t t0 = now_usec();
         int r;
 
         r = connect_any(j, &c);
@@ -485,7 +487,7 @@ static void run_job(Job *j) {
                 goto finish;
         }
         res->greeting_ok = true;
-        res->latency_ms = (mailproto_now_usec() - t0) / 1000;
+        res->latency_ms = (now_usec() - t0) / 1000;
 
         if (!j->svc->implicit_tls) {
                 r = j->svc->proto == PROTO_SMTP ? dialogue_smtp(j, &c, main_probe)
@@ -515,12 +517,12 @@ done:
         say_goodbye(j, &c);
 finish:
         mailconn_close(&c);
-        res->duration_ms = (mailproto_now_usec() - t0) / 1000;
+        res->duration_ms = (now_usec() - t0) / 1000;
 }
 
-static void *job_thread(void *userdata) {
+static int job_fiber(void *userdata) {
         run_job(userdata);
-        return NULL;
+        return 0;
 }
 
 /* ---- Findings ---- */
@@ -766,9 +768,19 @@ static char *not_tested_reason(const CheckContext *ctx, const Job *j, const char
         return r < 0 ? NULL : s;
 }
 
-/* An unknown finding for a check the probe could not get to. */
-static int add_not_tested(FindingList *out, const char *id, const char *target, const char *reason) {
-        return findings_addf(out, id, target, STATUS_UNKNOWN, _("not tested: %s"), reason) ? 0 : -ENOMEM;
+/* An unknown finding for a check the probe could not get to. When j (may be NULL) never
+ * reached the server (the name did not resolve, the port refused or did not answer), the
+ * finding depends on port.SVC, which says why: the text output folds it there. */
+static int add_not_tested(FindingList *out, const char *id, const char *target, const char *reason, const Job *j) {
+        Finding *f = findings_addf(out, id, target, STATUS_UNKNOWN, _("not tested: %s"), reason);
+        if (!f)
+                return -ENOMEM;
+        if (j && (j->res.stage == STAGE_NONE || j->res.stage == STAGE_CONNECT)) {
+                char port_id[32];
+                snprintf(port_id, sizeof(port_id), "port.%s", j->svc->name);
+                return finding_set_depends_on(f, port_id, reason);
+        }
+        return 0;
 }
 
 static int port_finding(const CheckContext *ctx, const Job *j, const SvcState *st, const char *resolve_error,
@@ -889,11 +901,11 @@ static const char *const tls_checks[] = { "handshake", "expiry", "name", "chain"
 
 /* tls.SVC.WHAT for the checks from tls_checks[from] on (up to but not including `to`), as unknown. */
 static int tls_not_tested(FindingList *out, const Service *svc, const char *target, size_t from, size_t to,
-                          const char *reason) {
+                          const char *reason, const Job *j) {
         char id[64];
         for (size_t i = from; i < to && i < ELEMENTSOF(tls_checks); i++) {
                 snprintf(id, sizeof(id), "tls.%s.%s", svc->name, tls_checks[i]);
-                int r = add_not_tested(out, id, target, reason);
+                int r = add_not_tested(out, id, target, reason, j);
                 if (r < 0)
                         return r;
         }
@@ -989,7 +1001,7 @@ static int tls_findings(const CheckContext *ctx, const Job *jobs, const char *ho
 #define ID(what) (snprintf(id, sizeof(id), "tls.%s.%s", svc->name, what), id)
 
         if (resolve_error)
-                return tls_not_tested(out, svc, res->target, 0, ELEMENTSOF(tls_checks), resolve_error);
+                return tls_not_tested(out, svc, res->target, 0, ELEMENTSOF(tls_checks), resolve_error, j);
 
         bool handshake_failed = !res->tls_ok && (res->stage == STAGE_TLS_FIRST ||
                                                  (res->stage == STAGE_DIALOGUE && res->starttls == STARTTLS_OK));
@@ -1010,7 +1022,7 @@ static int tls_findings(const CheckContext *ctx, const Job *jobs, const char *ho
                 if (r < 0)
                         return r;
                 return tls_not_tested(out, svc, res->target, 1, ELEMENTSOF(tls_checks),
-                                      _("the TLS handshake failed (see the handshake finding)"));
+                                      _("the TLS handshake failed (see the handshake finding)"), j);
         }
         if (no_starttls) {
                 bool offered = res->starttls == STARTTLS_REFUSED;
@@ -1030,13 +1042,13 @@ static int tls_findings(const CheckContext *ctx, const Job *jobs, const char *ho
                 _cleanup_free_ char *why = NULL;
                 if (asprintf(&why, offered ? _("the server refuses %s") : _("the server does not offer %s"), verb) < 0)
                         return -ENOMEM;
-                return tls_not_tested(out, svc, res->target, 1, ELEMENTSOF(tls_checks), why);
+                return tls_not_tested(out, svc, res->target, 1, ELEMENTSOF(tls_checks), why, j);
         }
         if (!res->tls_ok || !res->tls.protocol) {
                 _cleanup_free_ char *why = not_tested_reason(ctx, j, NULL);
                 if (!why)
                         return -ENOMEM;
-                return tls_not_tested(out, svc, res->target, 0, ELEMENTSOF(tls_checks), why);
+                return tls_not_tested(out, svc, res->target, 0, ELEMENTSOF(tls_checks), why, j);
         }
 
         const TlsInfo *t = &res->tls;
@@ -1050,7 +1062,7 @@ static int tls_findings(const CheckContext *ctx, const Job *jobs, const char *ho
         if (!f || finding_set_detail(f, "%s", detail) < 0)
                 return -ENOMEM;
         if (!t->has_cert) {
-                r = tls_not_tested(out, svc, res->target, 1, 4, _("the server sent no certificate"));
+                r = tls_not_tested(out, svc, res->target, 1, 4, _("the server sent no certificate"), j);
                 if (r < 0)
                         return r;
                 return tls_protocol_finding(ctx, jobs, out);
@@ -1062,6 +1074,12 @@ static int tls_findings(const CheckContext *ctx, const Job *jobs, const char *ho
         if (t->not_yet_valid) {
                 s = STATUS_CRITICAL;
                 f = findings_addf(out, ID("expiry"), res->target, s, _("certificate not valid before %s"), t->not_before);
+        } else if (!t->expiry_known) {
+                /* A date OpenSSL cannot compare is not "expires in 0 days". */
+                s = STATUS_UNKNOWN;
+                f = findings_addf(out, ID("expiry"), res->target, s,
+                                  _("cannot tell when the certificate expires: its notAfter date '%s' could not be "
+                                    "compared with the current time"), strempty(t->not_after));
         } else if (t->seconds_left < 0) {
                 s = STATUS_CRITICAL;
                 if (t->seconds_left > -86400)
@@ -1081,11 +1099,13 @@ static int tls_findings(const CheckContext *ctx, const Job *jobs, const char *ho
         if (!f || finding_set_detail(f, "notBefore=%s\nnotAfter=%s\nsubject=%s\nissuer=%s", strempty(t->not_before),
                                      t->not_after, t->subject, t->issuer) < 0)
                 return -ENOMEM;
-        Metric *m = finding_add_metric(f, "days_left", (double) t->days_left, "");
-        if (!m)
-                return -ENOMEM;
-        metric_set_floors(m, true, st->tls_expiry_warning_days, true, st->tls_expiry_critical_days);
-        if (s != STATUS_OK) {
+        if (t->expiry_known) {
+                Metric *m = finding_add_metric(f, "days_left", (double) t->days_left, "");
+                if (!m)
+                        return -ENOMEM;
+                metric_set_floors(m, true, st->tls_expiry_warning_days, true, st->tls_expiry_critical_days);
+        }
+        if (s != STATUS_OK && s != STATUS_UNKNOWN) {
                 _cleanup_free_ char *rem = expiry_remedy(ctx, t, host);
                 if (!rem || finding_set_remedy(f, "%s", rem) < 0)
                         return -ENOMEM;
@@ -1147,8 +1167,9 @@ static int tls_findings(const CheckContext *ctx, const Job *jobs, const char *ho
 }
 
 /* Is addr inside one of mynetworks' address/prefix entries? Names and tables are skipped.
- * An entry as wide as a /8 (IPv4) or /32 (IPv6) or wider does not count: "mynetworks =
- * 0.0.0.0/0" is the classic open relay, not a trusted network. */
+ * An entry wider than a /8 (IPv4) or a /32 (IPv6) does not count: "mynetworks =
+ * 0.0.0.0/0" is the classic open relay, not a trusted network. A /8 itself does count,
+ * so that Postfix's default 127.0.0.0/8 trusts the loopback. */
 static bool in_networks(const char *const *words, const struct sockaddr_storage *addr) {
         for (const char *const *w = words; w && *w; w++) {
                 char buf[80];
@@ -1214,7 +1235,7 @@ static int smtp_findings(const CheckContext *ctx, const Job *j, const char *reso
                 if (!why)
                         return -ENOMEM;
                 for (size_t i = port25 ? 0 : 2; i < ELEMENTSOF(ids25); i++) {
-                        int r = add_not_tested(out, ids25[i], res->target, why);
+                        int r = add_not_tested(out, ids25[i], res->target, why, j);
                         if (r < 0)
                                 return r;
                 }
@@ -1312,7 +1333,7 @@ static int plaintext_finding(const CheckContext *ctx, const Job *j, const char *
                                                    : not_tested_reason(ctx, j, resolve_error);
                 if (!why)
                         return -ENOMEM;
-                return add_not_tested(out, id, res->target, why);
+                return add_not_tested(out, id, res->target, why, j);
         }
         f = findings_addf(out, id, res->target, res->plaintext_allowed ? STATUS_CRITICAL : STATUS_OK,
                           res->plaintext_allowed ? _("%s accepts password login without TLS")
@@ -1343,22 +1364,9 @@ static int plaintext_finding(const CheckContext *ctx, const Job *j, const char *
  * out. A service given with --port SVC=PORT is always probed and judged. When postconf or
  * doveconf cannot be run, the service counts as configured (judged as it always was). */
 typedef struct ConfCache {
-        bool dovecot_asked;
         int dovecot_r;
         char *protocols;
 } ConfCache;
-
-static bool word_in(const char *list, const char *word) {
-        size_t l = strlen(word);
-        for (const char *p = list; p && *p;) {
-                p += strspn(p, " \t,");
-                size_t n = strcspn(p, " \t,");
-                if (n == l && strncmp(p, word, l) == 0)
-                        return true;
-                p += n;
-        }
-        return false;
-}
 
 static const char *trim_left(const char *s) {
         while (s && isspace((unsigned char) *s))
@@ -1389,10 +1397,6 @@ static int service_configured(const CheckContext *ctx, const Service *svc, ConfC
                                            "'postconf -M %s' prints nothing)"),
                                 svc->name, name, name) < 0 ? -1 : 0;
         }
-        if (!cc->dovecot_asked) {
-                cc->dovecot_asked = true;
-                cc->dovecot_r = doveconf_get(ctx, "protocols", &cc->protocols, NULL);
-        }
         if (cc->dovecot_r < 0 || !cc->protocols)
                 return -1;
         const char *proto = svc->proto == PROTO_IMAP ? "imap" : "pop3";
@@ -1406,6 +1410,20 @@ static int service_configured(const CheckContext *ctx, const Service *svc, ConfC
                 return asprintf(ret_why, _("%s is not enabled (Dovecot: service %s { inet_listener %s { port = 0 } })"),
                                 svc->name, svc->login, svc->name) < 0 ? -1 : 0;
         return 1;
+}
+
+/* One listener's "is it configured at all?" question, run in its own fiber. */
+typedef struct ConfQuery {
+        const CheckContext *ctx;
+        const Service *svc;
+        ConfCache *cache;
+        SvcState *state;
+} ConfQuery;
+
+static int conf_query_fiber(void *userdata) {
+        ConfQuery *q = userdata;
+        q->state->configured = service_configured(q->ctx, q->svc, q->cache, &q->state->why_off);
+        return 0;
 }
 
 static bool port_overridden(const CheckContext *ctx, const Service *svc) {
@@ -1435,9 +1453,11 @@ static bool service_wanted(const CheckContext *ctx, const Service *svc) {
 
 /* An asynchronous lookup's state: on the heap, because a lookup that cannot be cancelled
  * still writes into it after we gave up. */
-static int resolve(Shared *s, const char *name, unsigned timeout_seconds, char **ret_error) {
+static int resolve(Shared *s, const char *name, Deadline deadline, char **ret_error) {
         struct addrinfo *ai = NULL;
-        int r = resolve_bounded(name, 0, timeout_seconds, &ai);
+        int r = resolve_bounded(name, 0, deadline, &ai);
+        if (r == EAI_SYSTEM && errno == ECANCELED)
+                return -ECANCELED;
         if (r != 0) {
                 if (asprintf(ret_error, _("cannot resolve %s: %s"), name,
                              r == EAI_AGAIN ? _("no answer in time") : gai_strerror(r)) < 0)
@@ -1462,20 +1482,21 @@ static int resolve(Shared *s, const char *name, unsigned timeout_seconds, char *
 int check_mail_listeners(const CheckContext *ctx, FindingList *out) {
         Shared s = { .ctx = ctx, .host = ctx->host };
         Job jobs[N_SERVICES][_VARIANT_MAX] = {};
-        pthread_t threads[N_SERVICES][_VARIANT_MAX];
-        bool started[N_SERVICES][_VARIANT_MAX] = {};
+        void *run[N_SERVICES * _VARIANT_MAX];
+        size_t n_run = 0;
         _cleanup_free_ char *resolve_error = NULL, *tls_error = NULL;
         bool want_legacy = check_group_selected(ctx, "tls");
         int r = 0;
 
-        /* One time limit for the whole suite, name lookup included: --timeout bounds the
-         * check, not each of its steps. */
-        uint64_t deadline = mailproto_now_usec() + (uint64_t) ctx->settings->timeout_seconds * 1000000u;
+        /* One time limit for the whole suite, name lookup included: the run's deadline
+         * bounds the check, not each of its steps. */
+        Deadline deadline = deadline_is_set(ctx->deadline) ? ctx->deadline
+                                                           : deadline_in_ms((uint64_t) ctx->settings->timeout_seconds * 1000u);
 
         /* Connect to --connect, else the host's addresses, else (no name at all) loopback. */
         const char *name = ctx->connect ? ctx->connect : ctx->host ? ctx->host : "127.0.0.1";
-        r = resolve(&s, name, ctx->settings->timeout_seconds, &resolve_error);
-        if (r == -ENOMEM)
+        r = resolve(&s, name, deadline, &resolve_error);
+        if (r == -ENOMEM || r == -ECANCELED)
                 return r;
         s.want_relay = check_group_selected(ctx, "smtp");
 
@@ -1491,7 +1512,7 @@ int check_mail_listeners(const CheckContext *ctx, FindingList *out) {
                 }
         }
 
-        s.deadline_usec = deadline;
+        s.deadline_usec = deadline.usec;
         for (size_t i = 0; i < N_SERVICES && !resolve_error; i++) {
                 if (!service_wanted(ctx, &services[i]))
                         continue;
@@ -1500,33 +1521,58 @@ int check_mail_listeners(const CheckContext *ctx, FindingList *out) {
                                 continue;
                         Job *j = &jobs[i][v];
                         *j = (Job) { .shared = &s, .svc = &services[i], .port = service_port(ctx, &services[i]), .variant = v };
-                        if (pthread_create(&threads[i][v], NULL, job_thread, j) == 0)
-                                started[i][v] = true;
-                        else
-                                run_job(j);
+                        run[n_run++] = j;
                 }
         }
-        for (size_t i = 0; i < N_SERVICES; i++)
-                for (Variant v = 0; v < _VARIANT_MAX; v++)
-                        if (started[i][v])
-                                pthread_join(threads[i][v], NULL);
+        /* Every dialogue at once, each in its own fiber on the caller's loop. */
+        r = fiber_run_all(job_fiber, run, n_run, NULL);
+        if (r < 0) {
+                for (size_t i = 0; i < N_SERVICES; i++)
+                        for (Variant v = 0; v < _VARIANT_MAX; v++)
+                                result_done(&jobs[i][v].res);
+                goto out;
+        }
 
         /* What the configuration says about the services that do not listen, and whether a
          * daemon is down altogether (every probed port of it refused). */
         SvcState state[N_SERVICES] = {};
         ConfCache conf = {};
         unsigned probed[2] = {}, refused[2] = {}; /* [0] Postfix, [1] Dovecot */
+        /* Ask the configuration about every listener that refused, all at once (Dovecot's
+         * protocols first, once, since each Dovecot query needs them). */
+        ConfQuery queries[N_SERVICES];
+        void *qargs[N_SERVICES];
+        size_t n_queries = 0;
+        bool dovecot_refused = false;
+        for (size_t i = 0; i < N_SERVICES && !resolve_error; i++) {
+                state[i].configured = 1;
+                if (!service_wanted(ctx, &services[i]) || jobs[i][VARIANT_MAIN].res.stage != STAGE_CONNECT)
+                        continue;
+                dovecot_refused = dovecot_refused || !svc_postfix(&services[i]);
+                queries[n_queries] = (ConfQuery) { .ctx = ctx, .svc = &services[i], .cache = &conf, .state = &state[i] };
+                qargs[n_queries] = &queries[n_queries];
+                n_queries++;
+        }
+        if (dovecot_refused)
+                conf.dovecot_r = doveconf_get(ctx, "protocols", &conf.protocols, NULL);
+        r = fiber_run_all(conf_query_fiber, qargs, n_queries, NULL);
+        if (r < 0) {
+                for (size_t i = 0; i < N_SERVICES; i++) {
+                        free(state[i].why_off);
+                        for (Variant v = 0; v < _VARIANT_MAX; v++)
+                                result_done(&jobs[i][v].res);
+                }
+                free(conf.protocols);
+                goto out;
+        }
         for (size_t i = 0; i < N_SERVICES && !resolve_error; i++) {
                 const Service *svc = &services[i];
                 const Result *res = &jobs[i][VARIANT_MAIN].res;
                 SvcState *st = &state[i];
                 if (!service_wanted(ctx, svc))
                         continue;
-                st->configured = 1;
-                if (res->stage == STAGE_CONNECT) {
-                        st->configured = service_configured(ctx, svc, &conf, &st->why_off);
+                if (res->stage == STAGE_CONNECT)
                         st->disabled = st->configured == 0 && st->why_off && !port_overridden(ctx, svc);
-                }
                 if (st->disabled)
                         continue;
                 probed[!svc_postfix(svc)]++;
