@@ -6,8 +6,58 @@
 
 #include "checks.h"
 #include "macro.h"
+#include "roundtrip.h"
 #include "settings.h"
 #include "steps.h"
+
+/* As the first user: submit, deliver, fetch, delete. Skipped (said so) when the answers
+ * give only a hash: there is no password to log in with. */
+static int round_trip(Installer *ins, StepPlan *sp, const char *cert) {
+        const Answers *a = installer_answers(ins);
+        _cleanup_free_ char *pw = NULL, *err = NULL, *address = NULL, *line = NULL;
+        int r;
+
+        if (a->n_users == 0)
+                return 0;
+        const AnswersUser *u = &a->users[0];
+        r = user_password(ins, u, &pw, &err);
+        if (r == -ENOENT) {
+                installer_emit(ins, INSTALLER_EVENT_OUTPUT_LINE, sp->step->name,
+                               _("round trip left out: the first user has a password hash, not a password"), 0);
+                return 0;
+        }
+        if (r < 0)
+                return r;
+        if (a->users_mode == ANSWERS_USERS_VIRTUAL)
+                address = strdup(u->name);
+        else if (asprintf(&address, "%s@%s", u->name, a->domain) < 0)
+                address = NULL;
+        if (!address) {
+                explicit_bzero(pw, strlen(pw));
+                return -ENOMEM;
+        }
+        RoundTrip rt = {
+                .host = a->hostname,
+                .ca_file = a->tls_source == ANSWERS_TLS_SELF_SIGNED ? cert : NULL,
+                .login = u->name,
+                .password = pw,
+                .address = address,
+        };
+        _cleanup_free_ char *full_ca = rt.ca_file ? installer_path(ins, rt.ca_file) : NULL;
+        if (rt.ca_file)
+                rt.ca_file = full_ca;
+        r = roundtrip_run(&rt, &err);
+        explicit_bzero(pw, strlen(pw));
+        if (r < 0) {
+                if (asprintf(&line, _("round trip failed: %s"), err ? err : strerror(-r)) >= 0)
+                        installer_emit(ins, INSTALLER_EVENT_OUTPUT_LINE, sp->step->name, line, 0);
+                return r;
+        }
+        if (asprintf(&line, _("round trip: submitted on 587 (STARTTLS, AUTH as %s), delivered, "
+                              "fetched over IMAPS, deleted"), u->name) >= 0)
+                installer_emit(ins, INSTALLER_EVENT_OUTPUT_LINE, sp->step->name, line, 0);
+        return 0;
+}
 
 static int verify(Installer *ins, StepPlan *sp) {
         const Answers *a = installer_answers(ins);
@@ -57,7 +107,9 @@ static int verify(Installer *ins, StepPlan *sp) {
         settings_done(&settings);
         if (r < 0)
                 return r;
-        return critical > 0 ? -EPROTO : 0;
+        if (critical > 0)
+                return -EPROTO;
+        return round_trip(ins, sp, cert);
 }
 
 static int inspect(Installer *ins, StepPlan *sp) {

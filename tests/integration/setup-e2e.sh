@@ -85,6 +85,8 @@ expect_eq "$rc" 0 "first run: changed and verified"
 tx1=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["transaction"])' <"$T/run1.json")
 expect_match "$tx1" '^[0-9]{8}-[0-9]{6}-[0-9a-f]{4}$' "transaction id"
 expect_match "$(grep -c 'checks, 0 critical' "$T/run1.log")" '^1$' "verification: the local checks pass"
+expect_match "$(cat "$T/run1.log")" "round trip: submitted on 587 \(STARTTLS, AUTH as $user\), delivered, fetched over IMAPS, deleted" \
+        "verification: mxdeck's own round trip"
 if grep -q "differs from the preview" "$T/run1.log"; then
         not_ok "postconf wrote something other than the preview: $(grep 'differs' "$T/run1.log")"
 else
