@@ -3,6 +3,7 @@
  * not manage is left as it is. */
 #include <errno.h>
 #include <inttypes.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,6 +104,30 @@ int postfix_plan_params(Installer *ins, StepPlan *sp, const char *const *names,
         if (k == 0)
                 return 0;
 
+        if (exists && old_size > 0 && old[old_size - 1] != '\n') {
+                /* postconf -e appends a new parameter to a last line without its newline
+                 * ("x = 1" + "y = 2" becomes "x = 1y = 2"): add the newline first */
+                _cleanup_free_ char *full = installer_path(ins, path), *summary = NULL, *fixed = NULL;
+                struct stat st;
+                if (!full || !(fixed = malloc(old_size + 2)))
+                        return -ENOMEM;
+                if (stat(full, &st) < 0)
+                        return negative_errno();
+                memcpy(fixed, old, old_size);
+                fixed[old_size] = '\n';
+                fixed[old_size + 1] = '\0';
+                if (asprintf(&summary, _("add the missing newline at the end of %s"), path) < 0)
+                        return -ENOMEM;
+                r = step_plan_write(sp, summary, path, fixed, old_size + 1, st.st_mode & 07777, NULL, NULL);
+                if (r < 0)
+                        return r;
+                r = step_plan_preview(sp, path, old, old_size, fixed, old_size + 1, false, NULL);
+                if (r < 0)
+                        return r;
+                free(old);
+                old = TAKE_PTR(fixed);
+                old_size++;
+        }
         if (!exists) {
                 _cleanup_free_ char *summary = NULL;
                 if (asprintf(&summary, _("create an empty %s for postconf to fill"), path) < 0)

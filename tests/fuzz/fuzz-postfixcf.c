@@ -24,10 +24,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (maincf_get(text, size, "myhostname", &v) >= 0)
                 free(v);
         if (maincf_set(text, size, names, values, 2, &out, &out_size) >= 0) {
-                /* what was set reads back, whatever the text around it */
-                if (maincf_get(out, out_size, "myhostname", &v) < 0 || strcmp(v, values[0]) != 0)
-                        abort();
-                free(v);
+                /* what was set reads back, whatever the text around it -- unless the text
+                 * lacks its final newline: postconf then glues the first new line onto the
+                 * last one, and so does the preview (the installer adds the newline first) */
+                if (size == 0 || text[size - 1] == '\n') {
+                        if (maincf_get(out, out_size, "myhostname", &v) < 0 || strcmp(v, values[0]) != 0)
+                                abort();
+                        free(v);
+                }
                 (void) diff_unified("/etc/postfix/main.cf", text, size, out, out_size, &d);
                 free(d);
                 free(out);

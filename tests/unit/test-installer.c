@@ -288,8 +288,9 @@ static void test_apply_idempotent_rollback(void **state, const char *profile, co
         if (!have_postconf() || geteuid() != 0)
                 skip(); /* needs the real postconf, and root for chown (see the top) */
         make_root(f, profile, answers);
-        /* an administrator's main.cf with a setting mxdeck does not manage, mode 0640 */
-        put(f, "/etc/postfix/main.cf", "# mine\ndelay_warning_time = 4h\nmyhostname = old.example.test\n", 0640);
+        /* an administrator's main.cf with a setting mxdeck does not manage, mode 0640, and
+         * no newline at its end (postconf -e would glue the next parameter onto it) */
+        put(f, "/etc/postfix/main.cf", "# mine\nmyhostname = old.example.test\ndelay_warning_time = 4h", 0640);
         ssl_before = get(f, "/etc/dovecot/conf.d/10-ssl.conf");
         master_before = get(f, "/etc/postfix/master.cf");
 
@@ -297,7 +298,7 @@ static void test_apply_idempotent_rollback(void **state, const char *profile, co
         assert_non_null(tx);
         assert_false(f->rec.saw_secret);
         maincf = get(f, "/etc/postfix/main.cf");
-        assert_non_null(strstr(maincf, "# mine\ndelay_warning_time = 4h\nmyhostname = mail.example.test\n"));
+        assert_non_null(strstr(maincf, "# mine\nmyhostname = mail.example.test\ndelay_warning_time = 4h\n"));
         assert_non_null(strstr(maincf, "smtpd_tls_auth_only = yes\n"));
         assert_true(file_has_mode(f, f->profile->family == DISTRO_DEBIAN ? "/etc/ssl/private/mxdeck.key"
                                                                          : "/etc/pki/tls/private/mxdeck.key", 0600));
@@ -388,7 +389,7 @@ static void test_apply_idempotent_rollback(void **state, const char *profile, co
         assert_int_equal(journal_rollback(f->root, tx, recorder_spawn, &f->rec, NULL, NULL), -EALREADY);
         free(maincf);
         maincf = get(f, "/etc/postfix/main.cf");
-        assert_string_equal(maincf, "# mine\ndelay_warning_time = 4h\nmyhostname = old.example.test\n");
+        assert_string_equal(maincf, "# mine\nmyhostname = old.example.test\ndelay_warning_time = 4h");
         assert_true(file_has_mode(f, "/etc/postfix/main.cf", 0640));
         ssl_after = get(f, "/etc/dovecot/conf.d/10-ssl.conf");
         assert_string_equal(ssl_before, ssl_after);
