@@ -149,7 +149,8 @@ static void make_root(Fixture *f, const char *profile, const char *answers) {
         put(f, "/usr/sbin/dovecot", "", 0755);
         put(f, "/root/alice.pw", "Sup3r-secret-pw\n", 0600);
         put(f, "/root/bob.pw", "Sup3r-secret-pw\n", 0600);
-        mkdirs(path_in(f, "/var/vmail/x"));
+        _cleanup_free_ char *vx = path_in(f, "/var/vmail/x");
+        mkdirs(vx);
         _cleanup_free_ char *vm = path_in(f, "/var/vmail");
         assert_int_equal(chmod(vm, 0750), 0);
         if (geteuid() == 0)
