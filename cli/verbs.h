@@ -13,6 +13,9 @@ int verb_check(int argc, char *argv[]);
 int verb_dns(int argc, char *argv[]);
 int verb_lab(int argc, char *argv[]);
 int verb_log(int argc, char *argv[]);
+int verb_setup(int argc, char *argv[]);
+int verb_rollback(int argc, char *argv[]);
+int verb_history(int argc, char *argv[]);
 int verb_monitor(int argc, char *argv[]);
 int verb_queue(int argc, char *argv[]);
 
@@ -20,6 +23,9 @@ extern const char verb_check_usage[];
 extern const char verb_dns_usage[];
 extern const char verb_lab_usage[];
 extern const char verb_log_usage[];
+extern const char verb_setup_usage[];
+extern const char verb_rollback_usage[];
+extern const char verb_history_usage[];
 extern const char verb_monitor_usage[];
 extern const char verb_queue_usage[];
 

@@ -106,5 +106,20 @@ run 3 '^MXDECK UNKNOWN: .*unknown option' "nagios: usage error on stdout" -- che
 run 3 '^MXDECK UNKNOWN: .*bad settings'   "nagios: settings error on stdout" -- check --format=nagios --config "$T/bad.conf"
 if head -1 "$T/out" | grep -q '^MXDECK UNKNOWN'; then ok "nagios: the UNKNOWN line is on stdout"; else bad "nagios: stdout was: $(head -1 "$T/out")"; fi
 
+# setup, rollback, history: usage, bad answers refused with file and line before any change,
+# the example answers file accepted (its plan stops at preflight: no Postfix under the root).
+run 0 '^Usage: mxdeck setup'                 "setup --help"                  -- setup --help
+run 2 'answers FILE is required'             "setup without --answers"       -- setup
+run 2 'needs an absolute path'               "setup --root relative"         -- setup --answers x --root rel
+printf '[server]\nhostname = mail\ndomain = example.com\n' >"$T/bad-answers.ini"
+run 2 'bad-answers.ini:2: \[server\] hostname .mail. is not a fully qualified' "setup: bad answers named with line" -- setup --answers "$T/bad-answers.ini" --dry-run
+mkdir -p "$T/root/etc"
+printf 'ID=debian\nVERSION_ID="12"\n' >"$T/root/etc/os-release"
+run 4 'Postfix and Dovecot must be installed first: apt-get install' "setup: example answers, no Postfix under the root" -- setup --answers "$MXDECK_SOURCE_ROOT/docs/answers.example.ini" --root "$T/root" --dry-run
+if [ -e "$T/root/var/lib/mxdeck/transactions" ]; then bad "a refused plan started a transaction"; else ok "a refused plan changed nothing"; fi
+run 0 'No transactions'                      "history with none"             -- history --root "$T/root"
+run 3 'Nothing to roll back'                 "rollback with none"            -- rollback --root "$T/root"
+run 2 'no transaction 2020'                  "rollback of an unknown id"     -- rollback 20200101-000000-0000 --root "$T/root"
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -1,0 +1,779 @@
+/* The transaction journal (see journal.h): write-ahead manifest, byte-exact backups,
+ * rollback and history. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+#include <systemd/sd-journal.h>
+
+#include "fileio.h"
+#include "journal.h"
+#include "macro.h"
+
+#define MAX_BACKUP_SIZE ((size_t) 64 * 1024 * 1024)
+#define MAX_MANIFEST_SIZE ((size_t) 64 * 1024 * 1024)
+
+struct Journal {
+        char *root;
+        char *id;
+        char *dir;        /* ROOT/var/lib/mxdeck/transactions/ID */
+        int manifest_fd;
+        int lock_fd;
+        unsigned seq;
+        unsigned n_backups;
+        char **backed_up; /* paths already backed up in this transaction */
+        size_t n_backed_up;
+};
+
+static char *join(const char *root, const char *path) {
+        char *p;
+
+        if (!root || streq(root, "/"))
+                return strdup(path);
+        if (asprintf(&p, "%s%s", root, path) < 0)
+                return NULL;
+        return p;
+}
+
+static int fsync_dir(const char *dir) {
+        _cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+        if (fd < 0)
+                return negative_errno();
+        return fsync(fd) < 0 ? negative_errno() : 0;
+}
+
+int journal_lock(const char *root) {
+        _cleanup_free_ char *dir = join(root, JOURNAL_DIR), *path = NULL;
+        int fd, r;
+
+        if (!dir || asprintf(&path, "%s/lock", dir) < 0)
+                return -ENOMEM;
+        r = mkdir_p(dir, 0700);
+        if (r < 0)
+                return r;
+        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0)
+                return negative_errno();
+        if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+                r = errno == EWOULDBLOCK ? -EBUSY : negative_errno();
+                close(fd);
+                return r;
+        }
+        return fd;
+}
+
+/* Appends one entry and makes it durable before returning: the change it announces may
+ * happen right after. */
+static int append(Journal *j, json_t *entry) {
+        _cleanup_free_ char *s = NULL;
+        size_t len;
+
+        if (!entry)
+                return -ENOMEM;
+        json_object_set_new(entry, "seq", json_integer(++j->seq));
+        s = json_dumps(entry, JSON_COMPACT | JSON_ENSURE_ASCII);
+        json_decref(entry);
+        if (!s)
+                return -ENOMEM;
+        len = strlen(s);
+        s[len] = '\n'; /* replaces the NUL; written with its length */
+        for (size_t done = 0; done < len + 1;) {
+                ssize_t w = write(j->manifest_fd, s + done, len + 1 - done);
+                if (w < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return negative_errno();
+                }
+                done += (size_t) w;
+        }
+        return fdatasync(j->manifest_fd) < 0 ? negative_errno() : 0;
+}
+
+Journal *journal_free(Journal *j) {
+        if (!j)
+                return NULL;
+        if (j->manifest_fd >= 0)
+                close(j->manifest_fd);
+        if (j->lock_fd >= 0)
+                close(j->lock_fd);
+        for (size_t i = 0; i < j->n_backed_up; i++)
+                free(j->backed_up[i]);
+        free(j->backed_up);
+        free(j->root);
+        free(j->id);
+        free(j->dir);
+        free(j);
+        return NULL;
+}
+
+const char *journal_id(const Journal *j) {
+        return j->id;
+}
+
+int journal_begin(const char *root, int64_t now, const char *answers_path, Journal **ret) {
+        _cleanup_(journal_freep) Journal *j = NULL;
+        _cleanup_free_ char *tdir = NULL, *mpath = NULL, *bdir = NULL;
+        struct tm tm;
+        time_t t = (time_t) now;
+        uint16_t rnd = 0;
+        char stamp[32];
+        int r;
+
+        j = calloc(1, sizeof(Journal));
+        if (!j)
+                return -ENOMEM;
+        j->manifest_fd = j->lock_fd = -1;
+        j->root = strdup(root ? root : "/");
+        if (!j->root)
+                return -ENOMEM;
+        r = journal_lock(root);
+        if (r < 0)
+                return r;
+        j->lock_fd = r;
+
+        if (!gmtime_r(&t, &tm) || strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm) == 0)
+                return -EINVAL;
+        if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != (ssize_t) sizeof(rnd))
+                rnd = (uint16_t) getpid();
+        if (asprintf(&j->id, "%s-%04x", stamp, rnd) < 0)
+                return -ENOMEM;
+        tdir = join(root, JOURNAL_TRANSACTIONS);
+        if (!tdir || asprintf(&j->dir, "%s/%s", tdir, j->id) < 0)
+                return -ENOMEM;
+        r = mkdir_p(tdir, 0700);
+        if (r < 0)
+                return r;
+        if (mkdir(j->dir, 0700) < 0)
+                return negative_errno();
+        if (asprintf(&bdir, "%s/backups", j->dir) < 0 || asprintf(&mpath, "%s/manifest.jsonl", j->dir) < 0)
+                return -ENOMEM;
+        if (mkdir(bdir, 0700) < 0)
+                return negative_errno();
+        j->manifest_fd = open(mpath, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600);
+        if (j->manifest_fd < 0)
+                return negative_errno();
+        r = fsync_dir(tdir);
+        if (r < 0)
+                return r;
+        r = append(j, json_pack("{s:s, s:s, s:I, s:s}", "type", "begin", "id", j->id,
+                                "time", (json_int_t) now, "answers", strempty(answers_path)));
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(j);
+        return 0;
+}
+
+static int sha256_hex(const void *data, size_t size, char ret[65]) {
+        unsigned char md[EVP_MAX_MD_SIZE];
+        unsigned len = 0;
+
+        if (EVP_Digest(data, size, md, &len, EVP_sha256(), NULL) != 1 || len != 32)
+                return -EIO;
+        for (unsigned i = 0; i < len; i++)
+                snprintf(ret + 2 * i, 3, "%02x", md[i]);
+        return 0;
+}
+
+static int write_all_fd(int fd, const void *data, size_t size) {
+        const char *p = data;
+
+        while (size > 0) {
+                ssize_t w = write(fd, p, size);
+                if (w < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return negative_errno();
+                }
+                p += w;
+                size -= (size_t) w;
+        }
+        return 0;
+}
+
+int journal_backup(Journal *j, const char *step, const char *path) {
+        _cleanup_free_ char *full = join(j->root, path), *data = NULL, *bname = NULL, *bpath = NULL;
+        _cleanup_close_ int fd = -1;
+        struct stat st;
+        size_t size = 0;
+        char sha[65] = "";
+        char **nb;
+        int r;
+
+        if (!full)
+                return -ENOMEM;
+        for (size_t i = 0; i < j->n_backed_up; i++)
+                if (streq(j->backed_up[i], path))
+                        return 0;
+
+        if (lstat(full, &st) < 0) {
+                if (errno != ENOENT)
+                        return negative_errno();
+                r = append(j, json_pack("{s:s, s:s, s:s, s:b}", "type", "backup", "step", step,
+                                        "path", path, "existed", 0));
+                if (r < 0)
+                        return r;
+                goto remember;
+        }
+        if (S_ISLNK(st.st_mode))
+                return -ELOOP;
+        if (!S_ISREG(st.st_mode))
+                return -EINVAL;
+        r = read_file_bounded(full, MAX_BACKUP_SIZE, &data, &size);
+        if (r < 0)
+                return r;
+        r = sha256_hex(data, size, sha);
+        if (r < 0)
+                return r;
+        if (asprintf(&bname, "backups/%u", ++j->n_backups) < 0 ||
+            asprintf(&bpath, "%s/%s", j->dir, bname) < 0)
+                return -ENOMEM;
+        fd = open(bpath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0)
+                return negative_errno();
+        r = write_all_fd(fd, data, size);
+        if (r < 0)
+                return r;
+        if (fsync(fd) < 0)
+                return negative_errno();
+        r = append(j, json_pack("{s:s, s:s, s:s, s:b, s:i, s:i, s:i, s:s, s:s, s:I}",
+                                "type", "backup", "step", step, "path", path, "existed", 1,
+                                "mode", (int) (st.st_mode & 07777), "uid", (int) st.st_uid,
+                                "gid", (int) st.st_gid, "sha256", sha, "file", bname,
+                                "size", (json_int_t) size));
+        if (r < 0)
+                return r;
+remember:
+        nb = realloc(j->backed_up, (j->n_backed_up + 1) * sizeof(char *));
+        if (!nb)
+                return -ENOMEM;
+        j->backed_up = nb;
+        j->backed_up[j->n_backed_up] = strdup(path);
+        if (!j->backed_up[j->n_backed_up])
+                return -ENOMEM;
+        j->n_backed_up++;
+        return 0;
+}
+
+int journal_mkdir(Journal *j, const char *step, const char *path) {
+        return append(j, json_pack("{s:s, s:s, s:s}", "type", "mkdir", "step", step, "path", path));
+}
+
+static json_t *argv_json(const char *const *argv) {
+        json_t *a = json_array();
+
+        for (size_t i = 0; a && argv && argv[i]; i++)
+                json_array_append_new(a, json_string(argv[i]));
+        return a;
+}
+
+int journal_run(Journal *j, const char *step, const char *const *argv,
+                const char *const *undo_argv, bool late, unsigned *ret_seq) {
+        json_t *e = json_pack("{s:s, s:s, s:o}", "type", "run", "step", step, "argv", argv_json(argv));
+        int r;
+
+        if (e && undo_argv) {
+                json_object_set_new(e, "undo", argv_json(undo_argv));
+                json_object_set_new(e, "late", json_boolean(late));
+        }
+        r = append(j, e);
+        if (r < 0)
+                return r;
+        if (ret_seq)
+                *ret_seq = j->seq;
+        return 0;
+}
+
+int journal_ran(Journal *j, unsigned seq, int status) {
+        return append(j, json_pack("{s:s, s:i, s:i}", "type", "ran", "of", (int) seq, "status", status));
+}
+
+int journal_step(Journal *j, const char *step, const char *what) {
+        return append(j, json_pack("{s:s, s:s, s:s}", "type", "step", "step", step, "what", what));
+}
+
+int journal_commit(Journal *j, bool ok, const char *step, const char *error) {
+        json_t *e = json_pack("{s:s, s:s}", "type", "end", "status", ok ? "ok" : "failed");
+
+        if (e && step)
+                json_object_set_new(e, "step", json_string(step));
+        if (e && error)
+                json_object_set_new(e, "error", json_string(error));
+        return append(j, e);
+}
+
+void journal_audit(const char *transaction, const char *step, const char *fmt, ...) {
+        _cleanup_free_ char *msg = NULL;
+        va_list ap;
+
+        va_start(ap, fmt);
+        if (vasprintf(&msg, fmt, ap) < 0)
+                msg = NULL;
+        va_end(ap);
+        if (!msg)
+                return;
+        (void) sd_journal_send("MESSAGE=%s", msg,
+                               "SYSLOG_IDENTIFIER=mxdeck",
+                               "PRIORITY=%i", 6,
+                               "MXDECK_TRANSACTION=%s", strempty(transaction),
+                               "MXDECK_STEP=%s", strempty(step),
+                               NULL);
+}
+
+/* --- reading transactions --- */
+
+static const char *const status_names[_TRANSACTION_STATUS_MAX] = {
+        [TRANSACTION_OK] = "ok",
+        [TRANSACTION_FAILED] = "failed",
+        [TRANSACTION_INCOMPLETE] = "incomplete",
+        [TRANSACTION_ROLLED_BACK] = "rolled back",
+};
+
+const char *transaction_status_to_string(TransactionStatus s) {
+        return s >= 0 && s < _TRANSACTION_STATUS_MAX ? status_names[s] : NULL;
+}
+
+/* The manifest's entries in order; a torn last line (a kill during append) is dropped. */
+static int read_manifest(const char *tdir, json_t **ret) {
+        _cleanup_free_ char *path = NULL, *data = NULL;
+        json_t *a;
+        size_t size;
+        int r;
+
+        if (asprintf(&path, "%s/manifest.jsonl", tdir) < 0)
+                return -ENOMEM;
+        r = read_file_bounded(path, MAX_MANIFEST_SIZE, &data, &size);
+        if (r < 0)
+                return r;
+        a = json_array();
+        if (!a)
+                return -ENOMEM;
+        for (char *line = data, *nl; line < data + size; line = nl + 1) {
+                json_t *e;
+
+                nl = memchr(line, '\n', (size_t) (data + size - line));
+                if (!nl)
+                        break; /* no newline: torn */
+                *nl = '\0';
+                e = json_loads(line, 0, NULL);
+                if (e && json_is_object(e))
+                        json_array_append_new(a, e);
+                else
+                        json_decref(e);
+        }
+        *ret = a;
+        return 0;
+}
+
+static const char *jstr(json_t *o, const char *key) {
+        return json_string_value(json_object_get(o, key));
+}
+
+static int strv_push_unique(char ***v, size_t *n, const char *s) {
+        char **nv;
+
+        for (size_t i = 0; i < *n; i++)
+                if (streq((*v)[i], s))
+                        return 0;
+        nv = realloc(*v, (*n + 2) * sizeof(char *));
+        if (!nv)
+                return -ENOMEM;
+        *v = nv;
+        nv[*n] = strdup(s);
+        if (!nv[*n])
+                return -ENOMEM;
+        nv[++*n] = NULL;
+        return 0;
+}
+
+static char *argv_line(json_t *argv) {
+        size_t i;
+        json_t *w;
+        char *s = NULL, *n;
+        size_t len = 0;
+
+        json_array_foreach(argv, i, w) {
+                const char *t = json_string_value(w);
+                size_t tl = t ? strlen(t) : 0;
+                n = realloc(s, len + tl + 2);
+                if (!n) {
+                        free(s);
+                        return NULL;
+                }
+                s = n;
+                if (len > 0)
+                        s[len++] = ' ';
+                memcpy(s + len, t ? t : "", tl);
+                len += tl;
+                s[len] = '\0';
+        }
+        return s ? s : strdup("");
+}
+
+void transaction_info_done(TransactionInfo *t) {
+        free(t->id);
+        free(t->answers);
+        free(t->failed_step);
+        free(t->error);
+        strv_free(t->files);
+        strv_free(t->commands);
+        strv_free(t->steps);
+        *t = (TransactionInfo) {};
+}
+
+void transaction_infos_free(TransactionInfo *t, size_t n) {
+        for (size_t i = 0; t && i < n; i++)
+                transaction_info_done(&t[i]);
+        free(t);
+}
+
+static int transaction_info(const char *tdir, const char *id, TransactionInfo *ret) {
+        json_t *m = NULL;
+        TransactionInfo t = { .status = TRANSACTION_INCOMPLETE };
+        size_t i, nf = 0, nc = 0, ns = 0;
+        json_t *e;
+        int r;
+
+        r = read_manifest(tdir, &m);
+        if (r < 0)
+                return r;
+        t.id = strdup(id);
+        t.files = calloc(1, sizeof(char *));
+        t.commands = calloc(1, sizeof(char *));
+        t.steps = calloc(1, sizeof(char *));
+        if (!t.id || !t.files || !t.commands || !t.steps) {
+                r = -ENOMEM;
+                goto fail;
+        }
+        json_array_foreach(m, i, e) {
+                const char *type = jstr(e, "type");
+                if (!type)
+                        continue;
+                if (streq(type, "begin")) {
+                        t.started = json_integer_value(json_object_get(e, "time"));
+                        free(t.answers);
+                        t.answers = strdup(strempty(jstr(e, "answers")));
+                        if (!t.answers)
+                                r = -ENOMEM;
+                } else if (streq(type, "backup")) {
+                        r = strv_push_unique(&t.files, &nf, strempty(jstr(e, "path")));
+                        if (r >= 0)
+                                r = strv_push_unique(&t.steps, &ns, strempty(jstr(e, "step")));
+                } else if (streq(type, "run")) {
+                        _cleanup_free_ char *l = argv_line(json_object_get(e, "argv"));
+                        r = l ? strv_push_unique(&t.commands, &nc, l) : -ENOMEM;
+                        if (r >= 0)
+                                r = strv_push_unique(&t.steps, &ns, strempty(jstr(e, "step")));
+                } else if (streq(type, "end")) {
+                        t.status = streq_ptr(jstr(e, "status"), "ok") ? TRANSACTION_OK : TRANSACTION_FAILED;
+                        if (jstr(e, "step") && !(t.failed_step = strdup(jstr(e, "step"))))
+                                r = -ENOMEM;
+                        if (jstr(e, "error") && !(t.error = strdup(jstr(e, "error"))))
+                                r = -ENOMEM;
+                } else if (streq(type, "rollback"))
+                        t.status = TRANSACTION_ROLLED_BACK;
+                if (r < 0)
+                        goto fail;
+        }
+        json_decref(m);
+        *ret = t;
+        return 0;
+fail:
+        json_decref(m);
+        transaction_info_done(&t);
+        return r;
+}
+
+static int id_compare(const void *a, const void *b) {
+        return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+/* Transaction ids under root, sorted (= by time). */
+static int list_ids(const char *root, char ***ret, size_t *ret_n, char **ret_tdir) {
+        _cleanup_free_ char *tdir = join(root, JOURNAL_TRANSACTIONS);
+        _cleanup_strv_free_ char **ids = calloc(1, sizeof(char *));
+        DIR *d;
+        struct dirent *de;
+        size_t n = 0;
+        int r = 0;
+
+        if (!tdir || !ids)
+                return -ENOMEM;
+        d = opendir(tdir);
+        if (!d) {
+                if (errno != ENOENT)
+                        return negative_errno();
+        } else {
+                while ((de = readdir(d))) {
+                        if (de->d_name[0] == '.')
+                                continue;
+                        r = strv_push_unique(&ids, &n, de->d_name);
+                        if (r < 0)
+                                break;
+                }
+                closedir(d);
+                if (r < 0)
+                        return r;
+        }
+        qsort(ids, n, sizeof(char *), id_compare);
+        *ret = TAKE_PTR(ids);
+        *ret_n = n;
+        *ret_tdir = TAKE_PTR(tdir);
+        return 0;
+}
+
+int journal_list(const char *root, TransactionInfo **ret, size_t *ret_n) {
+        _cleanup_strv_free_ char **ids = NULL;
+        _cleanup_free_ char *tdir = NULL;
+        TransactionInfo *v;
+        size_t n, k = 0;
+        int r;
+
+        r = list_ids(root, &ids, &n, &tdir);
+        if (r < 0)
+                return r;
+        v = calloc(n + 1, sizeof(TransactionInfo));
+        if (!v)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_free_ char *d = NULL;
+                if (asprintf(&d, "%s/%s", tdir, ids[i]) < 0) {
+                        transaction_infos_free(v, k);
+                        return -ENOMEM;
+                }
+                r = transaction_info(d, ids[i], &v[k]);
+                if (r == -ENOENT)
+                        continue; /* a directory without a manifest: not ours */
+                if (r < 0) {
+                        transaction_infos_free(v, k);
+                        return r;
+                }
+                k++;
+        }
+        *ret = v;
+        *ret_n = k;
+        return 0;
+}
+
+/* --- rollback --- */
+
+_printf_(3, 4)
+static void note(JournalNote fn, void *userdata, const char *fmt, ...) {
+        _cleanup_free_ char *s = NULL;
+        va_list ap;
+
+        va_start(ap, fmt);
+        if (vasprintf(&s, fmt, ap) < 0)
+                s = NULL;
+        va_end(ap);
+        if (s && fn)
+                fn(s, userdata);
+}
+
+static int restore_backup(const char *root, const char *tdir, json_t *e, JournalNote fn, void *ud) {
+        const char *path = jstr(e, "path");
+        _cleanup_free_ char *full = NULL, *bpath = NULL, *data = NULL;
+        size_t size;
+        int r;
+
+        if (!path || path[0] != '/' || strstr(path, "/../"))
+                return -EINVAL;
+        full = join(root, path);
+        if (!full)
+                return -ENOMEM;
+        if (!json_is_true(json_object_get(e, "existed"))) {
+                if (unlink(full) < 0 && errno != ENOENT)
+                        return negative_errno();
+                note(fn, ud, _("removed %s (it did not exist before)"), path);
+                return 0;
+        }
+        const char *bname = jstr(e, "file");
+        if (!bname || !startswith(bname, "backups/") || strchr(bname + 8, '/'))
+                return -EINVAL;
+        if (asprintf(&bpath, "%s/%s", tdir, bname) < 0)
+                return -ENOMEM;
+        r = read_file_bounded(bpath, MAX_BACKUP_SIZE, &data, &size);
+        if (r < 0)
+                return r;
+        char sha[65];
+        r = sha256_hex(data, size, sha);
+        if (r < 0)
+                return r;
+        if (!streq_ptr(sha, jstr(e, "sha256")))
+                return -EBADMSG; /* the backup itself was damaged: do not write it */
+        AtomicWriteOptions o = {
+                .set_mode = true,
+                .mode = (mode_t) json_integer_value(json_object_get(e, "mode")),
+                .set_owner = true,
+                .uid = (uid_t) json_integer_value(json_object_get(e, "uid")),
+                .gid = (gid_t) json_integer_value(json_object_get(e, "gid")),
+        };
+        r = atomic_write_file(full, data, size, &o, NULL);
+        if (r < 0)
+                return r;
+        /* atomic_write_file creates with the mode through the umask-free path; set it
+         * explicitly so setgid and similar bits come back too */
+        if (chmod(full, o.mode) < 0)
+                return negative_errno();
+        note(fn, ud, _("restored %s"), path);
+        return 0;
+}
+
+static int run_undo(json_t *undo, JournalSpawn spawn, void *spawn_ud, JournalNote fn, void *ud) {
+        size_t n = json_array_size(undo);
+        _cleanup_free_ const char **argv = calloc(n + 1, sizeof(char *));
+        _cleanup_free_ char *line = argv_line(undo);
+        SpawnResult res = {};
+        int r;
+
+        if (!argv || !line)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++)
+                argv[i] = json_string_value(json_array_get(undo, i));
+        if (n == 0 || !argv[0])
+                return -EINVAL;
+        SpawnOptions o = { .argv = argv, .merge_stderr = true, .timeout_ms = 60000 };
+        r = spawn ? spawn(&o, &res, spawn_ud) : spawn_run(&o, &res);
+        if (r < 0) {
+                note(fn, ud, _("could not run %s: %s"), line, strerror(-r));
+                return r;
+        }
+        if (!spawn_result_ok(&res)) {
+                note(fn, ud, _("%s failed (exit status %d)"), line, res.exited ? res.exit_status : -1);
+                spawn_result_done(&res);
+                return -EIO;
+        }
+        spawn_result_done(&res);
+        note(fn, ud, _("ran %s"), line);
+        return 0;
+}
+
+int journal_rollback(const char *root, const char *id, JournalSpawn spawn, void *spawn_userdata,
+                     JournalNote fn, void *ud) {
+        _cleanup_free_ char *tdir = NULL, *d = NULL;
+        _cleanup_close_ int lock = -1, mfd = -1;
+        json_t *m = NULL;
+        bool problems = false;
+        size_t n;
+        int r;
+
+        if (!id || !*id || strchr(id, '/') || id[0] == '.')
+                return -EINVAL;
+        tdir = join(root, JOURNAL_TRANSACTIONS);
+        if (!tdir || asprintf(&d, "%s/%s", tdir, id) < 0)
+                return -ENOMEM;
+        lock = journal_lock(root);
+        if (lock < 0)
+                return lock;
+        r = read_manifest(d, &m);
+        if (r < 0)
+                return r;
+        n = json_array_size(m);
+        for (size_t i = 0; i < n; i++)
+                if (streq_ptr(jstr(json_array_get(m, i), "type"), "rollback")) {
+                        json_decref(m);
+                        return -EALREADY;
+                }
+
+        /* mark it first, so that a rollback killed half-way is not mistaken for an intact
+         * transaction; running it again is safe (restoring is idempotent) */
+        _cleanup_free_ char *mpath = NULL;
+        if (asprintf(&mpath, "%s/manifest.jsonl", d) < 0) {
+                json_decref(m);
+                return -ENOMEM;
+        }
+
+        /* what each command's end was: a command that failed changed nothing to reverse;
+         * one without an end (the run was killed while it ran) may have, so its undo is
+         * tried, and its failure is only a note */
+        _cleanup_free_ int *ran = calloc(n + 2, sizeof(int));
+        if (!ran) {
+                json_decref(m);
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < n + 2; i++)
+                ran[i] = INT_MIN;
+        for (size_t i = 0; i < n; i++) {
+                json_t *e = json_array_get(m, i);
+                json_int_t of = json_integer_value(json_object_get(e, "of"));
+                if (streq_ptr(jstr(e, "type"), "ran") && of > 0 && (size_t) of <= n + 1)
+                        ran[of] = (int) json_integer_value(json_object_get(e, "status"));
+        }
+
+        /* reverse order: the newest change is undone first */
+        for (size_t i = n; i-- > 0;) {
+                json_t *e = json_array_get(m, i);
+                const char *type = jstr(e, "type");
+
+                if (!type)
+                        continue;
+                if (streq(type, "backup"))
+                        r = restore_backup(root, d, e, fn, ud);
+                else if (streq(type, "mkdir")) {
+                        _cleanup_free_ char *full = join(root, strempty(jstr(e, "path")));
+                        r = full ? 0 : -ENOMEM;
+                        if (full && rmdir(full) < 0 && errno != ENOENT) {
+                                if (errno == ENOTEMPTY || errno == EEXIST)
+                                        note(fn, ud, _("kept %s: it is not empty"), jstr(e, "path"));
+                                else
+                                        r = negative_errno();
+                        }
+                } else if (streq(type, "run") && json_object_get(e, "undo") &&
+                           !json_is_true(json_object_get(e, "late"))) {
+                        json_int_t seq = json_integer_value(json_object_get(e, "seq"));
+                        int st = seq > 0 && (size_t) seq <= n + 1 ? ran[seq] : INT_MIN;
+                        if (st != INT_MIN && st != 0)
+                                continue;
+                        r = run_undo(json_object_get(e, "undo"), spawn, spawn_userdata, fn, ud);
+                        if (r < 0 && r != -ENOMEM && st == INT_MIN)
+                                r = 0; /* it may never have started */
+                } else
+                        continue;
+                if (r == -ENOMEM) {
+                        json_decref(m);
+                        return r;
+                }
+                if (r < 0) {
+                        problems = true;
+                        if (streq(type, "backup") || streq(type, "mkdir"))
+                                note(fn, ud, _("could not restore %s: %s"),
+                                     strempty(jstr(e, "path")), strerror(-r));
+                }
+        }
+        /* reloads: after the files are back, so the daemons read the old configuration */
+        for (size_t i = n; i-- > 0;) {
+                json_t *e = json_array_get(m, i);
+                if (streq_ptr(jstr(e, "type"), "run") && json_object_get(e, "undo") &&
+                    json_is_true(json_object_get(e, "late"))) {
+                        r = run_undo(json_object_get(e, "undo"), spawn, spawn_userdata, fn, ud);
+                        if (r == -ENOMEM) {
+                                json_decref(m);
+                                return r;
+                        }
+                        problems = problems || r < 0;
+                }
+        }
+        json_decref(m);
+
+        mfd = open(mpath, O_WRONLY | O_APPEND | O_CLOEXEC);
+        if (mfd < 0)
+                return negative_errno();
+        Journal tmp = { .manifest_fd = mfd, .lock_fd = -1, .seq = (unsigned) n };
+        r = append(&tmp, json_pack("{s:s, s:b}", "type", "rollback", "complete", !problems));
+        if (r < 0)
+                return r;
+        journal_audit(id, "rollback", "mxdeck: transaction %s rolled back%s", id,
+                      problems ? " with problems" : "");
+        return problems ? -EIO : 0;
+}

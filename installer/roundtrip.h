@@ -1,0 +1,14 @@
+/* A real round trip through the mail server on loopback: submit on 587 (STARTTLS + AUTH),
+ * find the message over IMAPS, delete it. */
+#pragma once
+
+typedef struct RoundTrip {
+        const char *host;      /* SNI and the name the certificate must cover */
+        const char *ca_file;   /* trust anchor, NULL = the system store */
+        const char *login;     /* as the user logs in (the address in virtual mode) */
+        const char *password;
+        const char *address;   /* the mailbox's address: sender and recipient */
+} RoundTrip;
+
+/* 0, or a negative errno with a one-line reason in *ret_error (never the password). */
+int roundtrip_run(const RoundTrip *rt, char **ret_error);

@@ -1,0 +1,152 @@
+/* Step services: Postfix and Dovecot running with the new configuration. Without systemd
+ * as PID 1 (containers, the lab host) the daemons are started or reloaded directly; with
+ * systemd, through systemctl (enable, then reload-or-restart). A daemon mxdeck started is
+ * stopped again by rollback; a reload is repeated after rollback restored the files. */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "macro.h"
+#include "steps.h"
+
+#define START_TIMEOUT_MS 15000
+
+/* A daemon is running when its pid file names a live process. */
+static bool pid_file_alive(const Installer *ins, const char *path) {
+        _cleanup_free_ char *data = NULL;
+        size_t size;
+        char *end;
+        long pid;
+
+        if (installer_read(ins, path, &data, &size) < 0)
+                return false;
+        pid = strtol(data, &end, 10);
+        if (pid <= 1 || end == data)
+                return false;
+        return kill((pid_t) pid, 0) == 0 || errno == EPERM;
+}
+
+static bool earlier_changes(const Installer *ins) {
+        const Plan *p = installer_current_plan(ins);
+
+        for (size_t i = 0; p && i < p->n_steps; i++)
+                if (step_has_changes(&p->steps[i]))
+                        return true;
+        return false;
+}
+
+typedef struct Daemon {
+        const char *unit;
+        const char *pid_file;
+        const char *start[4], *stop[4], *reload[4];
+} Daemon;
+
+static const Daemon daemons[] = {
+        { "postfix.service", "/var/spool/postfix/pid/master.pid",
+          { "postfix", "start" }, { "postfix", "stop" }, { "postfix", "reload" } },
+        { "dovecot.service", "/run/dovecot/master.pid",
+          { "dovecot" }, { "doveadm", "stop" }, { "doveadm", "reload" } },
+};
+
+static int inspect(Installer *ins, StepPlan *sp) {
+        bool changes = earlier_changes(ins);
+        Action *a;
+        int r;
+
+        for (size_t i = 0; i < ELEMENTSOF(daemons); i++) {
+                const Daemon *d = &daemons[i];
+                bool running = pid_file_alive(ins, d->pid_file);
+
+                if (installer_systemd(ins)) {
+                        const char *en[] = { "systemctl", "enable", d->unit, NULL };
+                        const char *dis[] = { "systemctl", "disable", d->unit, NULL };
+                        const char *rr[] = { "systemctl", "reload-or-restart", d->unit, NULL };
+                        if (running && !changes)
+                                continue;
+                        r = step_plan_run(sp, NULL, en, (const char *const[]) { NULL }, dis, NULL);
+                        if (r >= 0)
+                                r = step_plan_run(sp, NULL, rr, (const char *const[]) { NULL }, rr, &a);
+                        if (r < 0)
+                                return r;
+                        a->undo_late = true;
+                        continue;
+                }
+                if (!running) {
+                        r = step_plan_run(sp, NULL, d->start, (const char *const[]) { NULL }, d->stop, &a);
+                        if (r < 0)
+                                return r;
+                        /* "already running" (a run killed while the daemon started, its pid
+                         * file not yet written) is not a failure: verify waits for the ports */
+                        a->ignore_failure = true;
+                } else if (changes) {
+                        r = step_plan_run(sp, NULL, d->reload, (const char *const[]) { NULL }, d->reload, &a);
+                        if (r < 0)
+                                return r;
+                        a->undo_late = true;
+                }
+        }
+        return 0;
+}
+
+static int64_t now_ms(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Until something accepts on 127.0.0.1:port, bounded by deadline. Each attempt waits on
+ * the socket (poll), and a refused attempt waits 100 ms on poll before the next one. */
+static bool wait_port(unsigned port, int64_t deadline) {
+        while (now_ms() < deadline) {
+                _cleanup_close_ int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+                struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t) port) };
+                struct pollfd p = { .fd = fd, .events = POLLOUT };
+                int err = 0;
+                socklen_t el = sizeof(err);
+
+                if (fd < 0)
+                        return false;
+                sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+                if (connect(fd, (struct sockaddr *) &sa, sizeof(sa)) == 0)
+                        return true;
+                if (errno == EINPROGRESS && poll(&p, 1, 1000) == 1 &&
+                    getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) == 0 && err == 0)
+                        return true;
+                (void) poll(NULL, 0, 100);
+        }
+        return false;
+}
+
+static int verify(Installer *ins, StepPlan *sp) {
+        int64_t deadline = now_ms() + START_TIMEOUT_MS;
+        static const unsigned ports[] = { 25, 587, 465, 993 };
+
+        if (!installer_live_checks(ins))
+                return 0;
+
+        for (size_t i = 0; i < ELEMENTSOF(ports); i++)
+                if (!wait_port(ports[i], deadline)) {
+                        _cleanup_free_ char *l = NULL;
+                        if (asprintf(&l, _("nothing answers on port %u after %d s"), ports[i],
+                                     START_TIMEOUT_MS / 1000) >= 0)
+                                installer_emit(ins, INSTALLER_EVENT_OUTPUT_LINE, sp->step->name, l, 0);
+                        return -ETIMEDOUT;
+                }
+        return 0;
+}
+
+const Step step_services = {
+        .name = "services",
+        .title = N_("start or reload Postfix and Dovecot"),
+        .live = true,
+        .inspect = inspect,
+        .verify = verify,
+};

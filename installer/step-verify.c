@@ -1,0 +1,171 @@
+/* Step verify: the local checks (service, config, port, tls, smtp, imap, pop3) against the
+ * running daemons; any critical finding fails the run. The certificate mxdeck installed is
+ * the trust anchor, so a self-signed one is judged on everything but its issuer. */
+#include <errno.h>
+#include <string.h>
+
+#include "checks.h"
+#include "macro.h"
+#include "roundtrip.h"
+#include "settings.h"
+#include "steps.h"
+
+/* As the first user: submit, deliver, fetch, delete. Skipped (said so) when the answers
+ * give only a hash: there is no password to log in with. */
+static int round_trip(Installer *ins, StepPlan *sp, const char *cert) {
+        const Answers *a = installer_answers(ins);
+        _cleanup_free_ char *pw = NULL, *err = NULL, *address = NULL, *line = NULL;
+        int r;
+
+        if (a->n_users == 0)
+                return 0;
+        const AnswersUser *u = &a->users[0];
+        r = user_password(ins, u, &pw, &err);
+        if (r == -ENOENT) {
+                installer_emit(ins, INSTALLER_EVENT_OUTPUT_LINE, sp->step->name,
+                               _("round trip left out: the first user has a password hash, not a password"), 0);
+                return 0;
+        }
+        if (r < 0)
+                return r;
+        if (a->users_mode == ANSWERS_USERS_VIRTUAL)
+                address = strdup(u->name);
+        else if (asprintf(&address, "%s@%s", u->name, a->domain) < 0)
+                address = NULL;
+        if (!address) {
+                explicit_bzero(pw, strlen(pw));
+                return -ENOMEM;
+        }
+        RoundTrip rt = {
+                .host = a->hostname,
+                .ca_file = a->tls_source == ANSWERS_TLS_SELF_SIGNED ? cert : NULL,
+                .login = u->name,
+                .password = pw,
+                .address = address,
+        };
+        _cleanup_free_ char *full_ca = rt.ca_file ? installer_path(ins, rt.ca_file) : NULL;
+        if (rt.ca_file)
+                rt.ca_file = full_ca;
+        r = roundtrip_run(&rt, &err);
+        explicit_bzero(pw, strlen(pw));
+        if (r < 0) {
+                if (asprintf(&line, _("round trip failed: %s"), err ? err : strerror(-r)) >= 0)
+                        installer_emit(ins, INSTALLER_EVENT_OUTPUT_LINE, sp->step->name, line, 0);
+                return r;
+        }
+        if (asprintf(&line, _("round trip: submitted on 587 (STARTTLS, AUTH as %s), delivered, "
+                              "fetched over IMAPS, deleted"), u->name) >= 0)
+                installer_emit(ins, INSTALLER_EVENT_OUTPUT_LINE, sp->step->name, line, 0);
+        return 0;
+}
+
+static int verify(Installer *ins, StepPlan *sp) {
+        const Answers *a = installer_answers(ins);
+        static const char *const groups[] = { "service", "config", "port", "tls", "smtp", "imap", "pop3", NULL };
+        _cleanup_free_ char *cert = NULL, *key = NULL;
+        Settings settings = {};
+        FindingList findings = {};
+        unsigned critical = 0;
+        int r;
+
+        if (!installer_live_checks(ins))
+                return 0;
+        r = tls_paths(ins, &cert, &key);
+        if (r < 0)
+                return r;
+        r = settings_init(&settings);
+        if (r < 0)
+                return r;
+        CheckContext ctx = {
+                .settings = &settings,
+                .family = installer_profile(ins)->family,
+                .systemd = installer_systemd(ins),
+                .only = groups,
+                .host = a->hostname,
+                .host_from_flag = true,
+                .domain = a->domain,
+                .connect = "127.0.0.1",
+                .ca_file = a->tls_source == ANSWERS_TLS_SELF_SIGNED ? cert : NULL,
+        };
+        r = checks_run(&ctx, &findings);
+        for (size_t i = 0; r >= 0 && i < findings.n; i++) {
+                const Finding *f = &findings.items[i];
+                _cleanup_free_ char *line = NULL;
+                if (f->status == STATUS_OK)
+                        continue;
+                if (f->status == STATUS_CRITICAL)
+                        critical++;
+                if (asprintf(&line, "%s %s: %s", status_to_string(f->status), f->id, strempty(f->summary)) >= 0)
+                        installer_emit(ins, INSTALLER_EVENT_OUTPUT_LINE, sp->step->name, line, 0);
+        }
+        if (r >= 0) {
+                _cleanup_free_ char *line = NULL;
+                if (asprintf(&line, _("%zu checks, %u critical"), findings.n, critical) >= 0)
+                        installer_emit(ins, INSTALLER_EVENT_OUTPUT_LINE, sp->step->name, line, 0);
+        }
+        findings_done(&findings);
+        settings_done(&settings);
+        if (r < 0)
+                return r;
+        if (critical > 0)
+                return -EPROTO;
+        return round_trip(ins, sp, cert);
+}
+
+static int inspect(Installer *ins, StepPlan *sp) {
+        return 0;
+}
+
+const Step step_verify = {
+        .name = "verify",
+        .title = N_("checks against the running server"),
+        .live = true,
+        .inspect = inspect,
+        .verify = verify,
+};
+
+int installer_client_settings(const Answers *a, char **ret) {
+        const char *user = a->n_users > 0 ? a->users[0].name : NULL;
+        bool has_pop3 = false, has_imap = false;
+        char *s;
+
+        for (char **p = a->dovecot_protocols; *p; p++) {
+                has_pop3 = has_pop3 || streq(*p, "pop3");
+                has_imap = has_imap || streq(*p, "imap");
+        }
+        if (asprintf(&s,
+                     _("Mail client settings (Thunderbird, Outlook, Apple Mail, Foxmail):\n"
+                       "  %-22s %-22s %-6s %s\n"
+                       "  %-22s %-22s %-6s %s\n"
+                       "  %-22s %-22s %-6s %s\n"
+                       "  user name: %s%s\n"
+                       "  authentication: normal password\n"),
+                     _("what"), _("server"), _("port"), _("encryption"),
+                     _("outgoing (SMTP)"), a->hostname, "587", "STARTTLS",
+                     _("outgoing (SMTP)"), a->hostname, "465", "SSL/TLS",
+                     user ? user : _("(the mailbox name)"),
+                     a->users_mode == ANSWERS_USERS_VIRTUAL ? _(" (the full address)") : "") < 0)
+                return -ENOMEM;
+        char *in = NULL, *n;
+        if (has_imap && asprintf(&in, "  %-22s %-22s %-6s %s\n", _("incoming (IMAP)"), a->hostname, "993", "SSL/TLS") < 0)
+                in = NULL;
+        if (has_pop3) {
+                char *p3;
+                if (asprintf(&p3, "%s  %-22s %-22s %-6s %s\n", strempty(in), _("incoming (POP3)"),
+                             a->hostname, "995", "SSL/TLS") >= 0) {
+                        free(in);
+                        in = p3;
+                }
+        }
+        /* incoming rows right after the header line */
+        char *nl = strchr(strchr(s, '\n') + 1, '\n') + 1;
+        if (asprintf(&n, "%.*s%s%s", (int) (nl - s), s, strempty(in), nl) < 0) {
+                free(in);
+                free(s);
+                return -ENOMEM;
+        }
+        free(in);
+        free(s);
+        *ret = n;
+        return 0;
+}

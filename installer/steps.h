@@ -1,0 +1,37 @@
+/* The steps of the installer and what they share. */
+#pragma once
+
+#include "installer.h"
+
+extern const Step step_preflight;
+extern const Step step_hostname;
+extern const Step step_tls;
+extern const Step step_users;
+extern const Step step_postfix;
+extern const Step step_dovecot;
+extern const Step step_services;
+extern const Step step_verify;
+
+/* Plans main.cf parameters through `postconf -e`: per name, the managed-state check (an
+ * administrator's later edit is a conflict), one command for all changes, a preview of
+ * main.cf as postconf will write it. main.cf is created empty first when missing (postconf
+ * refuses to edit a missing file). */
+int postfix_plan_params(Installer *ins, StepPlan *sp, const char *const *names,
+                        const char *const *values, size_t n);
+
+/* `postconf` with -c for a root other than /: argv[0..] in a static-sized array. */
+int postfix_conf_dir(const Installer *ins, char **ret);
+
+/* Where the certificate and key Postfix and Dovecot use are (target paths). */
+int tls_paths(const Installer *ins, char **ret_cert, char **ret_key);
+
+/* The password of a user (from password_file, checked to be 0600), or -ENOENT when the
+ * answers give only a hash. The caller must explicit_bzero and free it. */
+int user_password(const Installer *ins, const AnswersUser *u, char **ret, char **ret_error);
+
+/* Is a user account present in ROOT/etc/passwd? */
+bool account_exists(const Installer *ins, const char *name);
+
+/* Verifies that a file postconf edited came out as previewed (postfixcf.h): a mismatch is
+ * reported as an output line, not an error. */
+void verify_previews(Installer *ins, StepPlan *sp);
