@@ -25,6 +25,7 @@
 
 #include "conf.h"
 #include "fileio.h"
+#include "deadline.h"
 #include "macro.h"
 #include "verbs.h"
 
@@ -106,13 +107,6 @@ static void _printf_(2, 3) lab_warning(int r, const char *fmt, ...) {
         if (r < 0)
                 fprintf(stderr, ": %s", strerror(-r));
         fputc('\n', stderr);
-}
-
-static uint64_t now_ms(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
 }
 
 static void sleep_ms(unsigned ms) {
@@ -491,7 +485,7 @@ static int start_journald(void) {
                 _exit(127);
         }
 
-        uint64_t deadline = now_ms() + JOURNAL_READY_TIMEOUT_MS;
+        uint64_t deadline = now_msec() + JOURNAL_READY_TIMEOUT_MS;
         for (;;) {
                 int status;
 
@@ -500,7 +494,7 @@ static int start_journald(void) {
                 if (waitpid(pid, &status, WNOHANG) == pid)
                         return lab_error(0, _("cannot start journald: it exited with status %d"),
                                          WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
-                if (now_ms() >= deadline)
+                if (now_msec() >= deadline)
                         return lab_error(0, _("cannot start journald: %s did not appear within %d s"),
                                          JOURNAL_DEV_LOG, JOURNAL_READY_TIMEOUT_MS / 1000);
                 sleep_ms(POLL_INTERVAL_MS);
@@ -625,7 +619,7 @@ static void noop_handler(int sig) {
 /* SIGKILLs everything left in the PID namespace and reaps it, bounded: the kernel kills
  * whatever remains when we exit anyway. */
 static void kill_all(void) {
-        uint64_t deadline = now_ms() + KILL_ALL_TIMEOUT_MS;
+        uint64_t deadline = now_msec() + KILL_ALL_TIMEOUT_MS;
 
         do {
                 (void) kill(-1, SIGKILL); /* from PID 1: every other process of the namespace */
@@ -639,7 +633,7 @@ static void kill_all(void) {
                         break;
                 }
                 sleep_ms(POLL_INTERVAL_MS);
-        } while (now_ms() < deadline);
+        } while (now_msec() < deadline);
 }
 
 /* PID 1 of the lab. Returns the exit status for the outer process. */

@@ -87,7 +87,7 @@ expect_eq "$(cat "$T/osc")" 0 "no OSC sequence on the screen"
 tmux resize-window -t "$S" -x 80 -y 24 2>/dev/null || tmux resize-pane -t "$S" -x 80 -y 24
 wait_screen 5 "F10Quit|F1Help" || not_ok "no function bar after resize"
 lines=$(cap | wc -l)
-width=$(cap | awk '{ if (length($0) > m) m = length($0) } END { print m + 0 }')
+width=$(cap | wc -L) # display columns, not bytes
 [ "$width" -le 80 ] && ok "nothing drawn past column 80 (widest line $width)" || not_ok "a line is $width columns wide"
 expect_match "$(cap | head -1)" "mxdeck" "title line after resize"
 expect_match "$(cap | sed -n 2p)" "critical|ok" "summary line after resize"
@@ -112,7 +112,8 @@ tmux kill-session -t "$S"
 tmux -f /dev/null new-session -d -s "$S" -x 100 -y 30 \
         "$MXDECK monitor --refresh 60 --only service 2>$T/err2; echo \"EXIT=\$?\"; sleep 600"
 wait_screen 20 "Health" || fail "second dashboard did not open"
-pid=$(pgrep -x mxdeck | head -1)
+# (anchored on the binary's path: the lab's own init is an mxdeck process too)
+pid=$(pgrep -f '^[^ ]*/mxdeck monitor --refresh 60' | head -1)
 [ -n "$pid" ] && kill -TERM "$pid"
 wait_screen 10 "EXIT=0" && ok "SIGTERM ends it with status 0" || not_ok "SIGTERM: $(cap | tail -3)"
 expect_eq "$(tmux display-message -p -t "$S" '#{alternate_on}')" 0 "the terminal is restored after SIGTERM"
