@@ -806,8 +806,10 @@ static int run_flush(const QueueArgs *a, const Settings *settings) {
                 fprintf(stderr, _("mxdeck queue: flush failed: %s\n"), error ? error : strerror(-r));
                 return EXIT_FAILED;
         }
-        printf(a->site ? _("Asked Postfix to deliver the mail for %s now.\n") : _("Asked Postfix to retry the deferred mail now.%s\n"),
-               a->site ? a->site : "");
+        if (a->site)
+                printf(_("Asked Postfix to deliver the mail for %s now.\n"), a->site);
+        else
+                printf(_("Asked Postfix to retry the deferred mail now.\n"));
         return EXIT_OK;
 }
 
