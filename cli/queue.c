@@ -113,13 +113,18 @@ static void queue_usage_error(const char *fmt, ...) {
         usage_error("queue", "%s", msg ? msg : fmt);
 }
 
+/* Outside text made terminal-safe; on allocation failure a static "?" that
+ * safe_freep() leaves alone, so printing never needs a NULL check. */
+static char safe_oom[] = "?";
+
 static char *safe(const char *s) {
         char *t = termsafe_strdup(s ? s : "", 0);
-        if (!t) {
-                fputs("mxdeck queue: out of memory\n", stderr);
-                exit(EXIT_FAILED);
-        }
-        return t;
+        return t ? t : safe_oom;
+}
+
+static void safe_freep(char **p) {
+        if (*p != safe_oom)
+                free(*p);
 }
 
 /* jansson wants valid UTF-8: everything here passed Postfix's printable() or jansson, but
@@ -127,7 +132,7 @@ static char *safe(const char *s) {
 static json_t *jstr(const char *s) {
         json_t *j = json_string(s ? s : "");
         if (!j) {
-                _cleanup_free_ char *t = safe(s);
+                _cleanup_(safe_freep) char *t = safe(s);
                 j = json_string(t);
         }
         return j;
@@ -346,7 +351,7 @@ static int parse_args(int argc, char *argv[], QueueArgs *a) {
         if (a->sub == SUB_ACTION) {
                 for (size_t i = 0; i < a->n_ids; i++)
                         if (!queue_id_is_valid(a->ids[i])) {
-                                _cleanup_free_ char *s = safe(a->ids[i]);
+                                _cleanup_(safe_freep) char *s = safe(a->ids[i]);
                                 queue_usage_error(_("'%s' is not a queue id"), s);
                                 return -EINVAL;
                         }
@@ -401,7 +406,7 @@ static const char *human_age(int64_t s, char *buf, size_t size) {
 
 static void print_issues(const QueueSnapshot *s) {
         for (size_t i = 0; i < s->n_issues; i++) {
-                _cleanup_free_ char *w = safe(s->issues[i].where), *t = safe(s->issues[i].what);
+                _cleanup_(safe_freep) char *w = safe(s->issues[i].where), *t = safe(s->issues[i].what);
                 fprintf(stderr, _("mxdeck queue: %s: %s (skipped)\n"), w, t);
         }
         if (s->n_issues_total > s->n_issues)
@@ -439,10 +444,10 @@ static void text_counts(const char *title, const QueueCount *v, size_t n, bool e
                 return;
         printf("\n%s\n", title);
         for (size_t i = 0; i < MIN(n, (size_t) TOP_N); i++) {
-                _cleanup_free_ char *k = safe(v[i].key);
+                _cleanup_(safe_freep) char *k = safe(v[i].key);
                 printf("  %7" PRIu64 "  %s\n", v[i].count, k);
                 if (example) {
-                        _cleanup_free_ char *e = safe(v[i].example);
+                        _cleanup_(safe_freep) char *e = safe(v[i].example);
                         printf("           %s %s\n", _("e.g."), e);
                 }
         }
@@ -485,7 +490,7 @@ static int run_summary(const QueueArgs *a, const QueueSnapshot *s) {
 
         printf(_("Queue: %" PRIu64 " messages, %s"), sum.total, human_bytes(sum.bytes, b1, sizeof(b1)));
         if (sum.oldest) {
-                _cleanup_free_ char *id = safe(sum.oldest->queue_id);
+                _cleanup_(safe_freep) char *id = safe(sum.oldest->queue_id);
                 printf(_("; oldest %s (%s, %s)"), human_age(now - sum.oldest_arrival, b2, sizeof(b2)), id,
                        queue_name_to_string(sum.oldest->queue));
         }
@@ -551,14 +556,14 @@ static int run_list(const QueueArgs *a, const QueueSnapshot *s) {
                 struct tm tm;
                 if (!localtime_r(&t, &tm) || strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm) == 0)
                         snprintf(when, sizeof(when), "%" PRId64, m->arrival_time);
-                _cleanup_free_ char *id = safe(m->queue_id), *sender = safe(m->sender);
+                _cleanup_(safe_freep) char *id = safe(m->queue_id), *sender = safe(m->sender);
                 printf("%-16s %-9s %9" PRIu64 " %-19s %s%s\n", id, queue_name_to_string(m->queue), m->message_size, when,
                        sender, m->forced_expire ? _(" (expired)") : "");
                 for (size_t k = 0; k < m->n_recipients; k++) {
-                        _cleanup_free_ char *addr = safe(m->recipients[k].address);
+                        _cleanup_(safe_freep) char *addr = safe(m->recipients[k].address);
                         printf("    %s\n", addr);
                         if (m->recipients[k].delay_reason) {
-                                _cleanup_free_ char *why = safe(m->recipients[k].delay_reason);
+                                _cleanup_(safe_freep) char *why = safe(m->recipients[k].delay_reason);
                                 printf("        (%s)\n", why);
                         }
                 }
@@ -621,7 +626,7 @@ static int run_shape(const QueueArgs *a, const QueueSnapshot *s) {
                 printf("%*s", widths[i], heads[i]);
         printf("\n");
         for (size_t k = 0; k < q.n_rows; k++) {
-                _cleanup_free_ char *d = safe(q.rows[k].domain);
+                _cleanup_(safe_freep) char *d = safe(q.rows[k].domain);
                 size_t w = termsafe_width(d);
                 if (w > (size_t) dw) {
                         /* keep the end, as qshape does: "+" marks the cut */
@@ -649,7 +654,7 @@ static int run_shape(const QueueArgs *a, const QueueSnapshot *s) {
 static int run_show(const QueueArgs *a) {
         const char *id = a->ids[0];
         if (!queue_id_is_valid(id)) {
-                _cleanup_free_ char *s = safe(id);
+                _cleanup_(safe_freep) char *s = safe(id);
                 queue_usage_error(_("'%s' is not a queue id"), s);
                 return EXIT_USAGE;
         }
@@ -740,7 +745,7 @@ static int run_action(const QueueArgs *a, const Settings *settings, const QueueS
                                 sel = ids[i] == m->queue_id || streq(ids[i], m->queue_id);
                         if (!sel)
                                 continue;
-                        _cleanup_free_ char *id = safe(m->queue_id), *from = safe(m->sender),
+                        _cleanup_(safe_freep) char *id = safe(m->queue_id), *from = safe(m->sender),
                                             *to = safe(m->n_recipients ? m->recipients[0].address : "");
                         printf("  %-16s %-9s %s -> %s%s\n", id, queue_name_to_string(m->queue), from, to,
                                m->n_recipients > 1 ? _(" (and more)") : "");
@@ -801,8 +806,10 @@ static int run_flush(const QueueArgs *a, const Settings *settings) {
                 fprintf(stderr, _("mxdeck queue: flush failed: %s\n"), error ? error : strerror(-r));
                 return EXIT_FAILED;
         }
-        printf(a->site ? _("Asked Postfix to deliver the mail for %s now.\n") : _("Asked Postfix to retry the deferred mail now.%s\n"),
-               a->site ? a->site : "");
+        if (a->site)
+                printf(_("Asked Postfix to deliver the mail for %s now.\n"), a->site);
+        else
+                printf(_("Asked Postfix to retry the deferred mail now.\n"));
         return EXIT_OK;
 }
 

@@ -186,7 +186,11 @@ int qfile_feed(QfileParser *p, const uint8_t *buf, size_t len, uint64_t offset, 
                         long long target = lenient_number(q);
                         if (target == 0)
                                 break; /* a placeholder */
+                        /* Postfix's own limit counts reverse jumps; a loop of forward and
+                         * reverse jumps is cut off by the total as well */
                         if ((uint64_t) target <= p->last_jump && ++p->reverse_jumps > QFILE_REVERSE_JUMP_LIMIT)
+                                return -EBADMSG;
+                        if (++p->jumps > 2 * QFILE_REVERSE_JUMP_LIMIT + 16)
                                 return -EBADMSG;
                         p->last_jump = (uint64_t) target;
                         if ((uint64_t) target >= offset && (uint64_t) target - offset <= len &&

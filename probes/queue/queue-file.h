@@ -22,6 +22,7 @@ typedef struct QfileParser {
         uint64_t want;          /* next file offset the parser wants */
         unsigned n_records;
         unsigned reverse_jumps;
+        unsigned jumps;
         uint64_t last_jump;
         /* what was found */
         int64_t arrival_time;   /* 0: none (showq then uses the file's mtime) */

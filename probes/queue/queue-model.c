@@ -138,11 +138,15 @@ int queue_snapshot_finish(QueueSnapshot *s) {
 }
 
 int queue_message_add_recipient(QueueMessage *m, const char *address, const char *reason) {
-        QueueRecipient *p = reallocarray(m->recipients, m->n_recipients + 1, sizeof(*p));
-        if (!p)
-                return -ENOMEM;
-        m->recipients = p;
-        QueueRecipient *r = &p[m->n_recipients];
+        if (m->n_recipients == m->allocated_recipients) {
+                size_t na = m->allocated_recipients ? m->allocated_recipients * 2 : 2;
+                QueueRecipient *p = reallocarray(m->recipients, na, sizeof(*p));
+                if (!p)
+                        return -ENOMEM;
+                m->recipients = p;
+                m->allocated_recipients = na;
+        }
+        QueueRecipient *r = &m->recipients[m->n_recipients];
         *r = (QueueRecipient) {};
         r->address = strdup(strempty(address));
         if (reason && *reason)

@@ -35,7 +35,7 @@ typedef struct QueueMessage {
         bool forced_expire;
         char *sender;           /* "" for the null sender (postqueue says MAILER-DAEMON) */
         QueueRecipient *recipients;
-        size_t n_recipients;
+        size_t n_recipients, allocated_recipients;
         size_t seq;             /* order of arrival in the snapshot (repeats: last wins) */
 } QueueMessage;
 

@@ -236,6 +236,13 @@ expect_match "$(python3 "$here/jsonq.py" field queue.deferred detail <"$T/check.
 expect_eq "$(st queue.sender-burst)" warning "queue.sender-burst: alice holds most of the queue"
 expect_match "$(python3 "$here/jsonq.py" field queue.sender-burst remedy <"$T/check.json")" "mxdeck queue delete --sender alice@lab.test" "sender-burst remedy"
 
+# flush: postqueue -f / -s SITE (the site must be one Postfix has a fast-flush list for)
+"$MXDECK" queue flush >"$T/out.txt" 2>&1; rc=$?
+expect_eq "$rc" 0 "flush: exit 0"
+expect_match "$(cat "$T/out.txt")" "retry the deferred mail now" "flush: says what it did"
+"$MXDECK" queue flush --site -x >/dev/null 2>&1; rc=$?
+expect_eq "$rc" 2 "flush --site with an option-like value: usage error"
+
 # 8. delete --all deletes everything there is, by id.
 "$MXDECK" queue delete --all --yes >"$T/out.txt" 2>&1 || not_ok "delete --all"
 expect_eq "$(postqueue -j | qq count)" 0 "delete --all: the queue is empty"
