@@ -255,16 +255,16 @@ static void test_only_and_skip(void **state) {
                 { { "--only", "tls,smtp" }, "tls smtp", NULL },
                 { { "--only", "tls", "--only", "dns" }, "tls dns", NULL },
                 /* --skip alone: every group of this build but those */
-                { { "--skip", "dns,dnsbl" }, "service config port tls smtp imap pop3 system", NULL },
-                { { "--skip", "dns", "--skip", "port,tls,smtp,imap,pop3" }, "service config dnsbl system", NULL },
+                { { "--skip", "dns,dnsbl" }, "service config port tls smtp imap pop3 log system", NULL },
+                { { "--skip", "dns", "--skip", "port,tls,smtp,imap,pop3" }, "service config dnsbl log system", NULL },
                 /* a group without checks yet may be skipped: there is nothing to skip */
-                { { "--skip", "queue" }, "service config port tls smtp imap pop3 dns dnsbl system", NULL },
+                { { "--skip", "queue" }, "service config port tls smtp imap pop3 dns dnsbl log system", NULL },
                 /* both: --only minus --skip */
                 { { "--only", "tls,smtp,imap", "--skip", "smtp" }, "tls imap", NULL },
                 { { "--skip", "smtp", "--only", "tls,smtp,imap" }, "tls imap", NULL },
                 { { "--only", "tls", "--skip", "dns" }, "tls", NULL },
                 { { "--only", "tls", "--skip", "tls" }, NULL, "--skip leaves none of the --only groups to run" },
-                { { "--skip", "service,config,port,tls,smtp,imap,pop3,dns,dnsbl,system" }, NULL,
+                { { "--skip", "service,config,port,tls,smtp,imap,pop3,dns,dnsbl,log,system" }, NULL,
                   "--skip leaves no group to run" },
         };
 
