@@ -572,7 +572,7 @@ static int stats_text(const StatsRun *run, const LogSourceInfo *info, unsigned t
                 printf(_("From %s to %s\n"), strempty(a), strempty(b));
         }
         if (info->truncated)
-                printf(_("Stopped early at the time limit: the figures cover only part of the log.\n"));
+                fputs(_("Stopped early at the time limit: the figures cover only part of the log.\n"), stdout);
         if (s->suppressed_notices)
                 printf(_("journald dropped %" PRIu64 " messages (rate limiting, %" PRIu64 " notices): the figures "
                          "below miss them.\n"),
@@ -1176,7 +1176,7 @@ static int log_user_verb(LogArgs *a) {
         if (n == 0)
                 nf = log_map_top(&u.login_ips, 1, rows, ELEMENTSOF(rows));
         if (n + nf > 0) {
-                printf(_("Logins from (logins, failures):\n"));
+                fputs(_("Logins from (logins, failures):\n"), stdout);
                 for (size_t i = 0; i < n + nf; i++) {
                         _cleanup_free_ char *ip = termsafe_strdup(log_map_key(&u.login_ips, rows[i]), 0);
                         printf(" %10" PRIu64 " %10" PRIu64 "  %s\n", rows[i]->v[0], rows[i]->v[1], strempty(ip));

@@ -12,12 +12,15 @@
 #include "verbs.h"
 
 const char verb_monitor_usage[] = N_(
-        "Usage: mxdeck monitor [OPTIONS] [health]\n"
+        "Usage: mxdeck monitor [OPTIONS] [health|log]\n"
         "       mxdeck            (on a terminal: the same as 'mxdeck monitor')\n"
         "\n"
         "The live dashboard: every health check of 'mxdeck check', refreshed in the\n"
         "background while you work, problems first, each with its evidence and remedy,\n"
-        "its age, and marked stale when it is older than two refresh intervals.\n"
+        "its age, and marked stale when it is older than two refresh intervals. The log\n"
+        "panel: the mail log's last hour, then its live tail, coloured by kind; f pauses\n"
+        "and follows, Enter shows only the selected message's lines (its queue id),\n"
+        "\\ kind:reject (or any kind or delivery status) filters by kind.\n"
         "\n"
         "Keys: F1 or ? help, j/k or arrows move, Enter details, / search, n/N next and\n"
         "previous match, \\ filter, F5 or r refresh now, s sort, o hide ok findings,\n"
@@ -57,8 +60,8 @@ int verb_monitor(int argc, char *argv[]) {
                 cli_options_done(&opt);
                 return EXIT_OK;
         }
-        if (opt.panel && !streq(opt.panel, "health")) {
-                usage_error("monitor", _("unknown panel '%s' (this build has: health)"), opt.panel);
+        if (opt.panel && !streq(opt.panel, "health") && !streq(opt.panel, "log")) {
+                usage_error("monitor", _("unknown panel '%s' (this build has: health, log)"), opt.panel);
                 cli_options_done(&opt);
                 return EXIT_USAGE;
         }

@@ -750,7 +750,7 @@ static int run_action(const QueueArgs *a, const Settings *settings, const QueueS
                         printf("  %-16s %-9s %s -> %s%s\n", id, queue_name_to_string(m->queue), from, to,
                                m->n_recipients > 1 ? _(" (and more)") : "");
                 }
-                printf(_("Dry run: nothing changed.\n"));
+                fputs(_("Dry run: nothing changed.\n"), stdout);
                 return EXIT_OK;
         }
         fflush(stdout);
@@ -809,7 +809,7 @@ static int run_flush(const QueueArgs *a, const Settings *settings) {
         if (a->site)
                 printf(_("Asked Postfix to deliver the mail for %s now.\n"), a->site);
         else
-                printf(_("Asked Postfix to retry the deferred mail now.\n"));
+                fputs(_("Asked Postfix to retry the deferred mail now.\n"), stdout);
         return EXIT_OK;
 }
 

@@ -417,7 +417,7 @@ int verb_rollback(int argc, char *argv[]) {
                 if (id)
                         fprintf(stderr, _("mxdeck rollback: no transaction %s (see 'mxdeck history')\n"), id);
                 else
-                        printf(_("Nothing to roll back.\n"));
+                        fputs(_("Nothing to roll back.\n"), stdout);
                 transaction_infos_free(list, n);
                 return id ? EXIT_USAGE : 3;
         }

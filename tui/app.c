@@ -14,6 +14,7 @@
 #include <wchar.h>
 
 #include "health.h"
+#include "logpanel.h"
 #include "macro.h"
 #include "termsafe.h"
 #include "tui.h"
@@ -417,6 +418,10 @@ int tui_run(const TuiOptions *opts) {
                             : opts->ctx->settings && opts->ctx->settings->refresh_seconds ? opts->ctx->settings->refresh_seconds
                                                                                            : 5;
         r = health_new(a.event, opts->ctx, interval, panel_changed, &a, &a.panels[a.n_panels]);
+        if (r < 0)
+                goto out;
+        a.n_panels++;
+        r = log_panel_new(a.event, panel_changed, &a, &a.panels[a.n_panels]);
         if (r < 0)
                 goto out;
         a.n_panels++;
