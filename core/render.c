@@ -245,7 +245,9 @@ int render_text(FILE *f, const Report *r, const RenderOptions *o) {
                 /* gcc's sanitizer builds take ngettext for a possibly NULL format: it never
                  * returns NULL (it returns one of its arguments or a translation). */
 #pragma GCC diagnostic push
+#ifndef __clang__
 #pragma GCC diagnostic ignored "-Wformat-overflow"
+#endif
                 fprintf(f, ngettext(" (%zu not run, folded under the finding it depends on; -v lists it)",
                                     " (%zu not run, folded under the findings they depend on; -v lists them)",
                                     n_folded),

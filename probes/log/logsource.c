@@ -138,7 +138,8 @@ int log_rotated_files(const char *path, char ***ret) {
         }
         char **v = NULL;
         if (r == 0) {
-                qsort(sib, n, sizeof(Sibling), sibling_cmp);
+                if (n > 0) /* qsort wants a non-NULL array even for 0 elements */
+                        qsort(sib, n, sizeof(Sibling), sibling_cmp);
                 v = calloc(n + 2, sizeof(char *));
                 if (!v)
                         r = -ENOMEM;

@@ -102,6 +102,39 @@ keys F1
 wait_screen 5 "Keys \(q" && ok "help opens while a refresh runs" || not_ok "keys blocked during refresh"
 keys q
 
+# The log panel: a reject logged now shows in the live tail, coloured apart, and Enter on
+# a delivered message's line shows that message's lines only.
+keys 2
+wait_screen 10 "following" && ok "the log panel follows the mail log" || not_ok "log panel: $(cap | head -3)"
+swaks --server 127.0.0.1 --quit-after RCPT --from a@example.org --to someone@elsewhere.example \
+        --local-interface 127.0.0.2 >"$T/swaks1" 2>&1
+# (the health refreshes log a screenful every few seconds: find it with the filter)
+keys '\' R e l a y Space a c c e s s Space d e n i e d Enter
+wait_screen 20 "NOQUEUE: reject: RCPT from" && ok "a relay refusal appears in the tail" ||
+        not_ok "no reject in the tail: $(cap | tail -4) swaks: $(tail -5 "$T/swaks1")"
+keys '\' Enter
+swaks --server 127.0.0.1 --from a@example.org --to postmaster@mail.lab.test >"$T/swaks2" 2>&1
+keys '\' s t a t u s = Enter
+wait_screen 20 "to=<" && ok "the delivery appears in the tail" ||
+        not_ok "no delivery line: $(cap | tail -4) swaks: $(tail -5 "$T/swaks2")"
+keys '\' k i n d : d e l i v e r y Enter
+wait_screen 5 "filter: kind:delivery" && ok "kind filter shown" || not_ok "kind filter not shown"
+if cap | sed -n '3,22p' | grep -E '^[0-9-]{2}:' | grep -vq 'to=<'; then
+        not_ok "kind:delivery let other lines through"
+else
+        ok "kind:delivery shows delivery lines only"
+fi
+keys k Enter
+wait_screen 5 "trace of [0-9A-Za-z]+" && ok "Enter traces the message by queue id" || not_ok "no trace: $(cap | sed -n 2p)"
+qid=$(cap | sed -n 2p | sed -n 's/.*trace of \([0-9A-Za-z]*\).*/\1/p')
+if [ -n "$qid" ] && cap | sed -n '3,22p' | grep -E '^[0-9-]{2}:' | grep -vq "$qid"; then
+        not_ok "the trace shows lines of other messages"
+else
+        ok "the trace shows only $qid's lines"
+fi
+keys q '\' Enter 1
+wait_screen 5 "critical.*ok" && ok "1 goes back to the health panel" || not_ok "panel switch: $(cap | sed -n 2p)"
+
 # q quits and the terminal is restored (the shell's next output is on a normal screen).
 keys q
 wait_screen 10 "EXIT=0" && ok "q quits with status 0" || not_ok "no clean exit: $(cap | tail -3)"
