@@ -507,7 +507,6 @@ static int inspect(Installer *ins, StepPlan *sp) {
         if (!aliases || !db)
                 return -ENOMEM;
         if (access(aliases, F_OK) >= 0 && access(db, F_OK) < 0) {
-                _cleanup_strv_free_ char **argv = NULL;
                 _cleanup_free_ char *dir = NULL;
                 r = postfix_conf_dir(ins, &dir);
                 if (r < 0)

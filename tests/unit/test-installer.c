@@ -554,7 +554,7 @@ static void test_postconf_previews(void **state) {
         assert_true(asprintf(&cpath, "%s/master.cf", dir) > 0);
 
         for (size_t i = 0; i < ELEMENTSOF(mcases); i++) {
-                _cleanup_free_ char *want = NULL, *got = NULL, *e1 = NULL, *e2 = NULL;
+                _cleanup_free_ char *want = NULL, *got = NULL;
                 size_t n = 0, size, gsize;
                 while (n < 3 && mcases[i].names[n])
                         n++;
