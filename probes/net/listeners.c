@@ -1085,6 +1085,12 @@ static int tls_findings(const CheckContext *ctx, const Job *jobs, const char *ho
         if (!m)
                 return -ENOMEM;
         metric_set_floors(m, true, st->tls_expiry_warning_days, true, st->tls_expiry_critical_days);
+        m->scope = METRIC_NOT_PROMETHEUS;
+        /* Prometheus wants base units: the same quantity in seconds, to the second. */
+        m = finding_add_metric(f, "seconds_left", (double) t->seconds_left, "s");
+        if (!m)
+                return -ENOMEM;
+        m->scope = METRIC_PROMETHEUS_ONLY;
         if (s != STATUS_OK) {
                 _cleanup_free_ char *rem = expiry_remedy(ctx, t, host);
                 if (!rem || finding_set_remedy(f, "%s", rem) < 0)
