@@ -8,6 +8,7 @@
 #include "macro.h"
 #include "postconf.h"
 #include "restrictions.h"
+#include "mailconf.h"
 #include "termsafe.h"
 
 #define MAIN_CF "/etc/postfix/main.cf"
@@ -306,7 +307,13 @@ int check_config_relay(const CheckContext *ctx, FindingList *out) {
         r = postconf_overrides(ctx, &overrides, &error);
         if (r < 0)
                 return postconf_unavailable(ctx, out, "config.relay", r, error);
-        r = postfix_list_split(v[2], &mynetworks);
+        _cleanup_strv_free_ char **mywords = NULL;
+        _cleanup_free_ char *net_sources = NULL, *net_unread = NULL;
+        r = postfix_list_split(v[2], &mywords);
+        if (r < 0)
+                return r;
+        /* Tables and files in mynetworks are read: their entries are what Postfix trusts. */
+        r = mynetworks_expand(ctx, mywords, &mynetworks, &net_sources, &net_unread);
         if (r < 0)
                 return r;
 
@@ -344,6 +351,8 @@ int check_config_relay(const CheckContext *ctx, FindingList *out) {
 
         Status worst = STATUS_OK;
         _cleanup_free_ char *detail = NULL, *remedy = NULL;
+        _cleanup_strv_free_ char **commands = NULL;
+        size_t n_commands = 0;
         bool wide_any = false;
         r = 0;
         for (size_t k = 0; k < n && r >= 0; k++) {
@@ -357,22 +366,43 @@ int check_config_relay(const CheckContext *ctx, FindingList *out) {
                 worst = status_worst(worst, st);
                 /* The remedy names the place that is wrong: main.cf, a master.cf service, or
                  * mynetworks (once). */
+                const char *cmd = NULL;
+                _cleanup_free_ char *cmd_buf = NULL;
                 if (st != STATUS_OK && wide && !wide_any) {
                         wide_any = true;
-                        if (asprintf(&fix, _("mynetworks lets the whole Internet count as a trusted network; keep it "
-                                             "to your own hosts:\npostconf -e 'mynetworks = 127.0.0.0/8 [::1]/128'")) < 0)
+                        if (asprintf(&fix, "%s", _("mynetworks lets the whole Internet count as a trusted network; keep it "
+                                                   "to your own hosts.")) < 0)
                                 fix = NULL;
+                        cmd = "postconf -e 'mynetworks = 127.0.0.0/8 [::1]/128'";
                 } else if (st != STATUS_OK && !wide && k == 0) {
-                        if (asprintf(&fix, _("Put reject_unauth_destination after the permits you want and before "
-                                             "any plain permit:\npostconf -e 'smtpd_relay_restrictions = "
-                                             "permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination'")) < 0)
+                        if (asprintf(&fix, "%s", _("Put reject_unauth_destination after the permits you want and before "
+                                                   "any plain permit.")) < 0)
                                 fix = NULL;
+                        cmd = "postconf -e 'smtpd_relay_restrictions = permit_mynetworks, permit_sasl_authenticated, "
+                              "reject_unauth_destination'";
                 } else if (st != STATUS_OK && !wide) {
                         if (asprintf(&fix, _("The master.cf entry %s overrides the restrictions; a submission-style "
-                                             "service relays for authenticated users only:\npostconf -P "
-                                             "'%s/smtpd_relay_restrictions=permit_sasl_authenticated,reject'"),
-                                     services[k].name, services[k].name) < 0)
+                                             "service relays for authenticated users only."),
+                                     services[k].name) < 0)
                                 fix = NULL;
+                        if (asprintf(&cmd_buf, "postconf -P '%s/smtpd_relay_restrictions=permit_sasl_authenticated,reject'",
+                                     services[k].name) < 0)
+                                cmd_buf = NULL;
+                        cmd = cmd_buf;
+                }
+                if (cmd) {
+                        char **p = reallocarray(commands, n_commands + 2, sizeof(char *));
+                        if (!p) {
+                                r = -ENOMEM;
+                                break;
+                        }
+                        commands = p;
+                        commands[n_commands] = strdup(cmd);
+                        commands[++n_commands] = NULL;
+                        if (!commands[n_commands - 1]) {
+                                r = -ENOMEM;
+                                break;
+                        }
                 }
                 char *joined;
                 if (asprintf(&joined, "%s%s%s%s", strempty(detail), detail ? "\n" : "", st == STATUS_OK ? "" : "! ",
@@ -407,8 +437,28 @@ int check_config_relay(const CheckContext *ctx, FindingList *out) {
                 return -ENOMEM;
         if (finding_set_detail(f, "%s", detail) < 0)
                 return -ENOMEM;
-        if (worst != STATUS_OK)
-                return finding_set_remedy(f, "%s\n%s", remedy ? remedy : "", _("Then: postfix reload"));
+        if (net_sources && finding_append_detail(f, _("mynetworks tables read:\n%s"), net_sources) < 0)
+                return -ENOMEM;
+        if (net_unread && finding_append_detail(f, _("mynetworks tables that could not be read:\n%s"), net_unread) < 0)
+                return -ENOMEM;
+        if (worst == STATUS_OK && net_unread) {
+                /* A database table may hold 0.0.0.0/0: nothing here says it does not. */
+                f->status = STATUS_UNKNOWN;
+                if (finding_set_summary(f, "%s", _("relay restrictions are guarded, but a mynetworks table cannot be "
+                                                   "read: cannot tell how wide mynetworks is")) < 0 ||
+                    finding_set_remedy(f, "%s", _("List the table's entries by hand (postmap -s TABLE, or the "
+                                                  "database's own tools) and keep them to your own hosts.")) < 0)
+                        return -ENOMEM;
+                return 0;
+        }
+        if (worst != STATUS_OK) {
+                if (finding_set_remedy(f, "%s", remedy ? remedy : "") < 0)
+                        return -ENOMEM;
+                for (size_t i = 0; i < n_commands; i++)
+                        if (finding_add_command(f, "%s", commands[i]) < 0)
+                                return -ENOMEM;
+                return remedy_reload(f, ctx, true, false);
+        }
         return 0;
 }
 
