@@ -44,10 +44,23 @@ static const char *indexed_suffix(const char *word, size_t *ret_type_len) {
 }
 
 /* "name = value" lines (postconf -x, postconf -Px): every indexed table named in a value. */
+/* Postfix's own caches (verify, postscreen, TLS sessions): it creates and rebuilds them. */
+static bool is_cache_param(const char *param, size_t len) {
+        static const char *const suffixes[] = { "_cache_database", "_cache_map", "address_verify_map", "_cache",
+                                                /* lists of tables proxymap may open, used elsewhere */
+                                                "proxy_read_maps", "proxy_write_maps" };
+        for (size_t i = 0; i < ELEMENTSOF(suffixes); i++) {
+                size_t l = strlen(suffixes[i]);
+                if (len >= l && strncmp(param + len - l, suffixes[i], l) == 0)
+                        return true;
+        }
+        return false;
+}
+
 static int collect_tables(char **lines, Table *tables, size_t *n) {
         for (char **l = lines; l && *l; l++) {
                 const char *eq = strstr(*l, " = ");
-                if (!eq)
+                if (!eq || is_cache_param(*l, (size_t) (eq - *l)))
                         continue;
                 _cleanup_strv_free_ char **words = NULL;
                 if (postfix_list_split(eq + 3, &words) < 0)

@@ -30,6 +30,8 @@
 #define EHLO_NAME "mxdeck-probe.invalid"
 /* A domain that is certainly not ours: RFC 2606 reserves it. */
 #define RELAY_RCPT "mxdeck-relay-test@example.net"
+/* A local part no one has: what a sender to a mistyped or departed user meets. */
+#define UNKNOWN_USER "mxdeck-no-such-user-7f3a"
 
 static const Service services[] = {
         { "smtp", 25, PROTO_SMTP, false, NULL },
@@ -84,6 +86,8 @@ typedef struct Result {
         char *relay_text;
         int local_rcpt;             /* reply code to RCPT TO:<postmaster@domain>, 0 not run, <0 error */
         char *local_rcpt_text;
+        int unknown_rcpt;           /* reply code to RCPT for a user that does not exist, 0 not run */
+        char *unknown_rcpt_text;
         bool tls_ehlo_ok;           /* EHLO answered inside TLS (submission, smtps) */
         char *tls_ehlo;
         char *auth_mechs;           /* AUTH line after TLS, NULL when none */
@@ -130,6 +134,7 @@ static void result_done(Result *r) {
         free(r->ehlo);
         free(r->relay_text);
         free(r->local_rcpt_text);
+        free(r->unknown_rcpt_text);
         free(r->tls_ehlo);
         free(r->auth_mechs);
         free(r->caps);
@@ -393,6 +398,16 @@ static void local_rcpt_test(Job *j, MailConn *c) {
         }
         res->local_rcpt = reply.code;
         res->local_rcpt_text = reply_text_or(&reply, "");
+        /* Postfix accepts postmaster without asking its tables (RFC 5321 wants it to), so a
+         * user that does not exist shows what every other recipient meets: a clean 550
+         * from a server that knows its users, 451 when a lookup table fails. */
+        free(cmd);
+        cmd = NULL;
+        const char *at = strchr(j->shared->local_rcpt, '@');
+        if (at && asprintf(&cmd, "RCPT TO:<" UNKNOWN_USER "%s>", at) >= 0 && smtp_command(c, cmd, &reply) >= 0) {
+                res->unknown_rcpt = reply.code;
+                res->unknown_rcpt_text = reply_text_or(&reply, "");
+        }
         (void) smtp_command(c, "RSET", &reply);
 }
 
@@ -1259,17 +1274,33 @@ static int local_rcpt_finding(const CheckContext *ctx, const Job *j, FindingList
                                   _("not tested: MAIL FROM:<> was not accepted: %s"), strempty(res->local_rcpt_text));
                 return f ? 0 : -ENOMEM;
         }
-        if (res->local_rcpt / 100 == 2) {
-                f = findings_addf(out, "smtp.local-recipient", res->target, STATUS_OK, _("mail to %s is accepted"), rcpt);
-                if (!f || finding_set_detail(f, "RCPT TO:<%s> -> %s", rcpt, strempty(res->local_rcpt_text)) < 0)
+        const char *at = strchr(rcpt, '@');
+        bool unknown_temp = res->unknown_rcpt / 100 == 4;
+        if (res->local_rcpt / 100 == 2 && !unknown_temp) {
+                f = findings_addf(out, "smtp.local-recipient", res->target, STATUS_OK,
+                                  res->unknown_rcpt / 100 == 5 ? _("mail to %s is accepted, to unknown users refused")
+                                                                : _("mail to %s is accepted"),
+                                  rcpt);
+                if (!f || finding_set_detail(f, "RCPT TO:<%s> -> %s\nRCPT TO:<" UNKNOWN_USER "%s> -> %s", rcpt,
+                                             strempty(res->local_rcpt_text), strempty(at),
+                                             res->unknown_rcpt ? strempty(res->unknown_rcpt_text) : _("(not asked)")) < 0)
                         return -ENOMEM;
                 return 0;
         }
-        const char *text = strempty(res->local_rcpt_text);
-        bool temp = res->local_rcpt / 100 == 4;
+        /* postmaster refused, or a lookup for other users failing: the worse reply speaks. */
+        bool pm_ok = res->local_rcpt / 100 == 2;
+        const char *text = pm_ok ? strempty(res->unknown_rcpt_text) : strempty(res->local_rcpt_text);
+        bool temp = pm_ok || res->local_rcpt / 100 == 4;
+        _cleanup_free_ char *any_user = NULL;
+        if (pm_ok && asprintf(&any_user, _("any local user but postmaster (asked: " UNKNOWN_USER "%s)"), strempty(at)) < 0)
+                return -ENOMEM;
+        if (pm_ok)
+                rcpt = any_user;
         f = findings_addf(out, "smtp.local-recipient", res->target, STATUS_CRITICAL,
                           temp ? _("mail to %s is deferred: %.120s") : _("mail to %s is rejected: %.120s"), rcpt, text);
-        if (!f || finding_set_detail(f, "MAIL FROM:<> RCPT TO:<%s> -> %s", rcpt, text) < 0)
+        if (!f || finding_set_detail(f, "MAIL FROM:<>\nRCPT TO:<%s> -> %s\nRCPT TO:<" UNKNOWN_USER "%s> -> %s",
+                                     j->shared->local_rcpt, strempty(res->local_rcpt_text), strempty(at),
+                                     res->unknown_rcpt ? strempty(res->unknown_rcpt_text) : _("(not asked)")) < 0)
                 return -ENOMEM;
         if (strstr(text, "4.3.5") || strstr(text, "configuration error")) {
                 _cleanup_free_ char *param = NULL, *word = NULL, *fixed = NULL;
