@@ -18,50 +18,53 @@
 typedef struct KnownMessage {
         const char *pattern;
         const char *remedy;
+        const char *command;  /* the one command that fixes it, or NULL */
 } KnownMessage;
 
 static const KnownMessage postfix_messages[] = {
         { "main.cf: No such file or directory",
           N_("Postfix has no main.cf yet (the \"No configuration\" install). Start from the "
              "packaged example (Debian: cp /usr/share/postfix/main.cf.debian /etc/postfix/main.cf), "
-             "set myhostname and mydestination, run 'newaliases', then 'postfix check'.") },
+             "set myhostname and mydestination, run 'newaliases', then 'postfix check'."), NULL },
         { "aliases.db",
-          N_("The aliases database is missing or stale: run 'newaliases'.") },
+          N_("The aliases database is missing or stale: rebuild it (config.tables names every such table)."),
+          "newaliases" },
         { "aliases is unavailable",
-          N_("The aliases database is missing or stale: run 'newaliases'.") },
+          N_("The aliases database is missing or stale: rebuild it (config.tables names every such table)."),
+          "newaliases" },
         { "unused parameter",
           N_("A parameter in main.cf or master.cf is misspelt or unknown to this Postfix version: "
-             "fix or remove it ('postconf -n' lists what is set).") },
+             "fix or remove it ('postconf -n' lists what is set)."), NULL },
         { "group or other writable",
-          N_("Ownership or permissions under Postfix's directories are wrong: run "
-             "'postfix set-permissions'.") },
+          N_("Ownership or permissions under Postfix's directories are wrong: let Postfix set them."),
+          "postfix set-permissions" },
         { "not owned by",
-          N_("Ownership or permissions under Postfix's directories are wrong: run "
-             "'postfix set-permissions'.") },
+          N_("Ownership or permissions under Postfix's directories are wrong: let Postfix set them."),
+          "postfix set-permissions" },
         { "myhostname",
           N_("Set myhostname to the mail host's fully-qualified name: "
-             "postconf -e myhostname=mail.example.com") },
+             "postconf -e myhostname=mail.example.com"), NULL },
 };
 
 static const KnownMessage dovecot_messages[] = {
         { "ssl_cert",
           N_("Dovecot's certificate file is missing or unreadable: create it or point ssl_cert and "
-             "ssl_key (conf.d/10-ssl.conf) at existing files, e.g. the ones certbot maintains.") },
+             "ssl_key (conf.d/10-ssl.conf) at existing files, e.g. the ones certbot maintains."), NULL },
         { "ssl_key",
           N_("Dovecot's private key file is missing or unreadable: create it or point ssl_key "
-             "(conf.d/10-ssl.conf) at an existing file, mode 0600 owned by root.") },
+             "(conf.d/10-ssl.conf) at an existing file, mode 0600 owned by root."), NULL },
         { "Unknown setting",
           N_("A setting in the file and line shown is unknown to this Dovecot version: fix the "
-             "spelling or remove it, then run 'doveconf -n'.") },
+             "spelling or remove it, then run 'doveconf -n'."), NULL },
         { "Unknown section",
           N_("A section in the file and line shown is unknown to this Dovecot version: fix or "
-             "remove it, then run 'doveconf -n'.") },
+             "remove it, then run 'doveconf -n'."), NULL },
 };
 
-static const char *known_remedy(const KnownMessage *table, size_t n, const char *text) {
+static const KnownMessage *known_message(const KnownMessage *table, size_t n, const char *text) {
         for (size_t i = 0; i < n; i++)
                 if (strstr(text, table[i].pattern))
-                        return _(table[i].remedy);
+                        return &table[i];
         return NULL;
 }
 
@@ -103,7 +106,9 @@ static int not_installed(const CheckContext *ctx, FindingList *out, const char *
         _cleanup_free_ char *cmd = install_remedy(ctx, package);
         if (!f || !cmd)
                 return -ENOMEM;
-        return finding_set_remedy(f, _("Install it: %s"), cmd);
+        if (finding_set_remedy(f, "%s", _("Install it.")) < 0 || finding_add_command(f, "%s", cmd) < 0)
+                return -ENOMEM;
+        return 0;
 }
 
 static int timed_out(FindingList *out, const char *id, const char *target, const char *what) {
@@ -176,8 +181,11 @@ static int judge_tool(const CheckContext *ctx, FindingList *out, const char *id,
         spawn_result_done(&s);
         if (r < 0)
                 return r;
-        const char *remedy = known_remedy(known, n_known, text);
-        return finding_set_remedy(f, "%s", remedy ? remedy : fallback_remedy);
+        const KnownMessage *k = known_message(known, n_known, text);
+        if (finding_set_remedy(f, "%s", k ? _(k->remedy) : fallback_remedy) < 0 ||
+            (k && k->command && finding_add_command(f, "%s", k->command) < 0))
+                return -ENOMEM;
+        return 0;
 oom:
         spawn_result_done(&s);
         return -ENOMEM;
