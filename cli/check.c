@@ -142,7 +142,7 @@ static int parse_port_override(const char *arg, PortOverride *ports, size_t *n, 
         return 0;
 }
 
-static int64_t now_usec(clockid_t clock) {
+static int64_t clock_usec(clockid_t clock) {
         struct timespec ts;
         clock_gettime(clock, &ts);
         return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
@@ -357,13 +357,13 @@ int verb_check(int argc, char *argv[]) {
         ctx.domain = domain;
 
         FindingList findings = {};
-        int64_t started = now_usec(CLOCK_REALTIME), t0 = now_usec(CLOCK_MONOTONIC);
+        int64_t started = clock_usec(CLOCK_REALTIME), t0 = clock_usec(CLOCK_MONOTONIC);
         r = checks_run(&ctx, &findings);
         Report report = {
                 .host = host,
                 .domain = domain,
                 .started_usec = started,
-                .duration_ms = (uint64_t) (now_usec(CLOCK_MONOTONIC) - t0) / 1000,
+                .duration_ms = (uint64_t) (clock_usec(CLOCK_MONOTONIC) - t0) / 1000,
                 .findings = &findings,
         };
         int exit_code = render_nagios_exit_code(findings_worst(&findings));

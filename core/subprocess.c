@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fiber.h"
 #include "macro.h"
 #include "subprocess.h"
 
@@ -24,12 +25,6 @@
 #define SPAWN_IO_CHUNK ((size_t) 64 * 1024)
 /* Without pidfds we notice the child's exit by polling at this interval. */
 #define SPAWN_FALLBACK_TICK_MS 20
-
-static uint64_t now_ms(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000u + (uint64_t) ts.tv_nsec / 1000000u;
-}
 
 /* Like execve: EACCES when something of that name exists but cannot be executed. */
 static int check_executable(const char *path) {
@@ -380,12 +375,13 @@ typedef struct Child {
         bool timed_out;
         uint64_t deadline;      /* timeout_ms after start */
         uint64_t kill_deadline; /* SIGKILL time once SIGTERM was sent */
+        bool hard_deadline;     /* deadline is the caller's Deadline, not timeout_ms */
 } Child;
 
 /* Reads whatever the pipes hold right now; used once the child is gone, so output a
  * lingering grandchild keeps producing does not hold us beyond the deadline. */
 static int drain(Capture *caps[2], char *scratch, uint64_t until) {
-        for (bool more = true; more && now_ms() < until;) {
+        for (bool more = true; more && now_msec() < until;) {
                 more = false;
                 for (size_t i = 0; i < 2; i++) {
                         int r = capture_read(caps[i], scratch);
@@ -402,12 +398,14 @@ static int io_loop(Child *c, Capture *out, Capture *err, Feed *feed, char *scrat
         Capture *caps[2] = { out, err };
 
         for (;;) {
-                uint64_t now = now_ms();
+                uint64_t now = now_msec();
 
                 if (!c->timed_out && now >= c->deadline) {
                         c->timed_out = true;
-                        (void) kill(-c->pid, SIGTERM);
-                        c->kill_deadline = now + SPAWN_KILL_GRACE_MS;
+                        /* Our own timeout: ask politely first. The caller's deadline is a hard
+                         * bound (the run must be over by then): no grace period. */
+                        (void) kill(-c->pid, c->hard_deadline ? SIGKILL : SIGTERM);
+                        c->kill_deadline = now + (c->hard_deadline ? 0 : SPAWN_KILL_GRACE_MS);
                         feed_close(feed);
                 }
                 if (c->timed_out && now >= c->kill_deadline)
@@ -453,12 +451,10 @@ static int io_loop(Child *c, Capture *out, Capture *err, Feed *feed, char *scrat
                 if (wait_ms > INT_MAX)
                         wait_ms = INT_MAX;
 
-                int k = poll(pfd, n, (int) wait_ms);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return negative_errno();
-                }
+                /* Through the fiber's loop when there is one: other probes run meanwhile. */
+                int k = fiber_poll(pfd, n, deadline_in_ms(wait_ms));
+                if (k < 0)
+                        return k;
 
                 if (idx_out >= 0 && pfd[idx_out].revents) {
                         int r = capture_read(out, scratch);
@@ -510,6 +506,19 @@ int spawn_run(const SpawnOptions *opts, SpawnResult *ret) {
         path = spawn_find_program(opts->argv[0]);
         if (!path)
                 return negative_errno();
+
+        /* The caller's time is up already: report a timeout without starting anything (a
+         * check that runs several tools must not spend a kill grace period on each). */
+        if (deadline_passed(opts->deadline)) {
+                char *o = strdup(""), *e = strdup("");
+                if (!o || !e) {
+                        free(o);
+                        free(e);
+                        return -ENOMEM;
+                }
+                *ret = (SpawnResult) { .timed_out = true, .out = o, .err = e };
+                return 0;
+        }
 
         size_t cap = opts->max_output ? opts->max_output : SPAWN_DEFAULT_MAX_OUTPUT;
         if (cap >= SIZE_MAX / 2)
@@ -612,7 +621,7 @@ int spawn_run(const SpawnOptions *opts, SpawnResult *ret) {
 
         Child child = { .pid = -1, .pidfd = -1 };
         SigpipeGuard guard;
-        uint64_t start = now_ms();
+        uint64_t start = now_msec();
 
         r = -posix_spawn(&child.pid, path, actions, attr, (char *const *) opts->argv, envp);
         if (r < 0)
@@ -631,6 +640,10 @@ int spawn_run(const SpawnOptions *opts, SpawnResult *ret) {
         feed = (Feed) { .fd = TAKE_FD(in_pipe[1]), .data = opts->input, .left = opts->input_size };
         child.pidfd = pidfd_open_child(child.pid);
         child.deadline = start + timeout_ms;
+        if (deadline_is_set(opts->deadline) && opts->deadline.usec / USEC_PER_MSEC <= child.deadline) {
+                child.deadline = opts->deadline.usec / USEC_PER_MSEC;
+                child.hard_deadline = true;
+        }
 
         sigpipe_block(&guard);
         int io_r = 0;
@@ -659,7 +672,7 @@ int spawn_run(const SpawnOptions *opts, SpawnResult *ret) {
 
         int status = 0;
         r = reap(child.pid, &status);
-        uint64_t duration = now_ms() - start;
+        uint64_t duration = now_msec() - start;
         if (r == 0)
                 r = io_r;
         if (r < 0)

@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "deadline.h"
+
 typedef struct SpawnOptions {
         /* NULL-terminated; argv[0] without '/' is looked up in a fixed, trusted PATH
          * (SPAWN_SAFE_PATH), never in the caller's $PATH. */
@@ -20,6 +22,11 @@ typedef struct SpawnOptions {
         /* Wall-clock limit in milliseconds; the child's whole process group is killed
          * (SIGTERM, then SIGKILL after 500 ms) when it runs out. 0 means SPAWN_DEFAULT_TIMEOUT_MS. */
         unsigned timeout_ms;
+        /* The caller's deadline (the probe's): the child is killed at the earlier of this
+         * and timeout_ms (at the deadline with SIGKILL at once: it is a hard bound); when
+         * it has passed already, nothing is started and the result says timed_out.
+         * Unset: timeout_ms alone. */
+        Deadline deadline;
         /* Cap on captured bytes per stream; beyond it output is read and dropped (the child
          * never blocks on a full pipe). 0 means SPAWN_DEFAULT_MAX_OUTPUT. */
         size_t max_output;
@@ -59,7 +66,9 @@ typedef struct SpawnResult {
 /* Runs the command to completion (or timeout). Returns 0 when the child was started and
  * reaped, whatever its exit status; -ENOENT when argv[0] cannot be found, -EACCES when it
  * cannot be executed, other negative errno on failure to set up. On success *ret is filled
- * and must be released with spawn_result_done(). Thread-safe. */
+ * and must be released with spawn_result_done(). Thread-safe. Inside a fiber (core/fiber.h)
+ * it waits through the fiber's loop, so other fibers run meanwhile; when the fiber is
+ * cancelled the child's process group is killed at once and -ECANCELED returned. */
 int spawn_run(const SpawnOptions *opts, SpawnResult *ret);
 
 void spawn_result_done(SpawnResult *r);

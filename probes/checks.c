@@ -1,9 +1,9 @@
 /* The check catalog and the concurrent runner. */
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "checks.h"
+#include "fiber.h"
 #include "macro.h"
 
 static const Check catalog[] = {
@@ -55,35 +55,37 @@ bool check_group_is_known(const char *group, bool *ret_available) {
         return known;
 }
 
-#define MAX_WORKERS 8
+/* ---- the runner: one fiber per check on the caller's loop ---- */
+
+/* At the deadline every wait of a probe ends and its tools are killed, so probes end by
+ * themselves with findings that say what timed out. A probe still running this much later
+ * (stuck outside any wait, or starved on a loaded machine) is cancelled and reported as
+ * such: a safety net, generous so it never cuts short a probe that is finishing. */
+#define CHECKS_GRACE_MS 1000
 
 typedef struct Job {
+        ChecksRun *run;
         const Check *check;
+        Fiber *fiber;
         FindingList findings;
-        int error;
+        bool done;
+        bool overdue;
 } Job;
 
-typedef struct Pool {
-        const CheckContext *ctx;
-        Job *jobs;
+struct ChecksRun {
+        sd_event *event;
+        CheckContext ctx;
+        Job jobs[ELEMENTSOF(catalog)];
         size_t n_jobs;
-        size_t next;
-        pthread_mutex_t lock;
-} Pool;
-
-static void *worker(void *userdata) {
-        Pool *p = userdata;
-
-        for (;;) {
-                pthread_mutex_lock(&p->lock);
-                size_t i = p->next < p->n_jobs ? p->next++ : p->n_jobs;
-                pthread_mutex_unlock(&p->lock);
-                if (i >= p->n_jobs)
-                        return NULL;
-                Job *j = &p->jobs[i];
-                j->error = j->check->run(p->ctx, &j->findings);
-        }
-}
+        size_t n_left;
+        sd_event_source *timer;
+        sd_event_source *finish;
+        ChecksOnCheck on_check;
+        ChecksOnDone on_done;
+        void *userdata;
+        bool freeing;
+        int error; /* first allocation failure while recording a result */
+};
 
 static bool selected(const Check *c, const char *const *only) {
         if (!only)
@@ -94,43 +96,156 @@ static bool selected(const Check *c, const char *const *only) {
         return false;
 }
 
-int checks_run(const CheckContext *ctx, FindingList *ret) {
-        const char *const *only = ctx->only;
-        Job jobs[ELEMENTSOF(catalog)] = {};
-        Pool pool = { .ctx = ctx, .jobs = jobs };
-        pthread_t threads[MAX_WORKERS];
-        size_t n_threads = 0;
-        int r = 0;
+static int job_body(void *userdata) {
+        Job *j = userdata;
+        return j->check->run(&j->run->ctx, &j->findings);
+}
+
+static int on_finish(sd_event_source *s, void *userdata) {
+        ChecksRun *run = userdata;
+        run->finish = sd_event_source_disable_unref(run->finish);
+        if (run->on_done)
+                run->on_done(run, run->userdata);
+        return 0;
+}
+
+static void job_done(Fiber *f, int result, void *userdata) {
+        Job *j = userdata;
+        ChecksRun *run = j->run;
+
+        j->fiber = NULL;
+        j->done = true;
+        if (run->freeing) {
+                findings_done(&j->findings);
+                return;
+        }
+        if (j->overdue) {
+                /* What it found before it was stopped is incomplete: say why instead. */
+                findings_done(&j->findings);
+                if (!findings_addf(&j->findings, j->check->id, "", STATUS_UNKNOWN,
+                                   _("the check did not finish within the time limit (%u s)"),
+                                   run->ctx.settings ? run->ctx.settings->timeout_seconds : 0))
+                        run->error = run->error ?: -ENOMEM;
+        } else if (result < 0) {
+                if (!findings_addf(&j->findings, j->check->id, "", STATUS_UNKNOWN, _("the check could not run: %s"),
+                                   strerror(-result)))
+                        run->error = run->error ?: -ENOMEM;
+        }
+        if (run->on_check)
+                run->on_check(run, j->check, &j->findings, run->userdata);
+        if (--run->n_left == 0) {
+                run->timer = sd_event_source_disable_unref(run->timer);
+                /* Told from the next iteration, so the callback may free the run. */
+                if (sd_event_add_defer(run->event, &run->finish, on_finish, run) < 0 && run->on_done)
+                        run->on_done(run, run->userdata);
+        }
+}
+
+static int on_overdue(sd_event_source *s, uint64_t usec, void *userdata) {
+        ChecksRun *run = userdata;
+        run->timer = sd_event_source_disable_unref(run->timer);
+        for (size_t i = 0; i < run->n_jobs; i++) {
+                Job *j = &run->jobs[i];
+                if (j->done || !j->fiber)
+                        continue;
+                j->overdue = true;
+                fiber_cancel(j->fiber);
+        }
+        return 0;
+}
+
+int checks_start(sd_event *e, const CheckContext *ctx, ChecksOnCheck on_check, ChecksOnDone on_done, void *userdata,
+                 ChecksRun **ret) {
+        if (!e || !ctx || !ret)
+                return -EINVAL;
+        ChecksRun *run = calloc(1, sizeof(ChecksRun));
+        if (!run)
+                return -ENOMEM;
+        run->event = sd_event_ref(e);
+        run->ctx = *ctx;
+        run->on_check = on_check;
+        run->on_done = on_done;
+        run->userdata = userdata;
+        if (!deadline_is_set(run->ctx.deadline))
+                run->ctx.deadline = deadline_in_ms(
+                        (uint64_t) (ctx->settings && ctx->settings->timeout_seconds ? ctx->settings->timeout_seconds : 10) *
+                        1000u);
 
         for (size_t i = 0; i < ELEMENTSOF(catalog); i++)
-                if (selected(&catalog[i], only))
-                        jobs[pool.n_jobs++].check = &catalog[i];
+                if (selected(&catalog[i], ctx->only))
+                        run->jobs[run->n_jobs++] = (Job) { .run = run, .check = &catalog[i] };
 
-        pthread_mutex_init(&pool.lock, NULL);
-        for (size_t i = 0; i < MIN(pool.n_jobs, (size_t) MAX_WORKERS); i++) {
-                if (pthread_create(&threads[n_threads], NULL, worker, &pool) != 0)
-                        break;
-                n_threads++;
+        int r = 0;
+        for (size_t i = 0; i < run->n_jobs && r >= 0; i++) {
+                r = fiber_start(e, job_body, &run->jobs[i], job_done, &run->jobs[i].fiber);
+                if (r >= 0)
+                        run->n_left++;
         }
-        if (n_threads == 0)
-                worker(&pool); /* no thread could be made: do it all here */
-        for (size_t i = 0; i < n_threads; i++)
-                pthread_join(threads[i], NULL);
-        pthread_mutex_destroy(&pool.lock);
+        if (r >= 0 && run->n_left > 0)
+                r = sd_event_add_time(e, &run->timer, CLOCK_MONOTONIC, run->ctx.deadline.usec + CHECKS_GRACE_MS * USEC_PER_MSEC,
+                                      USEC_PER_MSEC, on_overdue, run);
+        if (r >= 0 && run->n_left == 0)
+                r = sd_event_add_defer(e, &run->finish, on_finish, run);
+        if (r < 0) {
+                checks_run_free(run);
+                return r;
+        }
+        *ret = run;
+        return 0;
+}
 
+bool checks_run_finished(const ChecksRun *run) {
+        return run && run->n_left == 0;
+}
+
+int checks_run_take(ChecksRun *run, FindingList *ret) {
+        int r = run->error;
         /* Catalog order, whatever finished first. */
-        for (size_t i = 0; i < pool.n_jobs; i++) {
-                Job *j = &jobs[i];
-                if (j->error < 0) {
-                        Finding *f = findings_addf(&j->findings, j->check->id, "", STATUS_UNKNOWN,
-                                                   _("the check could not run: %s"), strerror(-j->error));
-                        if (!f && r == 0)
-                                r = -ENOMEM;
-                }
-                int k = findings_move(ret, &j->findings);
+        for (size_t i = 0; i < run->n_jobs; i++) {
+                if (!run->jobs[i].done)
+                        continue;
+                int k = findings_move(ret, &run->jobs[i].findings);
                 if (k < 0 && r == 0)
                         r = k;
-                findings_done(&j->findings);
+                findings_done(&run->jobs[i].findings);
         }
+        return r;
+}
+
+ChecksRun *checks_run_free(ChecksRun *run) {
+        if (!run)
+                return NULL;
+        run->freeing = true;
+        for (size_t i = 0; i < run->n_jobs; i++)
+                if (run->jobs[i].fiber)
+                        fiber_cancel(run->jobs[i].fiber);
+        for (size_t i = 0; i < run->n_jobs; i++)
+                findings_done(&run->jobs[i].findings);
+        sd_event_source_disable_unref(run->timer);
+        sd_event_source_disable_unref(run->finish);
+        sd_event_unref(run->event);
+        free(run);
+        return NULL;
+}
+
+static void exit_loop(ChecksRun *run, void *userdata) {
+        (void) sd_event_exit(run->event, 0);
+}
+
+int checks_run(const CheckContext *ctx, FindingList *ret) {
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        ChecksRun *run = NULL;
+        int r;
+
+        r = sd_event_new(&e);
+        if (r < 0)
+                return r;
+        r = checks_start(e, ctx, NULL, exit_loop, NULL, &run);
+        if (r < 0)
+                return r;
+        r = sd_event_loop(e);
+        if (r >= 0)
+                r = checks_run_take(run, ret);
+        checks_run_free(run);
         return r;
 }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <systemd/sd-event.h>
 
 #include "finding.h"
 #include "probe.h"
@@ -23,7 +24,32 @@ const Check *checks_table(size_t *ret_n);
  * in this build); *ret_available tells whether this build has checks for it. */
 bool check_group_is_known(const char *group, bool *ret_available);
 
-/* Runs the checks that serve a group of ctx->only (NULL: all) concurrently on a small fixed pool
- * of threads; findings come out in catalog order whatever the timing. A check that fails
- * to run (ENOMEM, ...) yields an unknown finding rather than aborting the others. */
+/* A run of the selected checks on an sd-event loop, each check in its own fiber (see
+ * core/fiber.h): the loop stays free for everything else (keys, the journal, timers)
+ * while they run, and the run can be stopped at any moment. */
+typedef struct ChecksRun ChecksRun;
+
+/* One check has finished: its findings (the callee may move them out). */
+typedef void (*ChecksOnCheck)(ChecksRun *run, const Check *check, FindingList *findings, void *userdata);
+/* Every check has finished; called from a loop iteration of its own, so it may free run. */
+typedef void (*ChecksOnDone)(ChecksRun *run, void *userdata);
+
+/* Starts the checks that serve a group of ctx->only (NULL: all) on e. ctx is copied (its
+ * pointers must stay valid for the run); without a deadline it gets --timeout from now.
+ * A check still running CHECKS_GRACE_MS after the deadline is cancelled and reported as
+ * unknown "did not finish"; one that fails to run (ENOMEM, ...) yields an unknown
+ * finding rather than stopping the others. */
+int checks_start(sd_event *e, const CheckContext *ctx, ChecksOnCheck on_check, ChecksOnDone on_done, void *userdata,
+                 ChecksRun **ret);
+
+bool checks_run_finished(const ChecksRun *run);
+
+/* Moves the findings of the finished checks to ret, in catalog order. */
+int checks_run_take(ChecksRun *run, FindingList *ret);
+
+/* Cancels what still runs (freeing everything it held) and frees the run. */
+ChecksRun *checks_run_free(ChecksRun *run);
+
+/* The one-shot form: runs the checks on a private loop until all are done (at the
+ * latest shortly after the deadline) and returns their findings in catalog order. */
 int checks_run(const CheckContext *ctx, FindingList *ret);

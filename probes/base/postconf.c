@@ -13,6 +13,8 @@ int probe_run_ms(const CheckContext *ctx, const char *const *argv, unsigned time
         SpawnOptions o = {
                 .argv = argv,
                 .timeout_ms = MAX(timeout_ms, 1u),
+                /* Never past the run's deadline, however many tools a check runs. */
+                .deadline = ctx ? ctx->deadline : DEADLINE_NONE,
                 .max_output = PROBE_MAX_OUTPUT,
         };
         return spawn_run(&o, ret);
@@ -58,7 +60,7 @@ static int tool_failed(const SpawnResult *s, const char *what, char **ret_error)
                 *ret_error = first_message(s->out, s->out_size);
         else if (asprintf(ret_error, _("%s failed with status %d"), what, s->exit_status) < 0)
                 *ret_error = NULL;
-        return s->timed_out ? -ETIMEDOUT : -EINVAL;
+        return -EINVAL;
 }
 
 /* Runs a tool that must succeed: on success *s is filled (caller releases it); on failure

@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "deadline.h"
 #include "finding.h"
 #include "osrelease.h"
 #include "settings.h"
@@ -33,6 +34,9 @@ typedef struct CheckContext {
         const char *selector;  /* --selector: DKIM selector */
         const char *resolver;  /* --resolver ADDR[:PORT], NULL = settings, then resolv.conf */
         const char *trust_anchor; /* --trust-anchor FILE */
+        /* When the run must be over (--timeout from now, set by the runner): the only way a
+         * probe learns how long it may take. Every wait and every tool ends by then. */
+        Deadline deadline;
 } CheckContext;
 
 /* True when group is selected (ctx->only NULL means all). A check that covers several

@@ -1,5 +1,5 @@
 /* dns.* and dnsbl.*: what the world sees of this mail server in DNS, judged by content.
- * Each lookup chain runs on its own thread against one DnsClient (one deadline, shared
+ * Each lookup chain runs in its own fiber against one DnsClient (one deadline, shared
  * cache), so the suite takes about as long as its slowest chain. */
 #include <arpa/inet.h>
 #include <curl/curl.h>
@@ -8,6 +8,7 @@
 #include <openssl/x509.h>
 #include <ldns/ldns.h>
 #include <pthread.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,7 +24,11 @@
 #include "dns-checks.h"
 #include "dns-records.h"
 #include "dns.h"
+#include "deadline.h"
+#include "fiber.h"
+#include "http.h"
 #include "macro.h"
+#include "offload.h"
 #include "mailproto.h"
 #include "mtasts.h"
 #include "tlsprobe.h"
@@ -39,6 +44,7 @@ typedef struct DnsRun {
         char *domain;   /* ASCII, lower case */
         char *host;     /* ASCII, lower case; NULL when unknown */
         const char *domain_shown, *host_shown; /* as the user wrote them (Unicode) */
+        Deadline deadline; /* the run's: every chain ends by then */
 } DnsRun;
 
 typedef struct Task Task;
@@ -1022,9 +1028,11 @@ static int fetch_policy(DnsRun *run, const char *host, Body *body, long *ret_htt
         curl_easy_setopt(curl, CURLOPT_USERAGENT, "mxdeck/" VERSION);
         if (run->ctx->ca_file)
                 curl_easy_setopt(curl, CURLOPT_CAINFO, run->ctx->ca_file);
-        CURLcode cc = curl_easy_perform(curl);
-        int r = 0;
-        if (cc != CURLE_OK) {
+        CURLcode cc;
+        int r = http_perform(curl, run->deadline, &cc);
+        if (r < 0) {
+                /* cancelled, or curl could not even start: nothing to judge */
+        } else if (cc != CURLE_OK) {
                 if (asprintf(ret_error, "%s", body->too_big ? _("the policy is larger than 64 KiB")
                                               : errbuf[0] ? errbuf : curl_easy_strerror(cc)) < 0)
                         r = -ENOMEM;
@@ -1244,7 +1252,7 @@ static int smtp_chain(DnsRun *run, STACK_OF(X509) **ret, char **ret_error) {
         MailConn c = { .fd = -1 };
         SmtpReply reply = {};
         SSL_CTX *sctx = NULL;
-        uint64_t deadline = mailproto_now_usec() + (uint64_t) dns_client_remaining_ms(run->client) * 1000u;
+        uint64_t deadline = now_usec() + (uint64_t) dns_client_remaining_ms(run->client) * 1000u;
         char buf[INET6_ADDRSTRLEN];
         int r = mailconn_connect(&c, &ss, len, NULL, 0, deadline);
         if (r < 0)
@@ -1395,6 +1403,32 @@ static int load_anchors(const char *path, ldns_rr_list **ret) {
         return 0;
 }
 
+/* ldns_verify_trusted walks the chain with its own blocking queries: it runs on an
+ * offload worker, with everything it touches owned by the job (see core/offload.h). */
+typedef struct Verify {
+        ldns_resolver *res;
+        ldns_rr_list *rrset, *sigs, *validating;
+        ldns_status st;
+} Verify;
+
+static void verify_free(void *data) {
+        Verify *v = data;
+        if (!v)
+                return;
+        if (v->res)
+                ldns_resolver_deep_free(v->res);
+        ldns_rr_list_deep_free(v->rrset);
+        ldns_rr_list_deep_free(v->sigs);
+        ldns_rr_list_deep_free(v->validating);
+        free(v);
+}
+
+static int verify_work(void *data) {
+        Verify *v = data;
+        v->st = ldns_verify_trusted(v->res, v->rrset, v->sigs, v->validating);
+        return 0;
+}
+
 static int task_dnssec(DnsRun *run, Task *t) {
         _cleanup_(dns_answer_done) DnsAnswer a = {}, cd = {};
         _cleanup_(judge_done) Judge j = {};
@@ -1452,25 +1486,33 @@ static int task_dnssec(DnsRun *run, Task *t) {
                       _("%s is signed, but the resolver did not validate it and there is no trust anchor"),
                       run->domain_shown);
         } else {
-                ldns_rr_list *anchors = NULL, *validating = ldns_rr_list_new();
-                ldns_resolver *res = NULL;
+                ldns_rr_list *anchors = NULL;
+                Verify *v = calloc(1, sizeof(Verify));
                 r = load_anchors(anchor, &anchors);
                 if (r < 0)
                         judge(&j, STATUS_UNKNOWN, NULL, _("the trust anchor %s cannot be read: %s"), anchor,
                               r == -EINVAL ? _("no DS or DNSKEY records in it") : strerror(-r));
-                else if (dns_client_ldns_resolver(run->client, &res) < 0 || !validating || !rrset)
+                else if (!v || dns_client_ldns_resolver(run->client, &v->res) < 0 || !rrset ||
+                         !(v->validating = ldns_rr_list_new()) || !(v->rrset = ldns_rr_list_clone(rrset)) ||
+                         !(v->sigs = ldns_rr_list_new()))
                         r = -ENOMEM;
                 else {
-                        /* only the signatures over the answer RRset */
-                        ldns_rr_list *sigs = ldns_rr_list_new();
-                        for (size_t i = 0; sigs && i < ldns_rr_list_rr_count(rrsigs); i++) {
-                                ldns_rr *s = ldns_rr_list_rr(rrsigs, i);
-                                if (ldns_rdf2rr_type(ldns_rr_rrsig_typecovered(s)) == ldns_rr_get_type(ldns_rr_list_rr(rrset, 0)))
-                                        ldns_rr_list_push_rr(sigs, s);
+                        /* only the signatures over the answer RRset (copies: the job owns them) */
+                        for (size_t i = 0; i < ldns_rr_list_rr_count(rrsigs); i++) {
+                                ldns_rr *s = ldns_rr_list_rr(rrsigs, i), *c;
+                                if (ldns_rdf2rr_type(ldns_rr_rrsig_typecovered(s)) == ldns_rr_get_type(ldns_rr_list_rr(rrset, 0)) &&
+                                    (c = ldns_rr_clone(s)) && !ldns_rr_list_push_rr(v->sigs, c))
+                                        ldns_rr_free(c);
                         }
+                        ldns_rr_list *sigs = v->sigs;
                         /* ldns walks from the signer up to a key the anchors vouch for */
-                        ldns_resolver_set_dnssec_anchors(res, ldns_rr_list_clone(anchors));
-                        ldns_status st = sigs ? ldns_verify_trusted(res, rrset, sigs, validating) : LDNS_STATUS_MEM_ERR;
+                        ldns_resolver_set_dnssec_anchors(v->res, ldns_rr_list_clone(anchors));
+                        int vr = offload_run(verify_work, v, verify_free, run->deadline, NULL);
+                        if (vr < 0) {
+                                v = NULL; /* the worker's now */
+                                sigs = NULL;
+                        }
+                        ldns_status st = vr == 0 ? v->st : LDNS_STATUS_ERR;
                         /* A failure is bogus (not a missing chain) when an anchor names the signing zone
                          * itself or a signature is outside its validity period. */
                         bool bogus = st == LDNS_STATUS_CRYPTO_SIG_EXPIRED || st == LDNS_STATUS_CRYPTO_SIG_NOT_INCEPTED ||
@@ -1488,7 +1530,13 @@ static int task_dnssec(DnsRun *run, Task *t) {
                                                                ldns_rr_rrsig_signame(sig)) == 0)
                                                 bogus = true;
                         }
-                        if (st == LDNS_STATUS_OK)
+                        if (vr == -ECANCELED)
+                                r = vr;
+                        else if (vr < 0)
+                                judge(&j, STATUS_UNKNOWN, NULL, _("validating the answers for %s %s"), run->domain_shown,
+                                      vr == -ETIMEDOUT ? _("took too long (the chain's lookups did not answer in time)")
+                                                       : strerror(-vr));
+                        else if (st == LDNS_STATUS_OK)
                                 judge(&j, STATUS_OK, NULL, _("the answers for %s validate against the trust anchor %s"),
                                       run->domain_shown, anchor);
                         else if (bogus)
@@ -1502,14 +1550,11 @@ static int task_dnssec(DnsRun *run, Task *t) {
                                                             "chain of trust reaches the signatures."),
                                       _("%s is signed but no chain of trust from %s reaches it: %s"), run->domain_shown,
                                       anchor, ldns_get_errorstr_by_id(st));
-                        /* sigs borrows the RRs of rrsigs */
-                        ldns_rr_list_free(sigs);
-                        r = 0;
+                        if (r != -ECANCELED)
+                                r = 0;
                 }
-                if (res)
-                        ldns_resolver_deep_free(res);
+                verify_free(v);
                 ldns_rr_list_deep_free(anchors);
-                ldns_rr_list_deep_free(validating);
         }
         ldns_rr_list_deep_free(rrsigs);
         ldns_rr_list_deep_free(rrset);
@@ -1521,18 +1566,12 @@ static int task_dnssec(DnsRun *run, Task *t) {
 
 /* --- the runner --- */
 
-static uint64_t mono_ms(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000u + (uint64_t) ts.tv_nsec / 1000000u;
-}
-
-static void *task_thread(void *userdata) {
+static int task_fiber(void *userdata) {
         Task *t = userdata;
-        uint64_t t0 = mono_ms();
+        uint64_t t0 = now_msec();
         t->error = t->fn(t->run, t);
-        t->elapsed_ms = (unsigned) (mono_ms() - t0);
-        return NULL;
+        t->elapsed_ms = (unsigned) (now_msec() - t0);
+        return 0;
 }
 
 static int name_arg(const char *in, char **ret) {
@@ -1570,8 +1609,11 @@ int check_dns(const CheckContext *ctx, FindingList *out) {
                 host = NULL;
         }
         const char *resolver = ctx->resolver ? ctx->resolver : s ? s->resolver : NULL;
-        unsigned timeout_ms = (s && s->timeout_seconds ? s->timeout_seconds : 10) * 1000u;
-        r = dns_client_new(resolver, timeout_ms, &client, &error);
+        Deadline deadline = deadline_is_set(ctx->deadline)
+                                    ? ctx->deadline
+                                    : deadline_in_ms((uint64_t) (s && s->timeout_seconds ? s->timeout_seconds : 10) * 1000u);
+        uint64_t left = deadline_left_ms(deadline);
+        r = dns_client_new(resolver, (unsigned) MIN(MAX(left, (uint64_t) 1), (uint64_t) UINT_MAX), &client, &error);
         if (r == -EINVAL) {
                 Finding *f = findings_addf(out, dns ? "dns.mx" : "dnsbl.lookup", strempty(resolver), STATUS_UNKNOWN,
                                            _("bad resolver: %s"), strempty(error));
@@ -1587,6 +1629,7 @@ int check_dns(const CheckContext *ctx, FindingList *out) {
                 .host = host,
                 .domain_shown = ctx->domain,
                 .host_shown = host ? ctx->host : NULL,
+                .deadline = deadline,
         };
         if (dns) {
                 tasks[n++] = (Task) { .fn = task_mx };
@@ -1612,19 +1655,19 @@ int check_dns(const CheckContext *ctx, FindingList *out) {
                         tasks[n++] = (Task) { .fn = task_dnsbl, .zone = *z };
                 }
 
-        pthread_t threads[MAX_TASKS];
-        bool started[MAX_TASKS] = {};
+        /* Every lookup chain at once, each in its own fiber on the caller's loop. */
+        void *args[MAX_TASKS];
         for (size_t i = 0; i < n; i++) {
                 tasks[i].run = &run;
-                started[i] = pthread_create(&threads[i], NULL, task_thread, &tasks[i]) == 0;
-                if (!started[i])
-                        task_thread(&tasks[i]);
+                args[i] = &tasks[i];
         }
-        for (size_t i = 0; i < n; i++)
-                if (started[i])
-                        pthread_join(threads[i], NULL);
+        r = fiber_run_all(task_fiber, args, n, NULL);
+        if (r < 0) {
+                for (size_t i = 0; i < n; i++)
+                        findings_done(&tasks[i].out);
+                return r;
+        }
 
-        r = 0;
         for (size_t i = 0; i < n; i++) {
                 Task *t = &tasks[i];
                 if (t->error < 0 && r == 0)

@@ -8,7 +8,6 @@
 #include <ldns/ldns.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +20,8 @@
 #include "conf.h"
 #include "dns.h"
 #include "fileio.h"
+#include "deadline.h"
+#include "fiber.h"
 #include "macro.h"
 
 #define DNS_TRY_MS 1500u      /* wait for one UDP try before asking again */
@@ -40,7 +41,7 @@ struct DnsClient {
         size_t n_servers;
         char servers_text[256];
         uint64_t deadline_usec;   /* CLOCK_MONOTONIC */
-        pthread_mutex_t lock;
+        /* Used from the fibers of one loop only (one thread): no lock. */
         CacheEntry *cache;
         size_t n_cache;
         size_t cache_bytes;
@@ -58,12 +59,6 @@ static const char *const status_names[_DNS_STATUS_MAX] = {
 
 const char *dns_status_to_string(DnsStatus s) {
         return s < _DNS_STATUS_MAX ? status_names[s] : "?";
-}
-
-static uint64_t now_usec(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
 }
 
 /* --- configuration --- */
@@ -172,7 +167,6 @@ int dns_client_new(const char *resolver, unsigned deadline_ms, DnsClient **ret, 
         for (size_t i = 0; i < c->n_servers; i++)
                 add_server_text(c, &c->servers[i]);
         c->deadline_usec = now_usec() + (uint64_t) MAX(deadline_ms, 1u) * 1000u;
-        pthread_mutex_init(&c->lock, NULL);
         *ret = c;
         return 0;
 }
@@ -185,7 +179,6 @@ DnsClient *dns_client_free(DnsClient *c) {
                 dns_answer_done(&c->cache[i].answer);
         }
         free(c->cache);
-        pthread_mutex_destroy(&c->lock);
         free(c);
         return NULL;
 }
@@ -281,21 +274,16 @@ oom:
 
 /* --- transport --- */
 
+/* Through the fiber's loop when in one, so every other lookup goes on meanwhile. */
 static int wait_fd(int fd, short events, uint64_t until) {
-        for (;;) {
-                uint64_t now = now_usec();
-                if (now >= until)
-                        return -ETIMEDOUT;
-                struct pollfd p = { .fd = fd, .events = events };
-                int r = poll(&p, 1, (int) ((until - now + 999) / 1000));
-                if (r < 0 && errno == EINTR)
-                        continue;
-                if (r < 0)
-                        return -errno;
-                if (r == 0)
-                        return -ETIMEDOUT;
-                return 0;
-        }
+        Deadline d = { until };
+        if (deadline_passed(d))
+                return -ETIMEDOUT;
+        struct pollfd p = { .fd = fd, .events = events };
+        int r = fiber_poll(&p, 1, d);
+        if (r < 0)
+                return r;
+        return r == 0 ? -ETIMEDOUT : 0;
 }
 
 /* One UDP exchange with a server; the reply must carry our id. */
@@ -673,14 +661,11 @@ int dns_query_full(DnsClient *c, const char *name, uint16_t type, unsigned flags
         *ret = (DnsAnswer) {};
         if (ret_pkt)
                 *ret_pkt = NULL;
-        pthread_mutex_lock(&c->lock);
         for (size_t i = 0; i < c->n_cache && !ret_pkt; i++)
                 if (c->cache[i].type == type && c->cache[i].flags == flags && strcasecmp(c->cache[i].name, name) == 0) {
                         r = answer_copy(&c->cache[i].answer, ret);
-                        pthread_mutex_unlock(&c->lock);
-                        return r;
+                                        return r;
                 }
-        pthread_mutex_unlock(&c->lock);
 
         if (strlen(name) > 253) {
                 ret->status = DNS_STATUS_ERROR;
@@ -698,7 +683,6 @@ int dns_query_full(DnsClient *c, const char *name, uint16_t type, unsigned flags
         size_t bytes = strlen(name) + sizeof(CacheEntry);
         for (size_t i = 0; i < a.n_records; i++)
                 bytes += sizeof(DnsRecord) + (a.records[i].text ? strlen(a.records[i].text) : 0) + a.records[i].data_size;
-        pthread_mutex_lock(&c->lock);
         if (c->n_cache < DNS_CACHE_MAX && c->cache_bytes + bytes <= DNS_CACHE_MAX_BYTES &&
             a.status != DNS_STATUS_TIMEOUT) {
                 CacheEntry *n = reallocarray(c->cache, c->n_cache + 1, sizeof(CacheEntry));
@@ -715,7 +699,6 @@ int dns_query_full(DnsClient *c, const char *name, uint16_t type, unsigned flags
                                 free(n[c->n_cache].name);
                 }
         }
-        pthread_mutex_unlock(&c->lock);
         *ret = a;
         return 0;
 }

@@ -127,6 +127,7 @@ static int judge_tool(const CheckContext *ctx, FindingList *out, const char *id,
         SpawnOptions o = {
                 .argv = argv,
                 .timeout_ms = ctx->settings->timeout_seconds * 1000u,
+                .deadline = ctx->deadline,
                 .merge_stderr = true,
                 .terminal = terminal,
                 .max_output = 1024 * 1024,
@@ -470,16 +471,9 @@ int check_config_relay(const CheckContext *ctx, FindingList *out) {
         return 0;
 }
 
-static uint64_t now_ms(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000u + (uint64_t) ts.tv_nsec / 1000000u;
-}
-
 /* Does the Postfix list value contain domain (literally, or by table lookup)? Table
  * lookups share the check's deadline; *timed_out is set when one could not be made. */
-static bool list_has(const CheckContext *ctx, char *const *words, const char *domain, uint64_t deadline,
-                     bool *timed_out) {
+static bool list_has(const CheckContext *ctx, char *const *words, const char *domain, bool *timed_out) {
         for (char *const *w = words; *w; w++) {
                 if (strcasecmp(*w, domain) == 0)
                         return true;
@@ -487,14 +481,13 @@ static bool list_has(const CheckContext *ctx, char *const *words, const char *do
                 if (!colon || colon == *w)
                         continue;
                 /* type:name: ask Postfix, it knows every table type. */
-                uint64_t now = now_ms();
-                if (now >= deadline) {
+                if (deadline_passed(ctx->deadline)) {
                         *timed_out = true;
                         continue;
                 }
                 const char *argv[] = { "postmap", "-q", domain, *w, NULL };
                 SpawnResult s;
-                if (probe_run_ms(ctx, argv, (unsigned) (deadline - now), &s) >= 0) {
+                if (probe_run(ctx, argv, &s) >= 0) {
                         bool hit = spawn_result_ok(&s) && s.out_size > 0;
                         *timed_out = *timed_out || s.timed_out;
                         spawn_result_done(&s);
@@ -513,7 +506,6 @@ int check_config_domains(const CheckContext *ctx, FindingList *out) {
         Status worst = STATUS_OK;
         int r;
 
-        uint64_t deadline = now_ms() + (uint64_t) ctx->settings->timeout_seconds * 1000u;
         bool timed_out = false;
         r = postconf_get(ctx, names, &v, &error);
         if (r < 0)
@@ -540,7 +532,7 @@ int check_config_domains(const CheckContext *ctx, FindingList *out) {
                 for (char **d = lists[pairs[i].a]; *d; d++) {
                         if (strchr(*d, ':') || strchr(*d, '/') || **d == '$')
                                 continue; /* a table or a path, not a literal domain */
-                        if (!list_has(ctx, lists[pairs[i].b], *d, deadline, &timed_out))
+                        if (!list_has(ctx, lists[pairs[i].b], *d, &timed_out))
                                 continue;
                         _cleanup_free_ char *line = NULL;
                         if (asprintf(&line, _("%s is listed in both %s"), *d, pairs[i].what) < 0)

@@ -8,6 +8,7 @@
 #include <systemd/sd-bus.h>
 
 #include "local.h"
+#include "buscall.h"
 #include "conf.h"
 #include "fileio.h"
 #include "macro.h"
@@ -169,36 +170,40 @@ static void unit_state_done(UnitState *s) {
 
 /* systemd's view of one unit: ActiveState/SubState, whether it starts at boot, and (for
  * services) its Type. */
-static int unit_state(sd_bus *bus, const char *unit, UnitState *ret) {
+static int unit_state(sd_bus *bus, const char *unit, Deadline d, UnitState *ret) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+        static const char sd[] = "org.freedesktop.systemd1", unit_if[] = "org.freedesktop.systemd1.Unit";
         const char *path;
         int r;
 
-        r = sd_bus_call_method(bus, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
-                               "org.freedesktop.systemd1.Manager", "LoadUnit", &error, &reply, "s", unit);
+        /* Every call waits through the loop (bus_call): a hung systemd holds this check only. */
+        r = sd_bus_message_new_method_call(bus, &m, sd, "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager",
+                                           "LoadUnit");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(m, "s", unit);
+        if (r < 0)
+                return r;
+        r = bus_call(bus, m, d, &error, &reply);
         if (r < 0)
                 return r;
         r = sd_bus_message_read(reply, "o", &path);
         if (r < 0)
                 return r;
-        r = sd_bus_get_property_string(bus, "org.freedesktop.systemd1", path, "org.freedesktop.systemd1.Unit",
-                                       "ActiveState", &error, &ret->active);
+        r = bus_get_property_string(bus, sd, path, unit_if, "ActiveState", d, &error, &ret->active);
         if (r < 0)
                 return r;
-        r = sd_bus_get_property_string(bus, "org.freedesktop.systemd1", path, "org.freedesktop.systemd1.Unit",
-                                       "SubState", &error, &ret->sub);
+        r = bus_get_property_string(bus, sd, path, unit_if, "SubState", d, &error, &ret->sub);
         if (r < 0)
                 return r;
-        r = sd_bus_get_property_string(bus, "org.freedesktop.systemd1", path, "org.freedesktop.systemd1.Unit",
-                                       "UnitFileState", &error, &ret->file_state);
+        r = bus_get_property_string(bus, sd, path, unit_if, "UnitFileState", d, &error, &ret->file_state);
         if (r < 0)
                 return r;
         /* Not there for a unit that is not found; that is no error. */
         sd_bus_error_free(&error);
-        (void) sd_bus_get_property_string(bus, "org.freedesktop.systemd1", path,
-                                          "org.freedesktop.systemd1.Service", "Type", &error, &ret->type);
-        return 0;
+        r = bus_get_property_string(bus, sd, path, "org.freedesktop.systemd1.Service", "Type", d, &error, &ret->type);
+        return r == -ECANCELED || r == -ETIMEDOUT ? r : 0;
 }
 
 /* The state of spec->unit in *ret_unit and, when that is a oneshot wrapper (Debian's
@@ -212,14 +217,16 @@ static int systemd_view(const CheckContext *ctx, const ServiceSpec *spec, UnitSt
         r = sd_bus_open_system(&bus);
         if (r < 0)
                 return r;
-        (void) sd_bus_set_method_call_timeout(bus, (uint64_t) ctx->settings->timeout_seconds * 1000000u);
-        r = unit_state(bus, spec->unit, ret_unit);
+        Deadline d = deadline_is_set(ctx->deadline)
+                             ? ctx->deadline
+                             : deadline_in_ms((uint64_t) ctx->settings->timeout_seconds * 1000u);
+        r = unit_state(bus, spec->unit, d, ret_unit);
         if (r < 0)
                 return r;
         *ret_run_unit = spec->unit;
         if (!spec->instance || !streq_ptr(ret_unit->type, "oneshot"))
                 return 0;
-        r = unit_state(bus, spec->instance, ret_instance);
+        r = unit_state(bus, spec->instance, d, ret_instance);
         if (r < 0)
                 return r;
         *ret_run_unit = spec->instance;

@@ -32,10 +32,10 @@ static bool is_fqdn(const char *name) {
 
 /* The canonical name the resolver (with /etc/hosts) gives for the node name, within the
  * probe time limit. */
-static char *canonical_name(const char *node, unsigned timeout_seconds) {
+static char *canonical_name(const char *node, Deadline deadline) {
         struct addrinfo *ai = NULL;
         char *ret = NULL;
-        if (resolve_bounded(node, AI_CANONNAME, timeout_seconds, &ai) == 0 && ai && ai->ai_canonname)
+        if (resolve_bounded(node, AI_CANONNAME, deadline, &ai) == 0 && ai && ai->ai_canonname)
                 ret = strdup(ai->ai_canonname);
         if (ai)
                 freeaddrinfo(ai);
@@ -52,7 +52,7 @@ int check_system_hostname(const CheckContext *ctx, FindingList *out) {
         if (uname(&u) < 0)
                 return negative_errno();
         const char *node = u.nodename;
-        canon = canonical_name(node, ctx->settings->timeout_seconds);
+        canon = canonical_name(node, ctx->deadline);
         const char *fqdn = is_fqdn(node) ? node : (is_fqdn(canon) ? canon : NULL);
         int r = postconf_get(ctx, names, &v, NULL);
         const char *myhostname = r >= 0 ? v[0] : NULL;

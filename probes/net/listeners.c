@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +15,8 @@
 #include <openssl/ssl.h>
 
 #include "listeners.h"
+#include "deadline.h"
+#include "fiber.h"
 #include "listeners-remedy.h"
 #include "mailconf.h"
 #include "macro.h"
@@ -553,7 +554,7 @@ static int dialogue_pop3(Job *j, MailConn *c) {
 static void say_goodbye(Job *j, MailConn *c) {
         /* Best effort, no waiting for the answer: the server logs a clean end. A write that
          * cannot go out at once gets a moment, not the rest of the probe's time. */
-        c->deadline_usec = MIN(c->deadline_usec, mailproto_now_usec() + 100000u);
+        c->deadline_usec = MIN(c->deadline_usec, now_usec() + 100000u);
         (void) mailconn_writef(c, j->svc->proto == PROTO_IMAP ? "m9 LOGOUT\r\n" : "QUIT\r\n");
         if (c->ssl)
                 (void) SSL_shutdown(c->ssl);
@@ -566,7 +567,7 @@ static void run_job(Job *j) {
         SSL_CTX *ctx = s->tls_ctx[j->variant];
         bool main_probe = j->variant == VARIANT_MAIN;
         _cleanup_free_ char *err = NULL;
-        uint64_t t0 = mailproto_now_usec();
+        uint64_t t0 = now_usec();
         int r;
 
         r = connect_any(j, &c);
@@ -596,7 +597,7 @@ static void run_job(Job *j) {
                 goto finish;
         }
         res->greeting_ok = true;
-        res->latency_ms = (mailproto_now_usec() - t0) / 1000;
+        res->latency_ms = (now_usec() - t0) / 1000;
         if (j->svc->implicit_tls && j->svc->proto == PROTO_SMTP && main_probe)
                 smtp_ehlo_in_tls(j, &c);
 
@@ -630,12 +631,12 @@ done:
         say_goodbye(j, &c);
 finish:
         mailconn_close(&c);
-        res->duration_ms = (mailproto_now_usec() - t0) / 1000;
+        res->duration_ms = (now_usec() - t0) / 1000;
 }
 
-static void *job_thread(void *userdata) {
+static int job_fiber(void *userdata) {
         run_job(userdata);
-        return NULL;
+        return 0;
 }
 
 /* ---- Findings ---- */
@@ -1600,7 +1601,6 @@ static int plaintext_finding(const CheckContext *ctx, const Job *j, const char *
  * out. A service given with --port SVC=PORT is always probed and judged. When postconf or
  * doveconf cannot be run, the service counts as configured (judged as it always was). */
 typedef struct ConfCache {
-        bool dovecot_asked;
         int dovecot_r;
         char *protocols;
 } ConfCache;
@@ -1646,10 +1646,6 @@ static int service_configured(const CheckContext *ctx, const Service *svc, ConfC
                                            "'postconf -M %s' prints nothing)"),
                                 svc->name, name, name) < 0 ? -1 : 0;
         }
-        if (!cc->dovecot_asked) {
-                cc->dovecot_asked = true;
-                cc->dovecot_r = doveconf_get(ctx, "protocols", &cc->protocols, NULL);
-        }
         if (cc->dovecot_r < 0 || !cc->protocols)
                 return -1;
         const char *proto = svc->proto == PROTO_IMAP ? "imap" : "pop3";
@@ -1663,6 +1659,20 @@ static int service_configured(const CheckContext *ctx, const Service *svc, ConfC
                 return asprintf(ret_why, _("%s is not enabled (Dovecot: service %s { inet_listener %s { port = 0 } })"),
                                 svc->name, svc->login, svc->name) < 0 ? -1 : 0;
         return 1;
+}
+
+/* One listener's "is it configured at all?" question, run in its own fiber. */
+typedef struct ConfQuery {
+        const CheckContext *ctx;
+        const Service *svc;
+        ConfCache *cache;
+        SvcState *state;
+} ConfQuery;
+
+static int conf_query_fiber(void *userdata) {
+        ConfQuery *q = userdata;
+        q->state->configured = service_configured(q->ctx, q->svc, q->cache, &q->state->why_off);
+        return 0;
 }
 
 static bool port_overridden(const CheckContext *ctx, const Service *svc) {
@@ -1692,9 +1702,11 @@ static bool service_wanted(const CheckContext *ctx, const Service *svc) {
 
 /* An asynchronous lookup's state: on the heap, because a lookup that cannot be cancelled
  * still writes into it after we gave up. */
-static int resolve(Shared *s, const char *name, unsigned timeout_seconds, char **ret_error) {
+static int resolve(Shared *s, const char *name, Deadline deadline, char **ret_error) {
         struct addrinfo *ai = NULL;
-        int r = resolve_bounded(name, 0, timeout_seconds, &ai);
+        int r = resolve_bounded(name, 0, deadline, &ai);
+        if (r == EAI_SYSTEM && errno == ECANCELED)
+                return -ECANCELED;
         if (r != 0) {
                 if (asprintf(ret_error, _("cannot resolve %s: %s"), name,
                              r == EAI_AGAIN ? _("no answer in time") : gai_strerror(r)) < 0)
@@ -1743,20 +1755,21 @@ static int shared_postfix_facts(const CheckContext *ctx, Shared *s) {
 int check_mail_listeners(const CheckContext *ctx, FindingList *out) {
         Shared s = { .ctx = ctx, .host = ctx->host };
         Job jobs[N_SERVICES][_VARIANT_MAX] = {};
-        pthread_t threads[N_SERVICES][_VARIANT_MAX];
-        bool started[N_SERVICES][_VARIANT_MAX] = {};
+        void *run[N_SERVICES * _VARIANT_MAX];
+        size_t n_run = 0;
         _cleanup_free_ char *resolve_error = NULL, *tls_error = NULL;
         bool want_legacy = check_group_selected(ctx, "tls");
         int r = 0;
 
-        /* One time limit for the whole suite, name lookup included: --timeout bounds the
-         * check, not each of its steps. */
-        uint64_t deadline = mailproto_now_usec() + (uint64_t) ctx->settings->timeout_seconds * 1000000u;
+        /* One time limit for the whole suite, name lookup included: the run's deadline
+         * bounds the check, not each of its steps. */
+        Deadline deadline = deadline_is_set(ctx->deadline) ? ctx->deadline
+                                                           : deadline_in_ms((uint64_t) ctx->settings->timeout_seconds * 1000u);
 
         /* Connect to --connect, else the host's addresses, else (no name at all) loopback. */
         const char *name = ctx->connect ? ctx->connect : ctx->host ? ctx->host : "127.0.0.1";
-        r = resolve(&s, name, ctx->settings->timeout_seconds, &resolve_error);
-        if (r == -ENOMEM)
+        r = resolve(&s, name, deadline, &resolve_error);
+        if (r == -ENOMEM || r == -ECANCELED)
                 return r;
         s.want_relay = check_group_selected(ctx, "smtp");
         if (s.want_relay || check_group_selected(ctx, "port")) {
@@ -1776,7 +1789,7 @@ int check_mail_listeners(const CheckContext *ctx, FindingList *out) {
                 }
         }
 
-        s.deadline_usec = deadline;
+        s.deadline_usec = deadline.usec;
         for (size_t i = 0; i < N_SERVICES && !resolve_error; i++) {
                 if (!service_wanted(ctx, &services[i]))
                         continue;
@@ -1785,33 +1798,58 @@ int check_mail_listeners(const CheckContext *ctx, FindingList *out) {
                                 continue;
                         Job *j = &jobs[i][v];
                         *j = (Job) { .shared = &s, .svc = &services[i], .port = service_port(ctx, &services[i]), .variant = v };
-                        if (pthread_create(&threads[i][v], NULL, job_thread, j) == 0)
-                                started[i][v] = true;
-                        else
-                                run_job(j);
+                        run[n_run++] = j;
                 }
         }
-        for (size_t i = 0; i < N_SERVICES; i++)
-                for (Variant v = 0; v < _VARIANT_MAX; v++)
-                        if (started[i][v])
-                                pthread_join(threads[i][v], NULL);
+        /* Every dialogue at once, each in its own fiber on the caller's loop. */
+        r = fiber_run_all(job_fiber, run, n_run, NULL);
+        if (r < 0) {
+                for (size_t i = 0; i < N_SERVICES; i++)
+                        for (Variant v = 0; v < _VARIANT_MAX; v++)
+                                result_done(&jobs[i][v].res);
+                goto out;
+        }
 
         /* What the configuration says about the services that do not listen, and whether a
          * daemon is down altogether (every probed port of it refused). */
         SvcState state[N_SERVICES] = {};
         ConfCache conf = {};
         unsigned probed[2] = {}, refused[2] = {}; /* [0] Postfix, [1] Dovecot */
+        /* Ask the configuration about every listener that refused, all at once (Dovecot's
+         * protocols first, once, since each Dovecot query needs them). */
+        ConfQuery queries[N_SERVICES];
+        void *qargs[N_SERVICES];
+        size_t n_queries = 0;
+        bool dovecot_refused = false;
+        for (size_t i = 0; i < N_SERVICES && !resolve_error; i++) {
+                state[i].configured = 1;
+                if (!service_wanted(ctx, &services[i]) || jobs[i][VARIANT_MAIN].res.stage != STAGE_CONNECT)
+                        continue;
+                dovecot_refused = dovecot_refused || !svc_postfix(&services[i]);
+                queries[n_queries] = (ConfQuery) { .ctx = ctx, .svc = &services[i], .cache = &conf, .state = &state[i] };
+                qargs[n_queries] = &queries[n_queries];
+                n_queries++;
+        }
+        if (dovecot_refused)
+                conf.dovecot_r = doveconf_get(ctx, "protocols", &conf.protocols, NULL);
+        r = fiber_run_all(conf_query_fiber, qargs, n_queries, NULL);
+        if (r < 0) {
+                for (size_t i = 0; i < N_SERVICES; i++) {
+                        free(state[i].why_off);
+                        for (Variant v = 0; v < _VARIANT_MAX; v++)
+                                result_done(&jobs[i][v].res);
+                }
+                free(conf.protocols);
+                goto out;
+        }
         for (size_t i = 0; i < N_SERVICES && !resolve_error; i++) {
                 const Service *svc = &services[i];
                 const Result *res = &jobs[i][VARIANT_MAIN].res;
                 SvcState *st = &state[i];
                 if (!service_wanted(ctx, svc))
                         continue;
-                st->configured = 1;
-                if (res->stage == STAGE_CONNECT) {
-                        st->configured = service_configured(ctx, svc, &conf, &st->why_off);
+                if (res->stage == STAGE_CONNECT)
                         st->disabled = st->configured == 0 && st->why_off && !port_overridden(ctx, svc);
-                }
                 if (st->disabled)
                         continue;
                 probed[!svc_postfix(svc)]++;

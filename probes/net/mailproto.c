@@ -13,6 +13,8 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "deadline.h"
+#include "fiber.h"
 #include "macro.h"
 #include "mailproto.h"
 
@@ -276,28 +278,16 @@ bool sasl_list_has_plaintext(const char *mechs) {
 
 /* ---- The connection ---- */
 
-uint64_t mailproto_now_usec(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
-}
-
 int mailconn_wait(MailConn *c, short events) {
-        for (;;) {
-                uint64_t now = mailproto_now_usec();
-                if (now >= c->deadline_usec)
-                        return -ETIMEDOUT;
-                uint64_t ms = (c->deadline_usec - now + 999) / 1000;
-                struct pollfd p = { .fd = c->fd, .events = events };
-                int r = poll(&p, 1, (int) MIN(ms, (uint64_t) 60 * 60 * 1000));
-                if (r < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (r > 0)
-                        return 0; /* readable, writable, or an error/hangup the next call reports */
-        }
+        Deadline d = { c->deadline_usec };
+        if (deadline_passed(d))
+                return -ETIMEDOUT;
+        struct pollfd p = { .fd = c->fd, .events = events };
+        /* Through the fiber's loop when in one: the other probes run meanwhile. */
+        int r = fiber_poll(&p, 1, d);
+        if (r < 0)
+                return r;
+        return r > 0 ? 0 : -ETIMEDOUT; /* ready: readable, writable, or an error the next call reports */
 }
 
 int mailconn_connect(MailConn *c, const void *sockaddr, unsigned socklen, const void *bind_addr,

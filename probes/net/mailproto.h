@@ -133,7 +133,6 @@ typedef struct MailConn {
         uint64_t bytes_read;
 } MailConn;
 
-uint64_t mailproto_now_usec(void);
 
 /* Connects a new non-blocking SOCK_CLOEXEC socket to addr (from bind_addr when non-NULL:
  * a bind failure is ignored), waiting until the deadline. -ECONNREFUSED, -ETIMEDOUT, ... */

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "deadline.h"
 #include "macro.h"
 #include "mailproto.h"
 
@@ -226,16 +227,16 @@ static void test_conn(void **state) {
         const char *line;
 
         assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv), 0);
-        c = (MailConn) { .fd = sv[0], .deadline_usec = mailproto_now_usec() + 200000 };
+        c = (MailConn) { .fd = sv[0], .deadline_usec = now_usec() + 200000 };
 
         /* silent */
-        uint64_t t0 = mailproto_now_usec();
+        uint64_t t0 = now_usec();
         assert_int_equal(mailconn_read_line(&c, &line), -ETIMEDOUT);
-        uint64_t waited = mailproto_now_usec() - t0;
+        uint64_t waited = now_usec() - t0;
         assert_true(waited >= 150000 && waited < 2000000);
 
         /* a reply in pieces */
-        c.deadline_usec = mailproto_now_usec() + 2000000;
+        c.deadline_usec = now_usec() + 2000000;
         assert_int_equal(write(sv[1], "250-a\r\n250", 10), 10);
         assert_int_equal(write(sv[1], " b\r\n", 4), 4);
         {
@@ -255,7 +256,7 @@ static void test_conn(void **state) {
         mailconn_close(&c);
         close(sv[1]);
         assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv), 0);
-        c = (MailConn) { .fd = sv[0], .deadline_usec = mailproto_now_usec() + 2000000 };
+        c = (MailConn) { .fd = sv[0], .deadline_usec = now_usec() + 2000000 };
         assert_int_equal(mailconn_writef(&c, "EHLO %s\r\n", "x"), 0);
         char got[16] = {};
         assert_int_equal(read(sv[1], got, sizeof(got) - 1), 8);
