@@ -14,6 +14,7 @@
 #include "local.h"
 #include "macro.h"
 #include "mailconf.h"
+#include "maillog.h"
 #include "postconf.h"
 
 #define MAX_TABLES 64
@@ -199,14 +200,23 @@ int check_config_tables(const CheckContext *ctx, FindingList *out) {
                                                     "or remove %s from %s."),
                                                path, is_alias_param(tables[i].param) ? "aliases" : "postmap",
                                                tables[i].spec, tables[i].param);
-                else if (is_alias_param(tables[i].param)) {
-                        r = finding_set_remedy(p, "%s", _("Rebuild the aliases database."));
+                else {
+                        /* A stale database is noticed by every Postfix process, which then
+                         * restarts; one that was missing has left processes holding a table
+                         * that fails every lookup until they are replaced: reload. */
+                        if (is_alias_param(tables[i].param))
+                                r = finding_set_remedy(p, "%s", has_db ? _("Rebuild the aliases database (Postfix picks it up by itself).")
+                                                                       : _("Build the aliases database, then reload Postfix so that "
+                                                                           "no process keeps the failed table."));
+                        else
+                                r = finding_set_remedy(p, "%s", has_db ? _("Rebuild the table's database (Postfix picks it up by itself).")
+                                                                       : _("Build the table's database, then reload Postfix so that "
+                                                                           "no process keeps the failed table."));
                         if (r >= 0)
-                                r = finding_add_command(p, "postalias %s", tables[i].spec);
-                } else {
-                        r = finding_set_remedy(p, "%s", _("Rebuild the table's database (Postfix picks it up by itself)."));
-                        if (r >= 0)
-                                r = finding_add_command(p, "postmap %s", tables[i].spec);
+                                r = finding_add_command(p, "%s %s", is_alias_param(tables[i].param) ? "postalias" : "postmap",
+                                                        tables[i].spec);
+                        if (r >= 0 && !has_db)
+                                r = remedy_reload(p, ctx, true, false);
                 }
         }
         for (size_t i = 0; i < n; i++) {
@@ -291,6 +301,12 @@ int check_config_sasl(const CheckContext *ctx, FindingList *out) {
         if (finding_set_detail(f, _("smtpd_sasl_type = dovecot, smtpd_sasl_path -> %s: %s\nDovecot: %s"), path,
                                st == -ENOENT ? _("no such file") : st == 0 ? _("connection refused") : strerror(-st),
                                running ? _("running") : _("not running")) < 0)
+                return -ENOMEM;
+        _cleanup_free_ char *said = NULL;
+        if (maillog_find_recent("SASL authentication mechanisms", 3600, &said) == -ENOMEM ||
+            (!said && maillog_find_recent("SASL: Connect to", 3600, &said) == -ENOMEM))
+                return -ENOMEM;
+        if (said && finding_append_detail(f, _("Postfix's log: %s"), said) < 0)
                 return -ENOMEM;
         if (!running) {
                 if (finding_set_remedy(f, "%s", _("Dovecot serves this socket and is not running: start it. Postfix "

@@ -19,6 +19,7 @@
 #include "fiber.h"
 #include "listeners-remedy.h"
 #include "mailconf.h"
+#include "maillog.h"
 #include "macro.h"
 #include "mailproto.h"
 #include "resolve.h"
@@ -1303,6 +1304,19 @@ static int local_rcpt_finding(const CheckContext *ctx, const Job *j, FindingList
                                      j->shared->local_rcpt, strempty(res->local_rcpt_text), strempty(at),
                                      res->unknown_rcpt ? strempty(res->unknown_rcpt_text) : _("(not asked)")) < 0)
                 return -ENOMEM;
+        /* What Postfix itself wrote about it, when it did (the log says which table or word). */
+        static const char *const needles[] = { "unknown smtpd restriction", "is unavailable", "open database",
+                                               "Server configuration error", "lookup error" };
+        for (size_t i = 0; i < ELEMENTSOF(needles); i++) {
+                _cleanup_free_ char *line = NULL;
+                if (maillog_find_recent(needles[i], 3600, &line) == -ENOMEM)
+                        return -ENOMEM;
+                if (line) {
+                        if (finding_append_detail(f, _("Postfix's log: %s"), line) < 0)
+                                return -ENOMEM;
+                        break;
+                }
+        }
         if (strstr(text, "4.3.5") || strstr(text, "configuration error")) {
                 _cleanup_free_ char *param = NULL, *word = NULL, *fixed = NULL;
                 int r = unknown_restriction(ctx, &param, &word, &fixed);
@@ -1693,10 +1707,11 @@ static unsigned service_port(const CheckContext *ctx, const Service *svc) {
 static bool service_wanted(const CheckContext *ctx, const Service *svc) {
         if (check_group_selected(ctx, "port") || check_group_selected(ctx, "tls"))
                 return true;
+        if (svc->proto == PROTO_SMTP)
+                /* smtps too: smtp.auth asks it whether clients can log in. */
+                return check_group_selected(ctx, "smtp");
         if (svc->implicit_tls)
                 return false;
-        if (svc->proto == PROTO_SMTP)
-                return check_group_selected(ctx, "smtp");
         return check_group_selected(ctx, svc->proto == PROTO_IMAP ? "imap" : "pop3");
 }
 
