@@ -2,6 +2,7 @@
  * configuration and need at run time, which 'postfix check' and 'doveconf -n' accept even
  * when they are missing, stale or unreadable. */
 #include <errno.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -286,6 +287,29 @@ int check_config_sasl(const CheckContext *ctx, FindingList *out) {
         }
         int st = unix_socket_state(path);
         if (st > 0) {
+                /* It answers root; smtpd connects as the postfix user. */
+                struct stat sst;
+                struct passwd *pw = getpwnam("postfix");
+                if (pw && stat(path, &sst) == 0) {
+                        bool can = (sst.st_mode & 0006) == 0006 ||
+                                   (sst.st_uid == pw->pw_uid && (sst.st_mode & 0600) == 0600) ||
+                                   (sst.st_gid == pw->pw_gid && (sst.st_mode & 0060) == 0060);
+                        if (!can) {
+                                f = findings_addf(out, "config.sasl", path, STATUS_CRITICAL,
+                                                  _("Postfix (user postfix) may not connect to Dovecot's auth socket %s: "
+                                                    "nobody can log in to send mail"),
+                                                  path);
+                                if (!f || finding_set_detail(f, _("mode %04o, owner uid %u gid %u; postfix is uid %u gid %u"),
+                                                             (unsigned) (sst.st_mode & 07777), (unsigned) sst.st_uid,
+                                                             (unsigned) sst.st_gid, (unsigned) pw->pw_uid,
+                                                             (unsigned) pw->pw_gid) < 0)
+                                        return -ENOMEM;
+                                return finding_set_remedy(f, _("Give the listener to Postfix in Dovecot's 10-master.conf:\n"
+                                                               "service auth { unix_listener %s { mode = 0660 user = postfix "
+                                                               "group = postfix } }\nthen '%s'."),
+                                                          path, reload_cmd_dovecot(ctx)) < 0 ? -ENOMEM : 0;
+                        }
+                }
                 f = findings_addf(out, "config.sasl", path, STATUS_OK, _("Dovecot's auth socket answers Postfix at %s"), path);
                 return f ? 0 : -ENOMEM;
         }

@@ -109,6 +109,15 @@ done
 expect_eq "$(status_of config.sasl)" ok "Dovecot down: config.sasl ok after the remedy"
 expect_eq "$(status_of smtp.auth :465)" ok "Dovecot down: smtps authenticates again"
 
+# The socket there, but Postfix's user may not connect to it: still nobody can log in.
+sed -i 's/^    mode = 0666$/    mode = 0600/' /etc/dovecot/local.conf
+doveadm reload; sleep 0.7; wait_for_port 143 10
+check --only config
+expect_eq "$(status_of config.sasl)" critical "auth socket 0600 root: config.sasl critical"
+expect_match "$(field_of config.sasl summary)" "user postfix\\) may not connect" "auth socket 0600 root: says who cannot"
+sed -i 's/^    mode = 0600$/    mode = 0666/' /etc/dovecot/local.conf
+doveadm reload; sleep 0.7; wait_for_port 143 10
+
 # ---- 8. Old protocols: every one accepted is named. ----
 step "8 old protocols"
 postconf -e 'smtpd_tls_protocols = >=TLSv1' 'smtpd_tls_mandatory_protocols = >=TLSv1' \
@@ -130,13 +139,13 @@ cp "$P/valid.pem" "$P/cur.pem"; cp "$P/valid.key" "$P/cur.key"
 postfix reload >/dev/null 2>&1; sleep 0.7; wait_for_port 25 10
 check --only tls
 expect_eq "$(status_of tls.smtp.expiry)" ok "renewed: Postfix serves the new certificate"
-expect_eq "$(status_of tls.imaps.expiry)" warning "renewed: Dovecot still serves the old one"
-expect_match "$(field_of tls.imaps.expiry remedy)" "already renewed.*Dovecot still serves the old one" "renewed: says so"
-expect_eq "$(field_of tls.imaps.expiry commands)" "doveadm reload" "renewed: the command reloads Dovecot"
-fix tls.imaps.expiry
-sleep 0.7; wait_for_port 993 10
+expect_eq "$(status_of tls.imap.expiry)" warning "renewed: Dovecot still serves the old one"
+expect_match "$(field_of tls.imap.expiry remedy)" "already renewed.*Dovecot still serves the old one" "renewed: says so"
+expect_eq "$(field_of tls.imap.expiry commands)" "doveadm reload" "renewed: the command reloads Dovecot"
+fix tls.imap.expiry
+sleep 0.7; wait_for_port 143 10
 check --only tls
-expect_eq "$(status_of tls.imaps.expiry)" ok "renewed: ok after reloading Dovecot"
+expect_eq "$(status_of tls.imap.expiry)" ok "renewed: ok after reloading Dovecot"
 
 # ---- 10. Monitoring output on a broken server: a short Nagios first line, Prometheus
 # names that promtool accepts. ----

@@ -154,7 +154,10 @@ expect_eq "$(field_of config.tables target)" "hash:/etc/aliases" "aliases.db mis
 expect_eq "$(status_of smtp.local-recipient)" critical "aliases.db missing: smtp.local-recipient critical"
 expect_match "$(field_of smtp.local-recipient summary)" "deferred: 451 4\\.3\\.0" "aliases.db missing: the reply"
 expect_match "$(field_of smtp.local-recipient remedy)" "see config\\.tables" "aliases.db missing: points at the cause"
+expect_match "$(field_of smtp.local-recipient detail)" "Postfix's log: postfix/smtpd: warning: hash:/etc/aliases is unavailable" \
+        "aliases.db missing: Postfix's own log line as evidence"
 fix config.tables
+sleep 0.7; wait_for_port 25 10   # the remedy reloads Postfix
 check --only config,smtp
 expect_eq "$(status_of config.tables)" ok "aliases.db rebuilt: config.tables ok"
 expect_eq "$(status_of smtp.local-recipient)" ok "aliases.db rebuilt: smtp.local-recipient ok"
@@ -185,6 +188,8 @@ expect_eq "$(status_of smtp.local-recipient)" critical "unknown restriction: smt
 expect_match "$(field_of smtp.local-recipient summary)" "451 4\\.3\\.5" "unknown restriction: the reply"
 expect_match "$(field_of smtp.local-recipient remedy)" "reject_unknwon_sender_domain.*reject_unknown_sender_domain" \
         "unknown restriction: names the word and what it looks like"
+expect_match "$(field_of smtp.local-recipient detail)" "Postfix's log: postfix/smtpd: .*unknown smtpd restriction: .reject_unknwon_sender_domain" \
+        "unknown restriction: Postfix's own log line as evidence"
 fix smtp.local-recipient
 check --only smtp
 expect_eq "$(status_of smtp.local-recipient)" ok "unknown restriction: ok after the remedy"
