@@ -1911,12 +1911,25 @@ int check_mail_listeners(const CheckContext *ctx, FindingList *out) {
                         r = auth_finding(ctx, j, resolve_error, out);
                 /* A Postfix port that broke off because Dovecot's auth socket is dead: say
                  * the cause on port.SVC instead of its symptom. */
-                if (r >= 0 && !resolve_error && sasl_is_cause(j) && j->res.stage != STAGE_DONE)
+                if (r >= 0 && !resolve_error && sasl_is_cause(j) && j->res.stage != STAGE_DONE) {
+                        _cleanup_free_ char *why = sasl_cause_text(j);
+                        if (!why)
+                                r = -ENOMEM;
                         for (size_t k = from; k < out->n && r >= 0; k++) {
                                 Finding *pf = &out->items[k];
-                                if (strncmp(pf->id, "port.", 5) == 0 && pf->status != STATUS_OK)
+                                if (pf->status == STATUS_OK || strstr(pf->summary, why))
+                                        continue; /* fine, or already says the cause */
+                                if (pf->status != STATUS_UNKNOWN) {
                                         r = blame_sasl(ctx, j, pf);
+                                        continue;
+                                }
+                                /* tls.SVC.* that could not be judged: not tested, and why. */
+                                if (finding_set_summary(pf, _("not tested: %s"), why) < 0 ||
+                                    finding_set_remedy(pf, "%s", _("See config.sasl.")) < 0)
+                                        r = -ENOMEM;
+                                finding_clear_commands(pf);
                         }
+                }
                 if (r >= 0 && svc->proto != PROTO_SMTP && !svc->implicit_tls)
                         r = plaintext_finding(ctx, j, resolve_error, out);
                 if (resolve_error)
