@@ -2,23 +2,18 @@
  * fragment or JSON. */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "checks.h"
+#include "context.h"
 #include "dns-records.h"
 #include "dns.h"
 #include "macro.h"
-#include "postconf.h"
-#include "settings.h"
 #include "termsafe.h"
 #include "verbs.h"
-
-#define MAX_ADDRS 16
 
 const char verb_dns_usage[] = N_(
         "Usage: mxdeck dns records [OPTIONS]\n"
@@ -40,6 +35,8 @@ const char verb_dns_usage[] = N_(
         "                         /etc/mxdeck/dkim/SELECTOR.private)\n"
         "      --mta-sts          add MTA-STS and TLS-RPT records and the policy to serve\n"
         "      --format FORMAT    zone (default) or json\n"
+        "      --config FILE      settings file instead of /etc/mxdeck/mxdeck.conf and\n"
+        "                         ~/.config/mxdeck/mxdeck.conf\n"
         "  -h, --help             show this help\n");
 
 static int ascii_or_usage(const char *what, const char *in, char **ret) {
@@ -63,7 +60,7 @@ static void print_txt(FILE *f, char *const *strings) {
         }
 }
 
-static void render_zone(FILE *f, const RecordSet *s, bool mta_sts) {
+static void render_records_zone(FILE *f, const RecordSet *s, bool mta_sts) {
         fprintf(f, _("; DNS records for %s (mail host %s), computed by mxdeck.\n"), s->domain, s->host);
         fputs(_("; Add them to the zone of the domain, after its SOA and NS records.\n"), f);
         fputs("$TTL 3600\n", f);
@@ -112,7 +109,7 @@ static void render_zone(FILE *f, const RecordSet *s, bool mta_sts) {
                         "; PTR request.\n"), f);
 }
 
-static int render_json(FILE *f, const RecordSet *s) {
+static int render_records_json(FILE *f, const RecordSet *s) {
         json_t *root = json_object(), *recs = json_array(), *ptr = json_array(), *stages = json_array();
         char buf[64];
         int r = -ENOMEM;
@@ -173,104 +170,46 @@ out:
 }
 
 static int verb_dns_records(int argc, char *argv[]) {
-        enum { ARG_DOMAIN = 0x100, ARG_HOST, ARG_ADDRESS, ARG_SELECTOR, ARG_MTA_STS, ARG_FORMAT };
-        static const struct option options[] = {
-                { "domain", required_argument, NULL, ARG_DOMAIN },
-                { "host", required_argument, NULL, ARG_HOST },
-                { "address", required_argument, NULL, ARG_ADDRESS },
-                { "selector", required_argument, NULL, ARG_SELECTOR },
-                { "mta-sts", no_argument, NULL, ARG_MTA_STS },
-                { "format", required_argument, NULL, ARG_FORMAT },
-                { "help", no_argument, NULL, 'h' },
-                {}
-        };
-        _cleanup_free_ char *domain = NULL, *host = NULL;
-        const char *domain_arg = NULL, *host_arg = NULL, *selector = NULL;
-        SpfAddr addrs[MAX_ADDRS];
-        size_t n_addrs = 0;
-        bool mta_sts = false, json = false;
-        int c, r;
+        _cleanup_free_ char *error = NULL, *domain = NULL, *host = NULL;
+        CliOptions opt;
+        RunContext rc;
+        int r;
 
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, ":h", options, NULL)) >= 0) {
-                switch (c) {
-                case ARG_DOMAIN:
-                        domain_arg = optarg;
-                        break;
-                case ARG_HOST:
-                        host_arg = optarg;
-                        break;
-                case ARG_ADDRESS:
-                        if (n_addrs >= MAX_ADDRS) {
-                                usage_error("dns", _("too many --address options"));
-                                return EXIT_USAGE;
-                        }
-                        if (spf_addr_from_string(optarg, &addrs[n_addrs]) < 0) {
-                                _cleanup_free_ char *q = termsafe_strdup(optarg, 0);
-                                usage_error("dns", _("--address wants an IPv4 or IPv6 address, not '%s'"), q ? q : "?");
-                                return EXIT_USAGE;
-                        }
-                        n_addrs++;
-                        break;
-                case ARG_SELECTOR:
-                        if (!*optarg || strchr(optarg, '/') || optarg[0] == '.' || strlen(optarg) > 63) {
-                                usage_error("dns", _("--selector wants a DNS label"));
-                                return EXIT_USAGE;
-                        }
-                        selector = optarg;
-                        break;
-                case ARG_MTA_STS:
-                        mta_sts = true;
-                        break;
-                case ARG_FORMAT:
-                        if (!streq(optarg, "zone") && !streq(optarg, "json")) {
-                                usage_error("dns", _("unknown format '%s' (zone, json)"), optarg);
-                                return EXIT_USAGE;
-                        }
-                        json = streq(optarg, "json");
-                        break;
-                case 'h':
-                        fputs(_(verb_dns_usage), stdout);
-                        return EXIT_OK;
-                case ':':
-                        usage_error("dns", _("option '%s' needs a value"), argv[optind - 1]);
-                        return EXIT_USAGE;
-                default:
-                        usage_error("dns", _("unknown option '%s'"), argv[optind - 1]);
-                        return EXIT_USAGE;
-                }
-        }
-        if (optind < argc) {
-                usage_error("dns", _("unexpected argument '%s'"), argv[optind]);
+        r = cli_options_parse(CLI_VERB_DNS_RECORDS, argc, argv, &opt, &error);
+        if (r < 0) {
+                usage_error("dns", "%s", error ? error : strerror(-r));
                 return EXIT_USAGE;
         }
-
-        /* Postfix's names when not given */
-        _cleanup_strv_free_ char **pc = NULL;
-        if (!domain_arg || !host_arg) {
-                static const char *const names[] = { "mydomain", "myhostname", NULL };
-                Settings settings;
-                if (settings_init(&settings) >= 0) {
-                        CheckContext ctx = { .settings = &settings };
-                        (void) postconf_get(&ctx, names, &pc, NULL);
-                        settings_done(&settings);
-                }
-                if (!domain_arg)
-                        domain_arg = pc ? pc[0] : NULL;
-                if (!host_arg)
-                        host_arg = pc ? pc[1] : NULL;
+        if (opt.help) {
+                cli_options_done(&opt);
+                fputs(_(verb_dns_usage), stdout);
+                return EXIT_OK;
         }
-        if (!domain_arg || !host_arg) {
-                usage_error("dns", _("no %s: pass it with %s (Postfix is not configured)"), !domain_arg ? "domain" : "host",
-                            !domain_arg ? "--domain" : "--host");
+        /* Settings (for the time limit of postconf) and Postfix's names when not given. */
+        r = run_context_build(&opt, 0, &rc, &error);
+        if (r < 0) {
+                fprintf(stderr, _("mxdeck dns records: %s\n"), error ? error : strerror(-r));
+                return EXIT_FAILED;
+        }
+        if (!rc.domain || !rc.host) {
+                usage_error("dns", _("no %s: pass it with %s (Postfix is not configured)"), !rc.domain ? "domain" : "host",
+                            !rc.domain ? "--domain" : "--host");
+                run_context_done(&rc);
                 return EXIT_USAGE;
         }
-        if (ascii_or_usage("--domain", domain_arg, &domain) < 0 || ascii_or_usage("--host", host_arg, &host) < 0)
+        if (ascii_or_usage("--domain", rc.domain, &domain) < 0 || ascii_or_usage("--host", rc.host, &host) < 0) {
+                run_context_done(&rc);
                 return EXIT_USAGE;
+        }
+        SpfAddr addrs[CLI_MAX_ADDRS];
+        size_t n_addrs = rc.opt.n_addrs;
+        memcpy(addrs, rc.opt.addrs, sizeof(addrs));
         if (n_addrs == 0) {
-                r = local_public_addrs(addrs, MAX_ADDRS);
+                r = local_public_addrs(addrs, ELEMENTSOF(addrs));
                 n_addrs = r > 0 ? (size_t) r : 0;
         }
+        const char *selector = rc.opt.selector;
+        bool mta_sts = rc.opt.mta_sts, json = rc.opt.json;
 
         char id[32];
         time_t now = time(NULL);
@@ -287,14 +226,15 @@ static int verb_dns_records(int argc, char *argv[]) {
         };
         _cleanup_(records_freep) RecordSet *set = NULL;
         r = records_compute(&in, &set);
+        run_context_done(&rc); /* selector pointed into argv, not into rc */
         if (r < 0) {
                 fprintf(stderr, _("mxdeck dns records: %s\n"), strerror(-r));
                 return EXIT_FAILED;
         }
         if (json)
-                r = render_json(stdout, set);
+                r = render_records_json(stdout, set);
         else
-                render_zone(stdout, set, mta_sts);
+                render_records_zone(stdout, set, mta_sts);
         if (fflush(stdout) != 0 || r < 0) {
                 fprintf(stderr, _("mxdeck dns records: cannot write: %s\n"), strerror(r < 0 ? -r : EIO));
                 return EXIT_FAILED;

@@ -23,6 +23,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "conf.h"
+#include "fileio.h"
+#include "deadline.h"
 #include "macro.h"
 #include "verbs.h"
 
@@ -41,7 +44,9 @@ const char verb_lab_usage[] = N_(
         "there. When COMMAND ends, every process left in the lab is killed.\n"
         "\n"
         "Options:\n"
-        "      --hostname NAME  hostname inside the lab (default: the host's)\n"
+        "      --hostname NAME  hostname inside the lab (default: the host's); the lab's\n"
+        "                       /etc/hosts also maps NAME (and its first label) to\n"
+        "                       127.0.0.1, so 'hostname -f' and Postfix's myhostname work\n"
         "  -h, --help           show this help\n"
         "\n"
         "Exit status: COMMAND's (128+N when it was killed by signal N), 1 when the lab\n"
@@ -104,48 +109,11 @@ static void _printf_(2, 3) lab_warning(int r, const char *fmt, ...) {
         fputc('\n', stderr);
 }
 
-static uint64_t now_ms(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
-}
-
 static void sleep_ms(unsigned ms) {
         struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long) (ms % 1000) * 1000000L };
 
         while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
                 ;
-}
-
-static bool hostname_is_valid(const char *s) {
-        size_t n = strlen(s);
-
-        if (n == 0 || n > HOST_NAME_MAX || s[0] == '-' || s[0] == '.')
-                return false;
-        for (const char *p = s; *p; p++)
-                if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-                      *p == '-' || *p == '.'))
-                        return false;
-        return true;
-}
-
-static int mkdir_p(const char *path, mode_t mode) {
-        _cleanup_free_ char *buf = strdup(path);
-
-        if (!buf)
-                return -ENOMEM;
-        for (char *p = buf + 1;; p++) {
-                if (*p != '/' && *p != '\0')
-                        continue;
-                char c = *p;
-                *p = '\0';
-                if (mkdir(buf, mode) < 0 && errno != EEXIST)
-                        return -errno;
-                *p = c;
-                if (c == '\0')
-                        return 0;
-        }
 }
 
 /* Undoes the octal escapes (\040 etc.) of a mountinfo path, in place. */
@@ -517,7 +485,7 @@ static int start_journald(void) {
                 _exit(127);
         }
 
-        uint64_t deadline = now_ms() + JOURNAL_READY_TIMEOUT_MS;
+        uint64_t deadline = now_msec() + JOURNAL_READY_TIMEOUT_MS;
         for (;;) {
                 int status;
 
@@ -526,7 +494,7 @@ static int start_journald(void) {
                 if (waitpid(pid, &status, WNOHANG) == pid)
                         return lab_error(0, _("cannot start journald: it exited with status %d"),
                                          WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
-                if (now_ms() >= deadline)
+                if (now_msec() >= deadline)
                         return lab_error(0, _("cannot start journald: %s did not appear within %d s"),
                                          JOURNAL_DEV_LOG, JOURNAL_READY_TIMEOUT_MS / 1000);
                 sleep_ms(POLL_INTERVAL_MS);
@@ -651,7 +619,7 @@ static void noop_handler(int sig) {
 /* SIGKILLs everything left in the PID namespace and reaps it, bounded: the kernel kills
  * whatever remains when we exit anyway. */
 static void kill_all(void) {
-        uint64_t deadline = now_ms() + KILL_ALL_TIMEOUT_MS;
+        uint64_t deadline = now_msec() + KILL_ALL_TIMEOUT_MS;
 
         do {
                 (void) kill(-1, SIGKILL); /* from PID 1: every other process of the namespace */
@@ -665,7 +633,7 @@ static void kill_all(void) {
                         break;
                 }
                 sleep_ms(POLL_INTERVAL_MS);
-        } while (now_ms() < deadline);
+        } while (now_msec() < deadline);
 }
 
 /* PID 1 of the lab. Returns the exit status for the outer process. */
@@ -791,7 +759,8 @@ int verb_lab(int argc, char *argv[]) {
                         fputs(_(verb_lab_usage), stdout);
                         return EXIT_OK;
                 case ARG_HOSTNAME:
-                        if (!hostname_is_valid(optarg)) {
+                        /* sethostname() takes at most HOST_NAME_MAX bytes */
+                        if (!hostname_is_valid(optarg) || strlen(optarg) > HOST_NAME_MAX) {
                                 usage_error("lab", _("invalid hostname '%s'"), optarg);
                                 return EXIT_USAGE;
                         }

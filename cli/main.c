@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "macro.h"
 #include "verbs.h"
@@ -12,6 +13,8 @@ static const Verb verbs[] = {
         { "check", verb_check, N_("run health checks and print findings (text, JSON, Nagios, Prometheus)"),
           verb_check_usage },
         { "dns", verb_dns, N_("print the DNS records to publish for this mail server"), verb_dns_usage },
+        { "monitor", verb_monitor, N_("the live dashboard (also 'mxdeck' alone on a terminal)"),
+          verb_monitor_usage },
         { "lab", verb_lab, N_("run a command on a throwaway lab host (namespaces + overlays)"),
           verb_lab_usage },
 };
@@ -108,6 +111,13 @@ int main(int argc, char *argv[]) {
         }
 
         if (optind >= argc) {
+                /* On a terminal the bare command opens the dashboard (as htop does);
+                 * anywhere else a missing command is a usage error, as before. */
+                if (isatty(STDIN_FILENO) && isatty(STDOUT_FILENO)) {
+                        char *args[] = { (char *) "monitor", NULL };
+                        optind = 0;
+                        return verb_monitor(1, args);
+                }
                 help(stderr);
                 return EXIT_USAGE;
         }

@@ -12,10 +12,12 @@ typedef struct Verb {
 int verb_check(int argc, char *argv[]);
 int verb_dns(int argc, char *argv[]);
 int verb_lab(int argc, char *argv[]);
+int verb_monitor(int argc, char *argv[]);
 
 extern const char verb_check_usage[];
 extern const char verb_dns_usage[];
 extern const char verb_lab_usage[];
+extern const char verb_monitor_usage[];
 
 /* Exit codes of verbs other than check: 0 ok, 1 failed, 2 usage. check uses the Nagios
  * codes 0..3 (3 also for usage errors). */

@@ -292,18 +292,6 @@ static bool strv_contains(char *const *v, const char *s) {
         return false;
 }
 
-/* A name the world can resolve: at least two labels, and the last one not all digits
- * (so not an IPv4 address). */
-static bool is_fqdn(const char *s) {
-        const char *dot = strrchr(s, '.');
-
-        if (!hostname_is_valid(s) || !dot)
-                return false;
-        if (strspn(dot + 1, "0123456789") == strlen(dot + 1))
-                return false;
-        return !streq(s, "localhost") && !startswith(s, "localhost.");
-}
-
 /* A mailbox local part as mxdeck creates them: lower-case letters, digits, '.', '_', '-'.
  * No '+': it is the recipient delimiter for sub-addressing. */
 static bool local_part_is_valid(const char *s, size_t len) {
@@ -346,7 +334,7 @@ static int load_server(Loader *l) {
         if (r < 0)
                 return r;
         ascii_lower(a->hostname);
-        if (!is_fqdn(a->hostname))
+        if (!hostname_is_fqdn(a->hostname))
                 return fail_at(l, "server", "hostname", 0,
                                _("[server] hostname '%s' is not a fully qualified domain name "
                                  "(expected a name such as mail.example.com: Postfix greets other "
@@ -356,7 +344,7 @@ static int load_server(Loader *l) {
         if (r < 0)
                 return r;
         ascii_lower(a->domain);
-        if (!is_fqdn(a->domain))
+        if (!hostname_is_fqdn(a->domain))
                 return fail_at(l, "server", "domain", 0,
                                _("[server] domain '%s' is not a mail domain "
                                  "(expected a name such as example.com)"), a->domain);
@@ -371,7 +359,7 @@ static int load_server(Loader *l) {
                 q = conf_quote(a->domains[i]);
                 if (!q)
                         return -ENOMEM;
-                if (!is_fqdn(a->domains[i]))
+                if (!hostname_is_fqdn(a->domains[i]))
                         return fail_at(l, "server", "domains", 0,
                                        _("[server] domains: '%s' is not a mail domain "
                                          "(expected names such as example.org)"), q);
@@ -816,7 +804,7 @@ static bool email_is_valid(const char *s) {
                 return false;
         if (strspn(s, local_chars) != (size_t) (at - s))
                 return false;
-        return is_fqdn(at + 1);
+        return hostname_is_fqdn(at + 1);
 }
 
 static int load_tls(Loader *l) {

@@ -31,6 +31,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "conf.h"
 #include "fileio.h"
@@ -192,6 +193,29 @@ bool hostname_is_valid(const char *s) {
         /* a trailing dot (an absolute name) is not accepted: Postfix and Dovecot settings
          * want the plain form */
         return label > 0 && prev != '-' && total <= 253;
+}
+
+bool hostname_is_fqdn(const char *s) {
+        /* Names that are fully qualified only in form: they never resolve for others. */
+        static const char *const local_suffixes[] = {
+                ".localhost", ".localdomain", ".local", ".internal", ".lan", ".home",
+        };
+        const char *dot;
+
+        if (!hostname_is_valid(s))
+                return false;
+        dot = strrchr(s, '.');
+        if (!dot)
+                return false;
+        if (strspn(dot + 1, "0123456789") == strlen(dot + 1))
+                return false;
+        size_t n = strlen(s);
+        for (size_t i = 0; i < ELEMENTSOF(local_suffixes); i++) {
+                size_t l = strlen(local_suffixes[i]);
+                if (n >= l && strcasecmp(s + n - l, local_suffixes[i]) == 0)
+                        return false;
+        }
+        return strncasecmp(s, "localhost.", strlen("localhost.")) != 0;
 }
 
 static bool path_is_valid(const char *s) {

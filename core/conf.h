@@ -94,3 +94,8 @@ int parse_bool(const char *s, bool *ret);
 int parse_uint64(const char *s, uint64_t *ret);
 int parse_size(const char *s, uint64_t *ret);
 bool hostname_is_valid(const char *s);
+/* A name the world can resolve and mail can be addressed to: hostname_is_valid, at least
+ * two labels, the last not all digits (not an IPv4 address), and not a name that is
+ * fully qualified only in form (localhost, *.localhost, *.localdomain, *.local, *.internal,
+ * *.lan, *.home). Shared by the installer's answers, the host-name check and the verbs. */
+bool hostname_is_fqdn(const char *s);

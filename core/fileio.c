@@ -123,24 +123,31 @@ static int open_temp(int dir_fd, const char *base, char **ret_name) {
         return -EEXIST;
 }
 
-static int mkdir_parents_0700(const char *dir) {
-        _cleanup_free_ char *p = strdup(dir);
+int mkdir_p(const char *path, mode_t mode) {
+        _cleanup_free_ char *p = NULL;
+        struct stat st;
+
+        if (!path || !*path)
+                return -EINVAL;
+        p = strdup(path);
         if (!p)
                 return -ENOMEM;
-
         /* Create each missing component in turn; existing ones are left as they are. */
         for (char *s = p + 1;; s++) {
                 if (*s != '/' && *s != 0)
                         continue;
                 char saved = *s;
                 *s = 0;
-                if (mkdir(p, 0700) < 0 && errno != EEXIST)
+                if (mkdir(p, mode) < 0 && errno != EEXIST)
                         return negative_errno();
                 *s = saved;
                 if (!saved)
                         break;
         }
-        return 0;
+        /* EEXIST also comes from a file in the way. */
+        if (stat(path, &st) < 0)
+                return negative_errno();
+        return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
 }
 
 /*
@@ -221,7 +228,7 @@ static int make_backup(int src_fd, const struct stat *st, const char *dir, const
         if (r < 0)
                 return r;
 
-        r = mkdir_parents_0700(backup_dir);
+        r = mkdir_p(backup_dir, 0700);
         if (r < 0)
                 return r;
         bdir_fd = open(backup_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -38,4 +38,9 @@ int atomic_write_file(const char *path, const void *data, size_t size,
 /* Reads a whole regular file of at most max_size bytes into a NUL-terminated buffer.
  * Returns 0, -EFBIG when larger than max_size, -EBADFD when it is not a regular file
  * (a FIFO, socket or device), -EISDIR, or negative errno. */
+/* mkdir -p: creates path and every missing parent with mode (existing directories are
+ * left as they are). Returns 0, -ENOTDIR when path or a parent exists but is not a
+ * directory, or another negative errno. */
+int mkdir_p(const char *path, mode_t mode);
+
 int read_file_bounded(const char *path, size_t max_size, char **ret, size_t *ret_size);

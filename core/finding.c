@@ -76,6 +76,8 @@ static void finding_done(Finding *f) {
         free(f->detail);
         free(f->remedy);
         finding_clear_commands(f);
+        free(f->depends_on);
+        free(f->not_run_reason);
         for (size_t i = 0; i < f->n_metrics; i++)
                 metric_done(&f->metrics[i]);
         free(f->metrics);
@@ -256,6 +258,19 @@ void metric_set_range(Metric *m, bool has_min, double min, bool has_max, double 
         m->min = min;
         m->has_max = has_max;
         m->max = max;
+}
+
+int finding_set_depends_on(Finding *f, const char *id, const char *reason) {
+        if (!id_is_valid(id) || !reason)
+                return -EINVAL;
+        _cleanup_free_ char *i = strdup(id), *why = termsafe_strdup(reason, 0);
+        if (!i || !why)
+                return -ENOMEM;
+        free(f->depends_on);
+        free(f->not_run_reason);
+        f->depends_on = TAKE_PTR(i);
+        f->not_run_reason = TAKE_PTR(why);
+        return 0;
 }
 
 int findings_move(FindingList *dst, FindingList *src) {

@@ -58,6 +58,13 @@ typedef struct Finding {
         size_t n_commands;
         Metric *metrics;
         size_t n_metrics;
+        /* Set when this finding could not be judged because another one failed, e.g. a
+         * TLS check on port 465 when port.smtps found nothing listening: that finding's id
+         * (same target) and the reason in words ("port 465 refused the connection"). The
+         * text renderer folds such findings into one line under the one they depend on;
+         * JSON, Nagios and Prometheus list each of them. */
+        char *depends_on;
+        char *not_run_reason;
 } Finding;
 
 typedef struct FindingList {
@@ -86,6 +93,9 @@ int finding_append_remedy(Finding *f, const char *fmt, ...) __attribute__((forma
 int finding_add_command(Finding *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Drops the commands (e.g. when the remedy becomes "see the other finding"). */
 void finding_clear_commands(Finding *f);
+/* Marks f as not judged because the finding `id` (same target) failed, for `reason`.
+ * Returns 0, -EINVAL (bad id) or -ENOMEM. */
+int finding_set_depends_on(Finding *f, const char *id, const char *reason);
 /* Raw bytes (e.g. command output) as detail: bounded to max bytes, made terminal-safe. */
 int finding_set_detail_raw(Finding *f, const char *data, size_t size, size_t max);
 

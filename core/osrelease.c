@@ -7,6 +7,7 @@
 #include "fileio.h"
 #include "macro.h"
 #include "osrelease.h"
+#include "words.h"
 
 static char *unquote(const char *v, size_t n) {
         char *out = malloc(n + 1), *o = out;
@@ -26,18 +27,6 @@ static char *unquote(const char *v, size_t n) {
         }
         *o = 0;
         return out;
-}
-
-static bool word_in(const char *list, const char *word) {
-        size_t l = strlen(word);
-        for (const char *p = list; p && *p;) {
-                p += strspn(p, " ");
-                size_t n = strcspn(p, " ");
-                if (n == l && strncmp(p, word, l) == 0)
-                        return true;
-                p += n;
-        }
-        return false;
 }
 
 static DistroFamily family_of(const OsRelease *o) {

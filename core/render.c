@@ -1,4 +1,5 @@
 /* Renderers for findings. Output is deterministic for a given report (golden-tested). */
+#include <ctype.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
@@ -121,15 +122,75 @@ static void print_indented(FILE *f, size_t indent, const char *label, const char
         }
 }
 
+/* The finding x folds under in the text output: the one it depends on (same id and
+ * target, itself not folded, and a problem, so the cause is in sight), or SIZE_MAX. Only
+ * unknown findings fold: a finding that was judged is shown whatever it depends on. */
+static size_t fold_target(const FindingList *l, const Finding *x) {
+        if (!x->depends_on || x->status != STATUS_UNKNOWN)
+                return SIZE_MAX;
+        for (size_t k = 0; k < l->n; k++) {
+                const Finding *h = &l->items[k];
+                if (h != x && !h->depends_on && h->status != STATUS_OK && streq(h->id, x->depends_on) &&
+                    streq_ptr(h->target, x->target))
+                        return k;
+        }
+        return SIZE_MAX;
+}
+
+/* "TLS" for tls: group names are ASCII ids. */
+static void group_upper(const char *g, char buf[static 16]) {
+        size_t i = 0;
+        for (; g[i] && i < 15; i++)
+                buf[i] = (char) toupper((unsigned char) g[i]);
+        buf[i] = 0;
+}
+
+/* Under finding k: one line per group of the findings folded there, "5 TLS checks not run:
+ * port 465 refused the connection". */
+static void print_folded(FILE *f, const FindingList *l, const size_t *folded_under, size_t k, size_t indent,
+                         const Palette *p) {
+        for (size_t i = 0; i < l->n; i++) {
+                const Finding *x = &l->items[i];
+                bool first = folded_under[i] == k;
+                /* the first of its group under k prints the line for the whole group */
+                for (size_t e = 0; first && e < i; e++)
+                        first = !(folded_under[e] == k && streq(l->items[e].group, x->group));
+                if (!first)
+                        continue;
+                size_t n = 0;
+                for (size_t e = i; e < l->n; e++)
+                        n += folded_under[e] == k && streq(l->items[e].group, x->group);
+                char g[16];
+                group_upper(x->group, g);
+                fprintf(f, "%*s%s", (int) indent, "", p->dim);
+                fprintf(f, ngettext("%zu %s check not run: %s", "%zu %s checks not run: %s", n), n, g,
+                        x->not_run_reason ? x->not_run_reason : x->summary);
+                fprintf(f, "%s\n", p->reset);
+        }
+}
+
 int render_text(FILE *f, const Report *r, const RenderOptions *o) {
         const Palette *p = o && o->color ? &palette_color : &palette_plain;
         const FindingList *l = r->findings;
-        size_t id_width = 0, status_width = 0;
+        bool verbose = o && o->verbose;
+        size_t id_width = 0, status_width = 0, n_folded = 0;
+        _cleanup_free_ size_t *folded_under = NULL;
         unsigned counts[_STATUS_MAX];
         char when[32];
 
+        /* Findings that could not run because another failed (a port that refused) go in one
+         * line under it; -v lists each. */
+        folded_under = calloc(MAX(l->n, (size_t) 1), sizeof(size_t));
+        if (!folded_under)
+                return -ENOMEM;
+        for (size_t i = 0; i < l->n; i++) {
+                folded_under[i] = verbose ? SIZE_MAX : fold_target(l, &l->items[i]);
+                n_folded += folded_under[i] != SIZE_MAX;
+        }
+
         for (size_t i = 0; i < l->n; i++)
-                id_width = MAX(id_width, termsafe_width(l->items[i].id));
+                if (folded_under[i] == SIZE_MAX)
+                        id_width = MAX(id_width, termsafe_width(l->items[i].id));
         for (Status s = 0; s < _STATUS_MAX; s++)
                 status_width = MAX(status_width, termsafe_width(status_label(s)));
 
@@ -145,7 +206,7 @@ int render_text(FILE *f, const Report *r, const RenderOptions *o) {
 
                 for (size_t i = 0; i < l->n; i++) {
                         const Finding *x = &l->items[i];
-                        if (group_rank(x->group) != g)
+                        if (group_rank(x->group) != g || folded_under[i] != SIZE_MAX)
                                 continue;
                         if (!shown_group || !streq(shown_group, x->group)) {
                                 fprintf(f, "\n%s%s%s\n", p->bold, x->group, p->reset);
@@ -159,20 +220,22 @@ int render_text(FILE *f, const Report *r, const RenderOptions *o) {
                         fprintf(f, "  %s%s%s  %s  %s\n", p->status[x->status], label, p->reset, id,
                                 x->summary);
 
-                        bool details = x->status != STATUS_OK || (o && o->verbose);
-                        if (!details)
-                                continue;
                         size_t indent = 2 + status_width + 2;
-                        if (x->target && *x->target)
-                                print_indented(f, indent, _("target: "), x->target, p);
-                        if (x->detail && *x->detail)
-                                print_indented(f, indent, _("detail: "), x->detail, p);
-                        if (x->remedy && *x->remedy && x->status != STATUS_OK)
-                                print_indented(f, indent, _("fix:    "), x->remedy, p);
-                        /* Each command on its own line, nothing else on it: copied as shown. */
-                        for (size_t c = 0; c < x->n_commands && x->status != STATUS_OK; c++)
-                                fprintf(f, "%*s%s%s%s%s\n", (int) indent, "", p->dim, _("run:    "), p->reset,
-                                        x->commands[c]);
+                        bool details = x->status != STATUS_OK || verbose;
+                        if (details) {
+                                if (x->target && *x->target)
+                                        print_indented(f, indent, _("target: "), x->target, p);
+                                if (x->detail && *x->detail)
+                                        print_indented(f, indent, _("detail: "), x->detail, p);
+                                if (x->remedy && *x->remedy && x->status != STATUS_OK)
+                                        print_indented(f, indent, _("fix:    "), x->remedy, p);
+                                /* Each command on its own line, nothing else on it: copied as shown. */
+                                for (size_t c = 0; c < x->n_commands && x->status != STATUS_OK; c++)
+                                        fprintf(f, "%*s%s%s%s%s\n", (int) indent, "", p->dim, _("run:    "),
+                                                p->reset, x->commands[c]);
+                        }
+                        if (n_folded)
+                                print_folded(f, l, folded_under, i, indent, p);
                 }
         }
 
@@ -180,8 +243,14 @@ int render_text(FILE *f, const Report *r, const RenderOptions *o) {
         Status worst = findings_worst(l);
         fprintf(f, "\n%s%s%s: ", p->status[worst], status_label(worst), p->reset);
         fprintf(f, "%zu %s", l->n, ngettext("check", "checks", l->n));
-        fprintf(f, _(", %u ok, %u warning, %u critical, %u unknown\n"), counts[STATUS_OK],
-                counts[STATUS_WARNING], counts[STATUS_CRITICAL], counts[STATUS_UNKNOWN]);
+        fprintf(f, _(", %u ok, %u warning, %u critical, %u unknown"), counts[STATUS_OK], counts[STATUS_WARNING],
+                counts[STATUS_CRITICAL], counts[STATUS_UNKNOWN]);
+        if (n_folded)
+                fprintf(f, ngettext(" (%zu not run, folded under the finding it depends on; -v lists it)",
+                                    " (%zu not run, folded under the findings they depend on; -v lists them)",
+                                    n_folded),
+                        n_folded);
+        fputc('\n', f);
 
         return ferror(f) ? -EIO : 0;
 }

@@ -5,6 +5,7 @@
 #include "checks.h"
 #include "fiber.h"
 #include "macro.h"
+#include "words.h"
 
 static const Check catalog[] = {
         { "service", "service.postfix", check_service_postfix },
@@ -24,7 +25,7 @@ static const Check catalog[] = {
 
 /* Every group of the catalog in DESIGN.md, including those whose checks come later. */
 static const char *const known_groups[] = {
-        "service", "config", "port", "tls", "smtp", "imap", "pop3", "dns", "dnsbl", "queue", "log", "cert", "system",
+        "service", "config", "port", "tls", "smtp", "imap", "pop3", "dns", "dnsbl", "queue", "log", "cert", "system", NULL,
 };
 
 const Check *checks_table(size_t *ret_n) {
@@ -32,21 +33,15 @@ const Check *checks_table(size_t *ret_n) {
         return catalog;
 }
 
-static bool word_in(const char *list, const char *word) {
-        size_t l = strlen(word);
-        for (const char *p = list; *p;) {
-                size_t n = strcspn(p, " ");
-                if (n == l && strncmp(p, word, l) == 0)
-                        return true;
-                p += n;
-                p += strspn(p, " ");
-        }
-        return false;
+const char *const *check_groups(size_t *ret_n) {
+        if (ret_n)
+                *ret_n = ELEMENTSOF(known_groups) - 1;
+        return known_groups;
 }
 
 bool check_group_is_known(const char *group, bool *ret_available) {
         bool known = false, available = false;
-        for (size_t i = 0; i < ELEMENTSOF(known_groups); i++)
+        for (size_t i = 0; known_groups[i]; i++)
                 known = known || streq(group, known_groups[i]);
         for (size_t i = 0; i < ELEMENTSOF(catalog); i++)
                 available = available || word_in(catalog[i].groups, group);

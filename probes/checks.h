@@ -24,6 +24,9 @@ const Check *checks_table(size_t *ret_n);
  * in this build); *ret_available tells whether this build has checks for it. */
 bool check_group_is_known(const char *group, bool *ret_available);
 
+/* Every group name of the catalog in DESIGN.md, in its order (NULL-terminated). */
+const char *const *check_groups(size_t *ret_n);
+
 /* A run of the selected checks on an sd-event loop, each check in its own fiber (see
  * core/fiber.h): the loop stays free for everything else (keys, the journal, timers)
  * while they run, and the run can be stopped at any moment. */

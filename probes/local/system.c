@@ -14,22 +14,6 @@
 #include "postconf.h"
 #include "resolve.h"
 
-static bool is_fqdn(const char *name) {
-        if (!name || !hostname_is_valid(name) || !strchr(name, '.'))
-                return false;
-        size_t n = strlen(name);
-        if (name[n - 1] == '.')
-                n--;
-        /* Names that are fully qualified only in form. */
-        static const char *const fake[] = { ".localdomain", ".local", ".localhost", ".internal", ".lan", ".home" };
-        for (size_t i = 0; i < ELEMENTSOF(fake); i++) {
-                size_t l = strlen(fake[i]);
-                if (n >= l && strncasecmp(name + n - l, fake[i], l) == 0)
-                        return false;
-        }
-        return true;
-}
-
 /* The canonical name the resolver (with /etc/hosts) gives for the node name, within the
  * probe time limit. */
 static char *canonical_name(const char *node, Deadline deadline) {
@@ -53,11 +37,11 @@ int check_system_hostname(const CheckContext *ctx, FindingList *out) {
                 return negative_errno();
         const char *node = u.nodename;
         canon = canonical_name(node, ctx->deadline);
-        const char *fqdn = is_fqdn(node) ? node : (is_fqdn(canon) ? canon : NULL);
+        const char *fqdn = hostname_is_fqdn(node) ? node : (hostname_is_fqdn(canon) ? canon : NULL);
         int r = postconf_get(ctx, names, &v, NULL);
         const char *myhostname = r >= 0 ? v[0] : NULL;
 
-        if (myhostname && !is_fqdn(myhostname)) {
+        if (myhostname && !hostname_is_fqdn(myhostname)) {
                 f = findings_addf(out, "system.hostname", myhostname, STATUS_CRITICAL,
                                   _("Postfix introduces itself as '%s', which is not a public fully-qualified name"),
                                   myhostname);

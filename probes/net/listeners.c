@@ -26,6 +26,7 @@
 #include "restrictions.h"
 #include "postconf.h"
 #include "tlsprobe.h"
+#include "words.h"
 
 #define MAX_ADDRS 4
 #define GREETING_MAX 1024u /* bytes of a greeting kept as evidence */
@@ -697,9 +698,19 @@ static char *not_tested_reason(const CheckContext *ctx, const Job *j, const char
         return r < 0 ? NULL : s;
 }
 
-/* An unknown finding for a check the probe could not get to. */
-static int add_not_tested(FindingList *out, const char *id, const char *target, const char *reason) {
-        return findings_addf(out, id, target, STATUS_UNKNOWN, _("not tested: %s"), reason) ? 0 : -ENOMEM;
+/* An unknown finding for a check the probe could not get to. When j (may be NULL) never
+ * reached the server (the name did not resolve, the port refused or did not answer), the
+ * finding depends on port.SVC, which says why: the text output folds it there. */
+static int add_not_tested(FindingList *out, const char *id, const char *target, const char *reason, const Job *j) {
+        Finding *f = findings_addf(out, id, target, STATUS_UNKNOWN, _("not tested: %s"), reason);
+        if (!f)
+                return -ENOMEM;
+        if (j && (j->res.stage == STAGE_NONE || j->res.stage == STAGE_CONNECT)) {
+                char port_id[32];
+                snprintf(port_id, sizeof(port_id), "port.%s", j->svc->name);
+                return finding_set_depends_on(f, port_id, reason);
+        }
+        return 0;
 }
 
 static int port_finding(const CheckContext *ctx, const Job *j, const SvcState *st, const char *resolve_error,
@@ -814,11 +825,11 @@ static const char *const tls_checks[] = { "handshake", "expiry", "name", "chain"
 
 /* tls.SVC.WHAT for the checks from tls_checks[from] on (up to but not including `to`), as unknown. */
 static int tls_not_tested(FindingList *out, const Service *svc, const char *target, size_t from, size_t to,
-                          const char *reason) {
+                          const char *reason, const Job *j) {
         char id[64];
         for (size_t i = from; i < to && i < ELEMENTSOF(tls_checks); i++) {
                 snprintf(id, sizeof(id), "tls.%s.%s", svc->name, tls_checks[i]);
-                int r = add_not_tested(out, id, target, reason);
+                int r = add_not_tested(out, id, target, reason, j);
                 if (r < 0)
                         return r;
         }
@@ -933,7 +944,7 @@ static int tls_findings(const CheckContext *ctx, const Job *jobs, const char *ho
 #define ID(what) (snprintf(id, sizeof(id), "tls.%s.%s", svc->name, what), id)
 
         if (resolve_error)
-                return tls_not_tested(out, svc, res->target, 0, ELEMENTSOF(tls_checks), resolve_error);
+                return tls_not_tested(out, svc, res->target, 0, ELEMENTSOF(tls_checks), resolve_error, j);
 
         bool handshake_failed = !res->tls_ok && (res->stage == STAGE_TLS_FIRST ||
                                                  (res->stage == STAGE_DIALOGUE && res->starttls == STARTTLS_OK));
@@ -954,7 +965,7 @@ static int tls_findings(const CheckContext *ctx, const Job *jobs, const char *ho
                 if (r < 0)
                         return r;
                 return tls_not_tested(out, svc, res->target, 1, ELEMENTSOF(tls_checks),
-                                      _("the TLS handshake failed (see the handshake finding)"));
+                                      _("the TLS handshake failed (see the handshake finding)"), j);
         }
         if (no_starttls) {
                 bool offered = res->starttls == STARTTLS_REFUSED;
@@ -972,13 +983,13 @@ static int tls_findings(const CheckContext *ctx, const Job *jobs, const char *ho
                 _cleanup_free_ char *why = NULL;
                 if (asprintf(&why, offered ? _("the server refuses %s") : _("the server does not offer %s"), verb) < 0)
                         return -ENOMEM;
-                return tls_not_tested(out, svc, res->target, 1, ELEMENTSOF(tls_checks), why);
+                return tls_not_tested(out, svc, res->target, 1, ELEMENTSOF(tls_checks), why, j);
         }
         if (!res->tls_ok || !res->tls.protocol) {
                 _cleanup_free_ char *why = not_tested_reason(ctx, j, NULL);
                 if (!why)
                         return -ENOMEM;
-                return tls_not_tested(out, svc, res->target, 0, ELEMENTSOF(tls_checks), why);
+                return tls_not_tested(out, svc, res->target, 0, ELEMENTSOF(tls_checks), why, j);
         }
 
         const TlsInfo *t = &res->tls;
@@ -992,7 +1003,7 @@ static int tls_findings(const CheckContext *ctx, const Job *jobs, const char *ho
         if (!f || finding_set_detail(f, "%s", detail) < 0)
                 return -ENOMEM;
         if (!t->has_cert) {
-                r = tls_not_tested(out, svc, res->target, 1, 4, _("the server sent no certificate"));
+                r = tls_not_tested(out, svc, res->target, 1, 4, _("the server sent no certificate"), j);
                 if (r < 0)
                         return r;
                 return tls_protocol_finding(ctx, jobs, out);
@@ -1004,6 +1015,12 @@ static int tls_findings(const CheckContext *ctx, const Job *jobs, const char *ho
         if (t->not_yet_valid) {
                 s = STATUS_CRITICAL;
                 f = findings_addf(out, ID("expiry"), res->target, s, _("certificate not valid before %s"), t->not_before);
+        } else if (!t->expiry_known) {
+                /* A date OpenSSL cannot compare is not "expires in 0 days". */
+                s = STATUS_UNKNOWN;
+                f = findings_addf(out, ID("expiry"), res->target, s,
+                                  _("cannot tell when the certificate expires: its notAfter date '%s' could not be "
+                                    "compared with the current time"), strempty(t->not_after));
         } else if (t->seconds_left < 0) {
                 s = STATUS_CRITICAL;
                 if (t->seconds_left > -86400)
@@ -1023,17 +1040,19 @@ static int tls_findings(const CheckContext *ctx, const Job *jobs, const char *ho
         if (!f || finding_set_detail(f, "notBefore=%s\nnotAfter=%s\nsubject=%s\nissuer=%s", strempty(t->not_before),
                                      t->not_after, t->subject, t->issuer) < 0)
                 return -ENOMEM;
-        Metric *m = finding_add_metric(f, "days_left", (double) t->days_left, "");
-        if (!m)
-                return -ENOMEM;
-        metric_set_floors(m, true, st->tls_expiry_warning_days, true, st->tls_expiry_critical_days);
-        m->scope = METRIC_NOT_PROMETHEUS;
-        /* Prometheus wants base units: the same quantity in seconds, to the second. */
-        m = finding_add_metric(f, "seconds_left", (double) t->seconds_left, "s");
-        if (!m)
-                return -ENOMEM;
-        m->scope = METRIC_PROMETHEUS_ONLY;
-        if (s != STATUS_OK) {
+        if (t->expiry_known) {
+                Metric *m = finding_add_metric(f, "days_left", (double) t->days_left, "");
+                if (!m)
+                        return -ENOMEM;
+                metric_set_floors(m, true, st->tls_expiry_warning_days, true, st->tls_expiry_critical_days);
+                m->scope = METRIC_NOT_PROMETHEUS;
+                /* Prometheus wants base units: the same quantity in seconds, to the second. */
+                m = finding_add_metric(f, "seconds_left", (double) t->seconds_left, "s");
+                if (!m)
+                        return -ENOMEM;
+                m->scope = METRIC_PROMETHEUS_ONLY;
+        }
+        if (s != STATUS_OK && s != STATUS_UNKNOWN) {
                 if (remedy_expiry(f, ctx, svc, t, host) < 0)
                         return -ENOMEM;
                 if (point_to_earlier(out, f, j, earlier, n_earlier, "expiry") < 0)
@@ -1091,8 +1110,9 @@ static int tls_findings(const CheckContext *ctx, const Job *jobs, const char *ho
 }
 
 /* Is addr inside one of mynetworks' address/prefix entries? Names and tables are skipped.
- * An entry as wide as a /8 (IPv4) or /32 (IPv6) or wider does not count: "mynetworks =
- * 0.0.0.0/0" is the classic open relay, not a trusted network. */
+ * An entry wider than a /8 (IPv4) or a /32 (IPv6) does not count: "mynetworks =
+ * 0.0.0.0/0" is the classic open relay, not a trusted network. A /8 itself does count,
+ * so that Postfix's default 127.0.0.0/8 trusts the loopback. */
 static bool in_networks(const char *const *words, const struct sockaddr_storage *addr) {
         for (const char *const *w = words; w && *w; w++) {
                 char buf[80];
@@ -1200,7 +1220,7 @@ static int auth_finding(const CheckContext *ctx, const Job *j, const char *resol
                         why = not_tested_reason(ctx, j, resolve_error);
                 if (!why)
                         return -ENOMEM;
-                return add_not_tested(out, "smtp.auth", res->target, why);
+                return add_not_tested(out, "smtp.auth", res->target, why, resolve_error ? NULL : j);
         }
         bool ok = res->auth_mechs && *res->auth_mechs;
         f = findings_addf(out, "smtp.auth", res->target, ok ? STATUS_OK : STATUS_CRITICAL,
@@ -1270,7 +1290,7 @@ static int local_rcpt_finding(const CheckContext *ctx, const Job *j, FindingList
                                      _("not tested: Postfix names no local mail domain (mydestination, virtual_*_domains)"))
                                ? 0 : -ENOMEM;
         if (res->local_rcpt == 0)
-                return add_not_tested(out, "smtp.local-recipient", res->target, _("the dialogue did not get that far"));
+                return add_not_tested(out, "smtp.local-recipient", res->target, _("the dialogue did not get that far"), NULL);
         if (res->local_rcpt < 0) {
                 f = findings_addf(out, "smtp.local-recipient", res->target, STATUS_UNKNOWN,
                                   _("not tested: MAIL FROM:<> was not accepted: %s"), strempty(res->local_rcpt_text));
@@ -1493,7 +1513,7 @@ static int smtp_findings(const CheckContext *ctx, const Job *j, const char *reso
                 if (!why)
                         return -ENOMEM;
                 for (size_t i = port25 ? 0 : 3; i < ELEMENTSOF(ids25); i++) {
-                        int r = add_not_tested(out, ids25[i], res->target, why);
+                        int r = add_not_tested(out, ids25[i], res->target, why, j);
                         if (r < 0)
                                 return r;
                 }
@@ -1547,7 +1567,7 @@ static int plaintext_finding(const CheckContext *ctx, const Job *j, const char *
                                                    : not_tested_reason(ctx, j, resolve_error);
                 if (!why)
                         return -ENOMEM;
-                return add_not_tested(out, id, res->target, why);
+                return add_not_tested(out, id, res->target, why, j);
         }
         /* Dovecot lets a client log in without TLS when it counts the connection as secure:
          * same address at both ends, or a client in login_trusted_networks. A stranger is
@@ -1618,18 +1638,6 @@ typedef struct ConfCache {
         int dovecot_r;
         char *protocols;
 } ConfCache;
-
-static bool word_in(const char *list, const char *word) {
-        size_t l = strlen(word);
-        for (const char *p = list; p && *p;) {
-                p += strspn(p, " \t,");
-                size_t n = strcspn(p, " \t,");
-                if (n == l && strncmp(p, word, l) == 0)
-                        return true;
-                p += n;
-        }
-        return false;
-}
 
 static const char *trim_left(const char *s) {
         while (s && isspace((unsigned char) *s))

@@ -391,6 +391,7 @@ int tls_inspect(MailConn *c, SSL_CTX *ctx, const char *host, TlsInfo *ret) {
 
                 int days = 0, secs = 0;
                 if (ASN1_TIME_diff(&days, &secs, NULL, X509_get0_notAfter(leaf)) == 1) {
+                        i.expiry_known = true;
                         i.seconds_left = (int64_t) days * 86400 + secs;
                         /* Whole days, rounded towards the safe side of the summary's words:
                          * 10.9 days left is 10 ("expires in 10 days"); expired 3.1 days ago is
@@ -416,11 +417,12 @@ int tls_inspect(MailConn *c, SSL_CTX *ctx, const char *host, TlsInfo *ret) {
                 }
                 i.chain = chain_verify(ssl, ctx, leaf, &i.chain_error);
                 X509_free(leaf);
+                leaf = NULL;
         } else
                 i.chain = TLS_CHAIN_UNTRUSTED;
         ERR_clear_error();
 
-        if (!i.protocol || !i.cipher || (leaf && (!i.subject || !i.issuer || !i.sans || !i.not_after || !i.key))) {
+        if (!i.protocol || !i.cipher || (i.has_cert && (!i.subject || !i.issuer || !i.sans || !i.not_after || !i.key))) {
                 tls_info_done(&i);
                 return -ENOMEM;
         }

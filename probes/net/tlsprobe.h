@@ -43,6 +43,8 @@ typedef struct TlsInfo {
         char *cipher;
         char *subject, *issuer, *sans, *not_before, *not_after, *key; /* "RSA 2048 bits" */
         bool has_cert;
+        bool expiry_known;    /* notAfter could be compared with the clock; if not, the
+                               * two fields below mean nothing */
         int64_t days_left;    /* whole days until notAfter, negative when expired */
         int64_t seconds_left;
         bool not_yet_valid;

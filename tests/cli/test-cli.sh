@@ -29,6 +29,7 @@ run 0 '^Usage: mxdeck'                       "--help"                        -- 
 run 0 '^mxdeck [0-9]+\.[0-9]+\.[0-9]+$'      "--version"                     -- --version
 run 0 'Commands:'                            "help"                          -- help
 run 0 '^Usage: mxdeck check'                 "help check"                    -- help check
+run 0 '/etc/hosts also maps NAME'       "help lab: --hostname also maps the name in /etc/hosts" -- help lab
 run 0 '^Usage: mxdeck lab'                   "help lab"                      -- help lab
 run 0 '^Usage: mxdeck check'                 "check --help"                  -- check --help
 run 2 "unknown command 'frobnicate'"         "unknown command"               -- frobnicate
@@ -85,6 +86,19 @@ if grep -q $'\033' "$T/c1"; then bad "colour when piped, NO_COLOR empty"; else o
 if grep -q $'\033' "$T/hostile"; then bad "escape sequence from --host reached the output"; else ok "--host is made terminal-safe"; fi
 "$mxdeck" check --only system --host $'mail\xff.example' --format json >"$T/hostile.json" 2>&1
 if python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$T/hostile.json" 2>/dev/null; then ok "invalid UTF-8 in --host: JSON still valid"; else bad "invalid UTF-8 in --host broke JSON: $(head -2 "$T/hostile.json")"; fi
+
+# --skip beside --only: names checked like --only's, the rest runs.
+run 3 "unknown group 'nonsense' in --skip"   "check: unknown group in --skip" -- check --skip nonsense
+run 3 "--skip leaves none of the --only"     "check: --skip takes every --only group" -- check --only system --skip system
+"$mxdeck" check --config "$T/good.conf" --only system,config --skip config --format json >"$T/skip.json" 2>/dev/null
+if python3 -c 'import json,sys; ids={f["id"].split(".")[0] for f in json.load(open(sys.argv[1]))["findings"]}; sys.exit(ids != {"system"})' "$T/skip.json"; then
+        ok "check: --only system,config --skip config runs the system checks only"
+else
+        bad "check: --skip did not apply: $(head -c 300 "$T/skip.json")"
+fi
+# dns records reads the settings file like check
+run 1 "bad settings: .*bad2.conf:2"          "dns records: settings file errors" -- dns records --domain example.org --host mail.example.org --config "$T/bad2.conf"
+run 0 "IN MX"                                "dns records: with a good settings file" -- dns records --domain example.org --host mail.example.org --address 192.0.2.1 --config "$T/good.conf"
 
 # As a Nagios plugin, even a usage error says UNKNOWN on stdout (Nagios shows stdout).
 run 3 '^MXDECK UNKNOWN: .*unknown option' "nagios: usage error on stdout" -- check --format nagios --bogus

@@ -181,7 +181,7 @@ expect_no_escape "$T/out.txt" "escape sequences from DNS do not reach the termin
 # ---- 9. a resolver that never answers: unknown within the time bound ----
 python3 -c 'import socket,time; s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.bind(("127.0.0.1",5399)); time.sleep(60)' &
 silent=$!
-sleep 0.3
+wait_for_udp_port 5399 10 || fail "the silent resolver did not bind 127.0.0.1:5399"
 start=$(date +%s%N)
 "$MXDECK" check --format json --config "$T/mxdeck.conf" --resolver 127.0.0.1:5399 --timeout 2 --only dns,dnsbl \
         --domain example.test --host mail.example.test --selector mail >"$T/out.json"

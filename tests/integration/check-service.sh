@@ -57,7 +57,8 @@ expect_match "$(head -1 "$T/out.nagios")" "^MXDECK OK: 2 checks ok" "nagios OK l
 
 # A stale pid file (daemon gone) is not mistaken for a running daemon.
 doveadm stop 2>/dev/null || dovecot stop
-for _ in $(seq 50); do pgrep -x dovecot >/dev/null || break; sleep 0.1; done
+_no_dovecot() { ! pgrep -x dovecot >/dev/null; }
+wait_for 10 _no_dovecot || fail "dovecot still runs 10 s after 'doveadm stop'"
 echo 1 >/run/dovecot/master.pid
 service_json
 expect_eq "$(jq_ status service.dovecot <"$T/out.json")" critical "dovecot stopped, stale pid file"

@@ -213,12 +213,10 @@ service imap-login {
   }
 }
 CF
-postfix reload >/dev/null 2>&1
-doveadm reload
-sleep 0.7
+reload_mail_daemons 15 || fail "postfix/dovecot reload did not take effect within 15 s"
 wait_for_port 143 10 || fail "imap did not come back"
 wait_for_port 25 10 || fail "smtp did not come back"
-_port_open 127.0.0.1 110 && fail "pop3 still listens"
+wait_for_port_closed 110 10 || fail "pop3 still listens"
 run_check --ca-file "$P/ca.pem"
 expect_eq "$(status_of port.pop3)" ok "pop3 not configured: port.pop3 ok"
 expect_match "$(field_of port.pop3 summary)" "^pop3 is not enabled \\(Dovecot protocols = imap\\)" "pop3 not configured: summary"
@@ -252,8 +250,7 @@ reload
 # 13. smtpd dies at every connection (a fatal configuration error): every smtp.* finding is
 # still there, unknown, saying why; the TLS ones too.
 postconf -e 'smtpd_relay_restrictions = permit_mynetworks permit_sasl_authenticated permit'
-postfix reload >/dev/null 2>&1
-sleep 0.7
+reload_mail_daemons 15 || fail "postfix reload did not take effect within 15 s"
 "$MXDECK" check --only smtp --format json --timeout 3 >"$T/out.json"
 expect_eq "$(status_of smtp.open-relay)" unknown "smtpd fatal: smtp.open-relay unknown"
 expect_eq "$(status_of smtp.starttls)" unknown "smtpd fatal: smtp.starttls unknown"
@@ -270,7 +267,7 @@ reload
 
 # 14. Postfix stopped: refused is its own clear summary, and the suite is still quick.
 postfix stop >/dev/null 2>&1
-for _ in $(seq 50); do _port_open 127.0.0.1 25 || break; sleep 0.1; done
+wait_for_port_closed 25 10 || fail "port 25 still open 10 s after 'postfix stop'"
 run_check --ca-file "$P/ca.pem"
 expect_eq "$(status_of port.smtp)" critical "postfix stopped: port.smtp"
 expect_match "$(field_of port.smtp summary)" "refuses connections" "postfix stopped: summary"
@@ -283,10 +280,24 @@ expect_eq "$(metric_of port.smtp latency_ms)" none "postfix stopped: no latency_
 expect_eq "$(status_of smtp.open-relay)" unknown "postfix stopped: smtp.open-relay still reported"
 expect_match "$(field_of smtp.open-relay summary)" "^not tested: port 25 refused the connection$" "postfix stopped: why"
 expect_eq "$(status_of tls.smtps.chain)" unknown "postfix stopped: tls.smtps.chain still reported"
+# The text output says the cause once: the checks behind a refusing port fold under it.
+"$MXDECK" check --only port,tls,smtp,imap,pop3 --color never --timeout 5 --ca-file "$P/ca.pem" >"$T/out.txt"
+expect_match "$(grep -A4 'port\.smtps ' "$T/out.txt")" "5 TLS checks not run: port 465 refused the connection" \
+        "postfix stopped: text folds tls.smtps.* under port.smtps"
+expect_match "$(grep -A5 'port\.smtp  ' "$T/out.txt")" "3 SMTP checks not run: port 25 refused the connection" \
+        "postfix stopped: text folds smtp.* under port.smtp"
+if grep -qE '^ +UNKNOWN +(tls\.smtps?\.|tls\.submission\.|smtp\.)' "$T/out.txt"; then
+        not_ok "postfix stopped: a folded finding is listed in the text: $(grep -m1 -E 'UNKNOWN +(tls|smtp)\.' "$T/out.txt")"
+else
+        ok "postfix stopped: no tls.smtp*/smtp.* line of its own in the text"
+fi
+expect_match "$(grep -E 'tls\.imaps\.expiry' "$T/out.txt")" "OK" "postfix stopped: Dovecot's TLS findings still listed"
+"$MXDECK" check --only port,tls,smtp,imap,pop3 --color never --verbose --timeout 5 --ca-file "$P/ca.pem" >"$T/out-v.txt"
+expect_match "$(grep -c -E '^ +UNKNOWN +tls\.smtps\.' "$T/out-v.txt")" "^5$" "postfix stopped: --verbose lists each of them"
 
 # Dovecot stopped too: the same for it, and no install advice.
 doveadm stop 2>/dev/null || dovecot stop
-for _ in $(seq 50); do _port_open 127.0.0.1 143 || break; sleep 0.1; done
+wait_for_port_closed 143 10 || fail "port 143 still open 10 s after stopping dovecot"
 run_check --ca-file "$P/ca.pem"
 expect_match "$(field_of port.pop3 fix)" "^Dovecot is not running: see service\\.dovecot; start it .*"$'\n'"dovecot$" \
         "dovecot stopped: remedy points at the daemon"

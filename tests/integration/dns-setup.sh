@@ -75,7 +75,13 @@ sign bogus.test -i 20190101000000 -e 20200101000000
 
 # nsd_start ZONE...: (re)starts nsd on 127.0.0.1:53 with these zones (files $Z/ZONE.zone).
 nsd_start() {
-        [ -s "$T/nsd.pid" ] && kill "$(cat "$T/nsd.pid")" 2>/dev/null && sleep 0.3
+        if [ -s "$T/nsd.pid" ]; then
+                local old
+                old=$(cat "$T/nsd.pid")
+                kill "$old" 2>/dev/null
+                wait_for_exit "$old" 10 || fail "the old nsd ($old) did not exit"
+                wait_for_port_closed 53 10 || fail "127.0.0.1:53 still taken after nsd exited"
+        fi
         {
                 printf 'server:\n  ip-address: 127.0.0.1@53\n  username: ""\n  zonesdir: "%s"\n' "$Z"
                 printf '  database: ""\n  zonelistfile: "%s/zone.list"\n  xfrdfile: "%s/xfrd.state"\n' "$T" "$T"

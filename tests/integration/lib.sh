@@ -155,3 +155,69 @@ wait_for_port() {
 wait_for_file() {
         wait_for "$2" test -e "$1"
 }
+
+_port_closed() {
+        ! _port_open "$1" "$2"
+}
+
+# wait_for_port_closed PORT SECONDS [HOST]: until nothing accepts TCP connections there.
+wait_for_port_closed() {
+        wait_for "$2" _port_closed "${3:-127.0.0.1}" "$1"
+}
+
+_udp_bound() {
+        [ -n "$(ss -Hlun "src $1:$2" 2>/dev/null)" ]
+}
+
+# wait_for_udp_port PORT SECONDS [HOST]: until a UDP socket is bound there (a server that
+# never answers cannot be probed by asking it; the socket table says it is ready).
+wait_for_udp_port() {
+        wait_for "$2" _udp_bound "${3:-127.0.0.1}" "$1"
+}
+
+_gone() {
+        ! kill -0 "$1" 2>/dev/null
+}
+
+# wait_for_exit PID SECONDS: until the process is gone (a zombie of ours still counts as
+# there: reap it with `wait` first if it is our child).
+wait_for_exit() {
+        wait_for "$2" _gone "$1"
+}
+
+_journal_count() {
+        journalctl -q --no-pager -t "$1" -o cat 2>/dev/null | grep -cE "$2"
+}
+
+_journal_count_above() {
+        [ "$(_journal_count "$1" "$2")" -gt "$3" ]
+}
+
+_all_gone() {
+        local pid
+        for pid in "$@"; do
+                kill -0 "$pid" 2>/dev/null && return 1
+        done
+        return 0
+}
+
+# reload_mail_daemons [SECONDS]: `postfix reload` and `doveadm reload` (each only when it
+# runs), then waits, bounded, until the new configuration serves: each master logged that
+# it re-read its configuration (in the lab's journal), and every smtpd and login process
+# started before the reload (which could still answer with the old settings) is gone.
+# 1 on timeout. Inside a lab only (its own journal and PID namespace).
+reload_mail_daemons() {
+        local secs=${1:-10} old pf dv
+        old=$(pgrep -d ' ' -x 'smtpd|imap-login|pop3-login')
+        pf=$(_journal_count postfix/master '^reload -- ')
+        dv=$(_journal_count dovecot 'SIGHUP received - reloading configuration')
+        if postfix status >/dev/null 2>&1; then
+                postfix reload >/dev/null 2>&1 || return 1
+                wait_for "$secs" _journal_count_above postfix/master '^reload -- ' "$pf" || return 1
+        fi
+        if doveadm reload 2>/dev/null; then
+                wait_for "$secs" _journal_count_above dovecot 'SIGHUP received - reloading configuration' "$dv" || return 1
+        fi
+        # shellcheck disable=SC2086
+        wait_for "$secs" _all_gone $old
+}

@@ -112,9 +112,7 @@ done
 
 # reload: both daemons re-read their configuration and certificate.
 reload() {
-        postfix reload >/dev/null 2>&1 || fail "postfix reload failed"
-        doveadm reload || fail "doveadm reload failed"
-        sleep 0.7
+        reload_mail_daemons 15 || fail "postfix/dovecot reload did not take effect within 15 s"
         for p in 25 587 465 143 993 110 995; do
                 wait_for_port "$p" 10 || fail "nothing listens on $p after reload"
         done

@@ -144,6 +144,45 @@ static const ConfSection test_sections[] = {
 };
 static const ConfSchema test_schema = { test_sections };
 
+static void test_hostname_is_fqdn(void **state) {
+        static const struct {
+                const char *s;
+                bool fqdn;
+        } cases[] = {
+                { "mail.example.com", true },
+                { "example.org", true },
+                { "MAIL.Example.COM", true },
+                { "xn--bcher-kva.example", true },
+                { "a.b.c.d.e", true },
+                { "mail", false },              /* one label */
+                { "localhost", false },
+                { "localhost.example.com", false },
+                { "mail.localhost", false },
+                { "mail.localdomain", false },
+                { "mail.LOCALDOMAIN", false },
+                { "mail.local", false },
+                { "mail.internal", false },
+                { "router.lan", false },
+                { "nas.home", false },
+                { "mail.homes", true },         /* only whole labels are local */
+                { "mail.locale", true },
+                { "192.0.2.1", false },         /* an address, not a name */
+                { "mail.123", false },
+                { "mail.example.", false },     /* absolute form: not in a setting */
+                { "mail..example", false },
+                { "-mail.example", false },
+                { "mail_1.example", false },
+                { "", false },
+                { NULL, false },
+        };
+
+        (void) state;
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++)
+                if (hostname_is_fqdn(cases[i].s) != cases[i].fqdn)
+                        fail_msg("hostname_is_fqdn(\"%s\") should be %s", strempty(cases[i].s),
+                                 cases[i].fqdn ? "true" : "false");
+}
+
 static void test_conf_syntax(void **state) {
         _cleanup_(conf_freep) Conf *c = NULL;
         _cleanup_free_ char *err = NULL;
@@ -715,6 +754,7 @@ static void test_settings_schema(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_parse_values),
+                cmocka_unit_test(test_hostname_is_fqdn),
                 cmocka_unit_test(test_conf_syntax),
                 cmocka_unit_test(test_conf_long_lines),
                 cmocka_unit_test(test_conf_errors),

@@ -22,6 +22,7 @@
 #include "dns-checks.h"
 #include "dns-records.h"
 #include "dns.h"
+#include "deadline.h"
 #include "macro.h"
 
 static int udp_fd = -1, tcp_fd = -1, stop_fd[2] = { -1, -1 };
@@ -206,12 +207,6 @@ static DnsClient *client(unsigned deadline_ms) {
         return c;
 }
 
-static uint64_t now_ms(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
-}
-
 static void test_answers(void **state) {
         _cleanup_(dns_client_freep) DnsClient *c = client(5000);
         static const struct {
@@ -263,17 +258,17 @@ static void test_answers(void **state) {
 static void test_deadline(void **state) {
         _cleanup_(dns_client_freep) DnsClient *c = client(600);
         _cleanup_(dns_answer_done) DnsAnswer a = {}, b = {};
-        uint64_t t0 = now_ms();
+        uint64_t t0 = now_msec();
         assert_int_equal(dns_query(c, "silent.test", LDNS_RR_TYPE_A, &a), 0);
         assert_int_equal(a.status, DNS_STATUS_TIMEOUT);
-        uint64_t took = now_ms() - t0;
+        uint64_t took = now_msec() - t0;
         if (took < 500 || took > 1200)
                 fail_msg("the silent server took %llu ms, the deadline was 600", (unsigned long long) took);
         /* after the deadline every query ends at once */
-        t0 = now_ms();
+        t0 = now_msec();
         assert_int_equal(dns_query(c, "silent2.test", LDNS_RR_TYPE_A, &b), 0);
         assert_int_equal(b.status, DNS_STATUS_TIMEOUT);
-        assert_true(now_ms() - t0 < 100);
+        assert_true(now_msec() - t0 < 100);
 }
 
 static void test_resolver_strings(void **state) {

@@ -462,6 +462,40 @@ static void test_read_file_bounded(void **state) {
         assert_int_equal(read_file_bounded(missing, 100, &buf, &n), -ENOENT);
 }
 
+static void test_mkdir_p(void **state) {
+        Fixture *f = *state;
+        struct stat st;
+
+        /* several missing levels, with the mode asked for (umask aside) */
+        mode_t old = umask(0);
+        _cleanup_free_ char *deep = path_in(f, "a/b/c");
+        assert_int_equal(mkdir_p(deep, 0750), 0);
+        assert_int_equal(stat(deep, &st), 0);
+        assert_true(S_ISDIR(st.st_mode));
+        assert_int_equal(st.st_mode & 07777, 0750);
+        _cleanup_free_ char *mid = path_in(f, "a/b");
+        assert_int_equal(stat(mid, &st), 0);
+        assert_int_equal(st.st_mode & 07777, 0750);
+
+        /* existing directories are fine and keep their mode; a trailing slash too */
+        assert_int_equal(chmod(mid, 0700), 0);
+        _cleanup_free_ char *more = path_in(f, "a/b/d/");
+        assert_int_equal(mkdir_p(more, 0755), 0);
+        assert_int_equal(stat(mid, &st), 0);
+        assert_int_equal(st.st_mode & 07777, 0700);
+        assert_int_equal(mkdir_p(deep, 0755), 0);
+        umask(old);
+
+        /* a file in the way, as the target or as a parent */
+        _cleanup_free_ char *file = path_in(f, "file");
+        assert_int_equal(atomic_write_file(file, "x", 1, NULL, NULL), 0);
+        assert_int_equal(mkdir_p(file, 0755), -ENOTDIR);
+        _cleanup_free_ char *under = path_in(f, "file/sub");
+        assert_int_equal(mkdir_p(under, 0755), -ENOTDIR);
+
+        assert_int_equal(mkdir_p("", 0755), -EINVAL);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_new_file_mode, setup, teardown),
@@ -476,6 +510,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_interrupted_write_killed, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_read_file_bounded, setup, teardown),
                 cmocka_unit_test(test_read_not_regular),
+                cmocka_unit_test_setup_teardown(test_mkdir_p, setup, teardown),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -67,6 +67,64 @@ static void build(FindingList *l) {
         assert_non_null(f);
 }
 
+/* The listener suite on a host where Postfix is down: ports that refuse, the checks behind
+ * them unknown and marked as depending on the port. Plus what must not fold: a dependent
+ * whose port finding is absent or has another target, and one that was judged after all. */
+static void build_folded(FindingList *l) {
+        static const char *const tls[] = { "handshake", "expiry", "name", "chain", "protocol" };
+        static const struct {
+                const char *svc, *target, *why;
+                bool smtp;
+        } ports[] = {
+                { "smtp", "127.0.0.1:25", "port 25 refused the connection", true },
+                { "smtps", "127.0.0.1:465", "port 465 refused the connection", false },
+        };
+        char id[64], port[32];
+        Finding *f;
+
+        f = findings_addf(l, "service.postfix", "postfix.service", STATUS_CRITICAL, "Postfix is not running");
+        assert_non_null(f);
+        for (size_t i = 0; i < ELEMENTSOF(ports); i++) {
+                snprintf(port, sizeof(port), "port.%s", ports[i].svc);
+                f = findings_addf(l, port, ports[i].target, STATUS_CRITICAL, "%s refuses connections", ports[i].svc);
+                assert_non_null(f);
+                assert_int_equal(finding_set_remedy(f, "postfix start"), 0);
+        }
+        /* the same port on a second address answers: nothing depends on it */
+        assert_non_null(findings_addf(l, "port.smtps", "[::1]:465", STATUS_OK, "smtps answers"));
+        for (size_t i = 0; i < ELEMENTSOF(ports); i++) {
+                snprintf(port, sizeof(port), "port.%s", ports[i].svc);
+                for (size_t k = 0; k < ELEMENTSOF(tls); k++) {
+                        snprintf(id, sizeof(id), "tls.%s.%s", ports[i].svc, tls[k]);
+                        f = findings_addf(l, id, ports[i].target, STATUS_UNKNOWN, "not tested: %s", ports[i].why);
+                        assert_non_null(f);
+                        assert_int_equal(finding_set_depends_on(f, port, ports[i].why), 0);
+                }
+        }
+        static const char *const smtp[] = { "smtp.open-relay", "smtp.starttls", "smtp.auth-before-tls" };
+        for (size_t k = 0; k < ELEMENTSOF(smtp); k++) {
+                f = findings_addf(l, smtp[k], "127.0.0.1:25", STATUS_UNKNOWN, "not tested: port 25 refused the connection");
+                assert_non_null(f);
+                assert_int_equal(finding_set_depends_on(f, "port.smtp", "port 25 refused the connection"), 0);
+        }
+        /* no port.imaps finding at all (--only tls): shown as it is */
+        f = findings_addf(l, "tls.imaps.handshake", "127.0.0.1:993", STATUS_UNKNOWN, "not tested: port 993 refused the connection");
+        assert_non_null(f);
+        assert_int_equal(finding_set_depends_on(f, "port.imaps", "port 993 refused the connection"), 0);
+        /* another target than the port finding's: shown */
+        f = findings_addf(l, "tls.smtp.handshake", "[::1]:25", STATUS_UNKNOWN, "not tested: no port.smtp for [::1]");
+        assert_non_null(f);
+        assert_int_equal(finding_set_depends_on(f, "port.smtp", "no port.smtp for [::1]"), 0);
+        /* its port finding is fine (cannot happen, but the cause must be in sight): shown */
+        f = findings_addf(l, "tls.smtps.handshake", "[::1]:465", STATUS_UNKNOWN, "not tested: odd");
+        assert_non_null(f);
+        assert_int_equal(finding_set_depends_on(f, "port.smtps", "odd"), 0);
+        /* judged after all: a result is never hidden */
+        f = findings_addf(l, "tls.smtps.protocol", "[::1]:465", STATUS_WARNING, "smtps still accepts TLS 1.0");
+        assert_non_null(f);
+        assert_int_equal(finding_set_depends_on(f, "port.smtps", "odd"), 0);
+}
+
 static char *render_to_string(RenderFormat fmt, const FindingList *l, const RenderOptions *o) {
         char *buf = NULL;
         size_t size = 0;
@@ -124,6 +182,92 @@ static void test_golden(void **state) {
                 _cleanup_free_ char *out = render_to_string(cases[i].format, &l, &o);
                 compare_golden(cases[i].golden, out);
         }
+        findings_done(&l);
+}
+
+static void test_golden_folded(void **state) {
+        static const struct {
+                RenderFormat format;
+                bool verbose;
+                const char *golden;
+        } cases[] = {
+                { RENDER_TEXT, false, "folded.txt" },
+                { RENDER_TEXT, true, "folded-verbose.txt" },
+                { RENDER_JSON, false, "folded.json" },
+                { RENDER_NAGIOS, false, "folded.nagios" },
+                { RENDER_PROMETHEUS, false, "folded.prom" },
+        };
+        FindingList l = {};
+        build_folded(&l);
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                RenderOptions o = { .verbose = cases[i].verbose };
+                _cleanup_free_ char *out = render_to_string(cases[i].format, &l, &o);
+                compare_golden(cases[i].golden, out);
+        }
+        findings_done(&l);
+}
+
+/* The text folds; every other format keeps each finding. */
+static void test_folding(void **state) {
+        FindingList l = {};
+        build_folded(&l);
+        size_t n_unknown = 0;
+        for (size_t i = 0; i < l.n; i++)
+                n_unknown += l.items[i].status == STATUS_UNKNOWN;
+
+        _cleanup_free_ char *text = render_to_string(RENDER_TEXT, &l, NULL);
+        assert_non_null(strstr(text, "  5 TLS checks not run: port 465 refused the connection\n"));
+        assert_non_null(strstr(text, "  5 TLS checks not run: port 25 refused the connection\n"));
+        assert_non_null(strstr(text, "  3 SMTP checks not run: port 25 refused the connection\n"));
+        assert_null(strstr(text, "tls.smtp.expiry"));
+        assert_null(strstr(text, "smtp.open-relay"));
+        assert_non_null(strstr(text, "tls.imaps.handshake")); /* its port finding is absent */
+        assert_non_null(strstr(text, "tls.smtps.protocol"));  /* judged */
+        assert_non_null(strstr(text, "tls.smtp.handshake   not tested: no port.smtp for [::1]")); /* other target */
+        assert_non_null(strstr(text, "tls.smtps.handshake  not tested: odd")); /* its port is ok */
+        assert_non_null(strstr(text, "(13 not run, folded under the findings they depend on; -v lists them)\n"));
+        /* no "smtp" heading is left empty: all its findings folded */
+        assert_null(strstr(text, "\nsmtp\n"));
+
+        _cleanup_free_ char *json = render_to_string(RENDER_JSON, &l, NULL);
+        json_t *root = json_loads(json, 0, NULL);
+        assert_non_null(root);
+        assert_int_equal(json_array_size(json_object_get(root, "findings")), l.n);
+        assert_int_equal(json_integer_value(json_object_get(json_object_get(root, "counts"), "unknown")), n_unknown);
+        json_decref(root);
+
+        _cleanup_free_ char *prom = render_to_string(RENDER_PROMETHEUS, &l, NULL);
+        size_t n_status = 0;
+        for (const char *p = prom; (p = strstr(p, "\nmxdeck_check_status{")); p++)
+                n_status++;
+        assert_int_equal(n_status, l.n);
+
+        _cleanup_free_ char *nagios = render_to_string(RENDER_NAGIOS, &l, NULL);
+        assert_non_null(strstr(nagios, "smtp.open-relay"));
+        assert_non_null(strstr(nagios, "tls.smtps.chain"));
+
+        /* verbose lists each one */
+        RenderOptions o = { .verbose = true };
+        _cleanup_free_ char *verbose = render_to_string(RENDER_TEXT, &l, &o);
+        assert_non_null(strstr(verbose, "tls.smtp.expiry"));
+        assert_null(strstr(verbose, "checks not run"));
+        findings_done(&l);
+}
+
+static void test_depends_on(void **state) {
+        FindingList l = {};
+        Finding *f = findings_addf(&l, "tls.smtps.expiry", "127.0.0.1:465", STATUS_UNKNOWN, "not tested");
+        assert_non_null(f);
+        assert_int_equal(finding_set_depends_on(f, "not an id", "x"), -EINVAL);
+        assert_null(f->depends_on);
+        assert_int_equal(finding_set_depends_on(f, "port.smtps", NULL), -EINVAL);
+        assert_int_equal(finding_set_depends_on(f, "port.smtps", "a\033[31m\nb"), 0);
+        assert_string_equal(f->depends_on, "port.smtps");
+        assert_null(strchr(f->not_run_reason, '\033')); /* terminal-safe, one line */
+        assert_null(strchr(f->not_run_reason, '\n'));
+        assert_int_equal(finding_set_depends_on(f, "port.smtp", "again"), 0); /* replaces */
+        assert_string_equal(f->depends_on, "port.smtp");
+        assert_string_equal(f->not_run_reason, "again");
         findings_done(&l);
 }
 
@@ -276,6 +420,9 @@ static void test_empty_report(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_golden),
+                cmocka_unit_test(test_golden_folded),
+                cmocka_unit_test(test_folding),
+                cmocka_unit_test(test_depends_on),
                 cmocka_unit_test(test_json_structure),
                 cmocka_unit_test(test_text_no_escapes_without_color),
                 cmocka_unit_test(test_status),

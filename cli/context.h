@@ -1,0 +1,95 @@
+/* One context for every verb: the options of argv and the settings file, built once into
+ * what probes and renderers are handed. Nothing here prints or exits: errors come back as
+ * text for the verb to show, so the TUI and the installer can build the same context. */
+#pragma once
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "osrelease.h"
+#include "probe.h"
+#include "render.h"
+#include "settings.h"
+#include "spf.h"
+
+#define CLI_MAX_PORTS 16
+#define CLI_MAX_ADDRS 16
+
+/* Which verb parses: each option of the table says which verbs take it. */
+typedef enum CliVerb {
+        CLI_VERB_CHECK = 1u << 0,
+        CLI_VERB_DNS_RECORDS = 1u << 1,
+        CLI_VERB_MONITOR = 1u << 2,
+} CliVerb;
+
+typedef enum ColorWhen {
+        COLOR_AUTO,
+        COLOR_ALWAYS,
+        COLOR_NEVER,
+        _COLOR_WHEN_MAX,
+        _COLOR_WHEN_INVALID = -EINVAL,
+} ColorWhen;
+
+/* What argv said, checked but not yet combined with the settings file or Postfix. Strings
+ * point into argv unless owned (host, domain, only, skip). */
+typedef struct CliOptions {
+        CliVerb verb;
+        bool help;                /* -h/--help: show the usage, nothing else */
+        const char *config;       /* --config FILE */
+        char *host, *domain;      /* --host, --domain (owned) */
+        char **only, **skip;      /* --only, --skip: validated group names (owned; repeatable) */
+        unsigned timeout;         /* --timeout, 0 = settings */
+        const char *connect, *ca_file, *selector, *resolver, *trust_anchor;
+        PortOverride ports[CLI_MAX_PORTS];
+        size_t n_ports;
+        /* check */
+        RenderFormat format;
+        const char *output;       /* -o FILE */
+        ColorWhen color;
+        bool verbose;
+        /* dns records */
+        SpfAddr addrs[CLI_MAX_ADDRS];
+        size_t n_addrs;
+        bool mta_sts;
+        bool json;                /* --format json (else zone) */
+        /* monitor */
+        unsigned refresh;         /* --refresh, 0 = settings */
+        bool ascii, low_bandwidth;
+        const char *panel;        /* the optional PANEL argument */
+} CliOptions;
+
+void cli_options_done(CliOptions *o);
+
+/* Parses argv (argv[0] the verb's name) with the option table for verb. Returns 0, or
+ * -EINVAL with *ret_error a one-line message naming the bad option or value ("unknown
+ * group 'x' in --only"), or -ENOMEM. Resets getopt's state first. */
+int cli_options_parse(CliVerb verb, int argc, char *argv[], CliOptions *ret, char **ret_error);
+
+/* Everything a run needs, built from the options. */
+typedef struct RunContext {
+        CliOptions opt;
+        Settings settings;        /* defaults, then the file(s), then the flags */
+        OsRelease os;
+        char **groups;            /* the selected groups after --only and --skip; NULL = all */
+        /* The mail host and domain: flags, then Postfix's myhostname/mydomain, then (check
+         * only) the node name for the host. Terminal-safe; either may be NULL. */
+        char *host, *domain;
+        CheckContext check;       /* points into the fields above */
+} RunContext;
+
+typedef enum RunContextFlags {
+        /* Do not ask Postfix (nor uname) for the names the flags left out: for tests and
+         * callers that know them. */
+        RUN_CONTEXT_NO_NAME_DEFAULTS = 1u << 0,
+} RunContextFlags;
+
+/* Builds *ret from *opt, which it takes over (opt is zeroed). Returns 0, or a negative
+ * errno with *ret_error saying what is wrong ("bad settings: FILE:LINE: ...", "--skip
+ * leaves no group to run"); on failure *ret is untouched and opt freed. */
+int run_context_build(CliOptions *opt, RunContextFlags flags, RunContext *ret, char **ret_error);
+void run_context_done(RunContext *c);
+
+/* Whether to colour the text output: --color, whether it goes to a terminal, and NO_COLOR
+ * (no-color.org: a non-empty value turns colour off). */
+bool cli_color_wanted(ColorWhen when, bool to_terminal, const char *no_color_env);

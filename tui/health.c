@@ -1,0 +1,480 @@
+/* The health panel: every finding of the check catalog, refreshed on the loop while the
+ * user works, each marked with its age and as stale when it is older than two refresh
+ * intervals (as lnav marks results over old data). Problems first; details and remedy of
+ * the selected finding below the list, or full screen with Enter. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "checks.h"
+#include "health.h"
+#include "macro.h"
+#include "termsafe.h"
+
+typedef struct Slot {
+        FindingList findings;
+        uint64_t updated_usec; /* 0: never */
+} Slot;
+
+typedef struct Health {
+        Panel panel;
+        sd_event *event;
+        CheckContext ctx;
+        unsigned interval;
+        HealthChanged changed;
+        void *userdata;
+
+        ChecksRun *run;
+        sd_event_source *timer;
+        uint64_t run_started_usec;
+        uint64_t last_duration_ms;
+        uint64_t last_done_usec;
+        int last_error;
+
+        Slot *slots;
+        size_t n_slots;
+
+        /* view */
+        const Finding **visible;
+        size_t n_visible;
+        size_t selected, top;
+        bool details_full;
+        size_t details_scroll;
+        bool problems_first;
+        bool hide_ok;
+        char *filter;
+} Health;
+
+static const char *const health_bar[] = {
+        "F5", N_("Refresh"), "Enter", N_("Details"), "s", N_("Sort"), "o", N_("Hide ok"), NULL,
+};
+
+static size_t slot_of(const Check *c) {
+        size_t n;
+        const Check *t = checks_table(&n);
+        return (size_t) (c - t);
+}
+
+static void on_check(ChecksRun *run, const Check *check, FindingList *findings, void *userdata) {
+        Health *h = userdata;
+        size_t i = slot_of(check);
+        if (i >= h->n_slots)
+                return;
+        /* Replace the check's old findings only now: no empty screen while it runs. */
+        findings_done(&h->slots[i].findings);
+        h->slots[i].findings = *findings;
+        *findings = (FindingList) {};
+        h->slots[i].updated_usec = now_usec();
+        if (h->changed)
+                h->changed(h->userdata);
+}
+
+static int schedule(Health *h, uint64_t delay_usec);
+
+static void on_done(ChecksRun *run, void *userdata) {
+        Health *h = userdata;
+        h->last_duration_ms = (now_usec() - h->run_started_usec) / USEC_PER_MSEC;
+        h->last_done_usec = now_usec();
+        h->run = checks_run_free(h->run);
+        (void) schedule(h, (uint64_t) h->interval * USEC_PER_SEC);
+        if (h->changed)
+                h->changed(h->userdata);
+}
+
+static void start_run(Health *h) {
+        h->run = checks_run_free(h->run); /* a refresh asked while one runs starts over */
+        h->ctx.deadline = DEADLINE_NONE;  /* each run gets its own --timeout */
+        h->run_started_usec = now_usec();
+        h->last_error = checks_start(h->event, &h->ctx, on_check, on_done, h, &h->run);
+        if (h->last_error < 0)
+                (void) schedule(h, (uint64_t) h->interval * USEC_PER_SEC);
+        if (h->changed)
+                h->changed(h->userdata);
+}
+
+static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Health *h = userdata;
+        start_run(h);
+        return 0;
+}
+
+static int schedule(Health *h, uint64_t delay_usec) {
+        if (!h->timer)
+                return sd_event_add_time_relative(h->event, &h->timer, CLOCK_MONOTONIC, delay_usec, 100 * USEC_PER_MSEC,
+                                                  on_timer, h);
+        int r = sd_event_source_set_time_relative(h->timer, delay_usec);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(h->timer, SD_EVENT_ONESHOT);
+        return r;
+}
+
+void health_refresh(Panel *p) {
+        start_run((Health *) p);
+}
+
+bool health_running(Panel *p) {
+        return ((Health *) p)->run != NULL;
+}
+
+/* ---- the view ---- */
+
+static bool matches(const Finding *f, const char *text) {
+        if (!text || !*text)
+                return true;
+        return strcasestr(f->id, text) || strcasestr(f->summary, text) || strcasestr(f->target, text) ||
+               strcasestr(status_to_string(f->status), text);
+}
+
+static int severity_rank(Status s) {
+        switch (s) {
+        case STATUS_CRITICAL:
+                return 0;
+        case STATUS_WARNING:
+                return 1;
+        case STATUS_UNKNOWN:
+                return 2;
+        default:
+                return 3;
+        }
+}
+
+static void rebuild(Health *h) {
+        size_t total = 0;
+        for (size_t i = 0; i < h->n_slots; i++)
+                total += h->slots[i].findings.n;
+        const Finding **v = reallocarray(h->visible, MAX(total, (size_t) 1), sizeof(*v));
+        if (!v)
+                return; /* keep the old list; the next draw tries again */
+        h->visible = v;
+        h->n_visible = 0;
+        for (int rank = 0; rank < 4; rank++) {
+                for (size_t i = 0; i < h->n_slots; i++)
+                        for (size_t k = 0; k < h->slots[i].findings.n; k++) {
+                                const Finding *f = &h->slots[i].findings.items[k];
+                                if (h->problems_first && severity_rank(f->status) != rank)
+                                        continue;
+                                if (h->hide_ok && f->status == STATUS_OK)
+                                        continue;
+                                if (!matches(f, h->filter))
+                                        continue;
+                                v[h->n_visible++] = f;
+                        }
+                if (!h->problems_first)
+                        break;
+        }
+        if (h->n_visible == 0)
+                h->selected = 0;
+        else if (h->selected >= h->n_visible)
+                h->selected = h->n_visible - 1;
+}
+
+static uint64_t slot_age_s(const Health *h, const Finding *f) {
+        for (size_t i = 0; i < h->n_slots; i++) {
+                const FindingList *l = &h->slots[i].findings;
+                if (l->n && f >= l->items && f < l->items + l->n)
+                        return h->slots[i].updated_usec ? (now_usec() - h->slots[i].updated_usec) / USEC_PER_SEC : 0;
+        }
+        return 0;
+}
+
+static void draw_summary_line(Health *h, int y) {
+        unsigned counts[_STATUS_MAX] = {};
+        for (size_t i = 0; i < h->n_slots; i++)
+                for (size_t k = 0; k < h->slots[i].findings.n; k++)
+                        counts[h->slots[i].findings.items[k].status]++;
+        char left[160], right[96], age[16];
+        snprintf(left, sizeof(left), _(" %u critical  %u warning  %u unknown  %u ok"), counts[STATUS_CRITICAL],
+                 counts[STATUS_WARNING], counts[STATUS_UNKNOWN], counts[STATUS_OK]);
+        if (h->run)
+                snprintf(right, sizeof(right), _("checking... (%us) "),
+                         (unsigned) ((now_usec() - h->run_started_usec) / USEC_PER_SEC));
+        else if (h->last_error < 0)
+                snprintf(right, sizeof(right), _("refresh failed: %s "), strerror(-h->last_error));
+        else if (h->last_done_usec) {
+                ui_age((now_usec() - h->last_done_usec) / USEC_PER_SEC, age);
+                snprintf(right, sizeof(right), _("updated %s ago (took %u ms) "), age, (unsigned) h->last_duration_ms);
+        } else
+                right[0] = 0;
+        ui_fill(y, 0, ui.cols, ui_attr(UI_HEADER));
+        int x = ui_text(y, 0, ui.cols, left, ui_attr(UI_HEADER), false);
+        if (h->filter && *h->filter) {
+                char f[80];
+                snprintf(f, sizeof(f), _("  filter: %s"), h->filter);
+                x += ui_text(y, x, ui.cols - x, f, ui_attr(UI_MATCH), false);
+        }
+        int w = (int) termsafe_width(right);
+        if (x + w < ui.cols)
+                ui_text(y, ui.cols - w, w, right, ui_attr(UI_HEADER), false);
+}
+
+static void draw_row(Health *h, int y, const Finding *f, bool selected) {
+        attr_t base = selected ? ui_attr(UI_SELECTED) : A_NORMAL;
+        ui_fill(y, 0, ui.cols, base);
+        ui_text(y, 0, 1, selected ? ">" : " ", base, false);
+        ui_text(y, 1, 4, ui_status_word(f->status), selected ? base : ui_status_attr(f->status), false);
+        int idw = MIN(30, MAX(12, ui.cols / 3));
+        ui_text(y, 6, idw, f->id, base, true);
+        uint64_t age = slot_age_s(h, f);
+        char tail[48] = "";
+        /* A check is refreshed every interval plus the time a run takes (at most the
+         * timeout); twice that without news means its last refreshes did not arrive. */
+        uint64_t cycle = (uint64_t) h->interval + (h->ctx.settings ? h->ctx.settings->timeout_seconds : 10);
+        bool stale = age > 2 * cycle;
+        if (stale) {
+                char a[16];
+                ui_age(age, a);
+                snprintf(tail, sizeof(tail), _(" (stale, %s)"), a);
+        }
+        int tw = (int) termsafe_width(tail);
+        int sx = 6 + idw + 1;
+        ui_text(y, sx, ui.cols - sx - tw, f->summary, stale ? (base | ui_attr(UI_DIM)) : base, true);
+        if (tw)
+                ui_text(y, ui.cols - tw, tw, tail, selected ? base : ui_attr(UI_DIM), false);
+}
+
+/* The detail lines of f: target, summary, detail, remedy. Returns the number drawn from
+ * line `skip` on, within height rows from top. */
+static int draw_details(const Finding *f, int top, int height, size_t skip) {
+        int y = top, line = 0;
+        const struct {
+                const char *label;
+                const char *text;
+                UiColor color;
+        } parts[] = {
+                { N_("id"), f->id, UI_HEADER },
+                { N_("target"), f->target, UI_NORMAL },
+                { N_("status"), status_to_string(f->status), UI_NORMAL },
+                { N_("summary"), f->summary, UI_NORMAL },
+                { N_("detail"), f->detail, UI_DIM },
+                { N_("fix"), f->remedy, UI_OK },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(parts) && y < top + height; i++) {
+                const char *t = parts[i].text;
+                if (!t || !*t)
+                        continue;
+                bool first = true;
+                while (y < top + height) {
+                        const char *nl = strchr(t, '\n');
+                        size_t n = nl ? (size_t) (nl - t) : strlen(t);
+                        /* wrap long lines at the panel width */
+                        int avail = MAX(ui.cols - 10, 1);
+                        size_t off = 0;
+                        do {
+                                size_t used = ui_wrap_bytes(t + off, n - off, avail);
+                                if (line++ >= (int) skip && y < top + height) {
+                                        char *piece = strndup(t + off, used);
+                                        if (!piece)
+                                                return line;
+                                        ui_fill(y, 0, ui.cols, A_NORMAL);
+                                        if (first)
+                                                ui_text(y, 1, 8, _(parts[i].label), ui_attr(UI_HEADER), false);
+                                        ui_text(y, 10, avail, piece,
+                                                i == 3 ? ui_status_attr(f->status) : ui_attr(parts[i].color), false);
+                                        free(piece);
+                                        y++;
+                                }
+                                first = false;
+                                off += used;
+                        } while (off < n);
+                        if (!nl)
+                                break;
+                        t = nl + 1;
+                }
+        }
+        return line;
+}
+
+static void health_draw(Panel *p, int top, int height) {
+        Health *h = (Health *) p;
+        rebuild(h);
+        if (height < 3)
+                return;
+        draw_summary_line(h, top);
+        top++;
+        height--;
+
+        if (h->details_full && h->n_visible) {
+                const Finding *f = h->visible[h->selected];
+                for (int y = top; y < top + height; y++)
+                        ui_fill(y, 0, ui.cols, A_NORMAL);
+                draw_details(f, top, height, h->details_scroll);
+                return;
+        }
+
+        /* List on top, the selected finding's details below when there is room. */
+        int detail_h = height >= 16 ? MIN(height / 3, 10) : 0;
+        int list_h = height - detail_h - (detail_h ? 1 : 0);
+        if (h->selected < h->top)
+                h->top = h->selected;
+        if (list_h > 0 && h->selected >= h->top + (size_t) list_h)
+                h->top = h->selected - (size_t) list_h + 1;
+        for (int r = 0; r < list_h; r++) {
+                size_t i = h->top + (size_t) r;
+                if (i < h->n_visible)
+                        draw_row(h, top + r, h->visible[i], i == h->selected);
+                else
+                        ui_fill(top + r, 0, ui.cols, A_NORMAL);
+        }
+        if (h->n_visible == 0 && list_h > 0)
+                ui_text(top, 2, ui.cols - 4,
+                        h->run ? _("checking...") : (h->filter && *h->filter) ? _("nothing matches the filter") : _("no findings"),
+                        ui_attr(UI_DIM), false);
+        if (detail_h) {
+                int y = top + list_h;
+                ui_fill(y, 0, ui.cols, A_NORMAL);
+                for (int x = 0; x < ui.cols; x++)
+                        ui_text(y, x, 1, ui.ascii ? "-" : "\u2500", ui_attr(UI_DIM), false);
+                for (int r = 1; r <= detail_h; r++)
+                        ui_fill(y + r, 0, ui.cols, A_NORMAL);
+                if (h->n_visible)
+                        draw_details(h->visible[h->selected], y + 1, detail_h, 0);
+        }
+}
+
+static KeyResult health_key(Panel *p, int key) {
+        Health *h = (Health *) p;
+        size_t page = (size_t) MAX(ui.rows - 6, 1);
+        if (h->details_full) {
+                switch (key) {
+                case KEY_DOWN:
+                case 'j':
+                        h->details_scroll++;
+                        return KEY_HANDLED;
+                case KEY_UP:
+                case 'k':
+                        if (h->details_scroll)
+                                h->details_scroll--;
+                        return KEY_HANDLED;
+                case '\n':
+                case '\r':
+                case KEY_ENTER:
+                case 27:
+                case 'q':
+                        h->details_full = false;
+                        return KEY_HANDLED;
+                }
+        }
+        switch (key) {
+        case KEY_DOWN:
+        case 'j':
+                if (h->selected + 1 < h->n_visible)
+                        h->selected++;
+                return KEY_HANDLED;
+        case KEY_UP:
+        case 'k':
+                if (h->selected)
+                        h->selected--;
+                return KEY_HANDLED;
+        case KEY_NPAGE:
+                h->selected = h->n_visible ? MIN(h->selected + page, h->n_visible - 1) : 0;
+                return KEY_HANDLED;
+        case KEY_PPAGE:
+                h->selected = h->selected > page ? h->selected - page : 0;
+                return KEY_HANDLED;
+        case 'g':
+        case KEY_HOME:
+                h->selected = 0;
+                return KEY_HANDLED;
+        case 'G':
+        case KEY_END:
+                h->selected = h->n_visible ? h->n_visible - 1 : 0;
+                return KEY_HANDLED;
+        case '\n':
+        case '\r':
+        case KEY_ENTER:
+                if (h->n_visible) {
+                        h->details_full = true;
+                        h->details_scroll = 0;
+                }
+                return KEY_HANDLED;
+        case KEY_F(5):
+        case 'r':
+                start_run(h);
+                return KEY_HANDLED;
+        case 's':
+                h->problems_first = !h->problems_first;
+                return KEY_HANDLED;
+        case 'o':
+                h->hide_ok = !h->hide_ok;
+                return KEY_HANDLED;
+        }
+        return KEY_IGNORED;
+}
+
+static bool health_tick(Panel *p) {
+        /* ages and "checking... (Ns)" move on */
+        return true;
+}
+
+static bool health_search(Panel *p, const char *text, int dir) {
+        Health *h = (Health *) p;
+        rebuild(h);
+        if (!h->n_visible || !text || !*text)
+                return false;
+        size_t n = h->n_visible;
+        for (size_t step = 1; step <= n; step++) {
+                size_t i = dir > 0 ? (h->selected + step) % n : (h->selected + n - step % n) % n;
+                if (matches(h->visible[i], text)) {
+                        h->selected = i;
+                        h->details_full = false;
+                        return true;
+                }
+        }
+        return false;
+}
+
+static void health_filter(Panel *p, const char *text) {
+        Health *h = (Health *) p;
+        free(h->filter);
+        h->filter = text && *text ? strdup(text) : NULL;
+        h->selected = h->top = 0;
+}
+
+static void health_free(Panel *p) {
+        Health *h = (Health *) p;
+        if (!h)
+                return;
+        checks_run_free(h->run);
+        sd_event_source_disable_unref(h->timer);
+        for (size_t i = 0; i < h->n_slots; i++)
+                findings_done(&h->slots[i].findings);
+        free(h->slots);
+        free(h->visible);
+        free(h->filter);
+        sd_event_unref(h->event);
+        free(h);
+}
+
+int health_new(sd_event *e, const CheckContext *ctx, unsigned interval, HealthChanged changed, void *userdata,
+               Panel **ret) {
+        Health *h = calloc(1, sizeof(Health));
+        if (!h)
+                return -ENOMEM;
+        h->panel = (Panel) {
+                .name = "health",
+                .title = N_("Health"),
+                .draw = health_draw,
+                .key = health_key,
+                .bar = health_bar,
+                .free = health_free,
+                .tick = health_tick,
+                .search = health_search,
+                .filter = health_filter,
+        };
+        h->event = sd_event_ref(e);
+        h->ctx = *ctx;
+        h->interval = MAX(interval, 1u);
+        h->changed = changed;
+        h->userdata = userdata;
+        h->problems_first = true;
+        (void) checks_table(&h->n_slots);
+        h->slots = calloc(h->n_slots, sizeof(Slot));
+        if (!h->slots) {
+                health_free(&h->panel);
+                return -ENOMEM;
+        }
+        start_run(h);
+        *ret = &h->panel;
+        return 0;
+}

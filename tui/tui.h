@@ -1,0 +1,26 @@
+/* The terminal front end: the live dashboard. The only layer that includes curses. */
+#pragma once
+
+#include <stdbool.h>
+
+#include "probe.h"
+
+typedef struct TuiOptions {
+        /* What the health panel checks; copied, its pointers must outlive tui_run. */
+        const CheckContext *ctx;
+        /* The panel to open on: "health" (default), or another panel's name. */
+        const char *panel;
+        /* Seconds between health refreshes (0: the settings' refresh_seconds). */
+        unsigned refresh_seconds;
+        /* Draw with ASCII only (no line-drawing or block characters). */
+        bool ascii;
+        /* For slow links: redraw ages less often, no spinner. */
+        bool low_bandwidth;
+        /* Colours: -1 auto (NO_COLOR respected), 0 never, 1 always. */
+        int color;
+} TuiOptions;
+
+/* Runs the dashboard on stdin/stdout (a terminal) until the user quits or a SIGTERM,
+ * SIGHUP or SIGINT arrives; the terminal is restored in every case, a crash included.
+ * Returns 0, or a negative errno when the terminal could not be set up. */
+int tui_run(const TuiOptions *opts);
