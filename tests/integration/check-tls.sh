@@ -284,7 +284,7 @@ expect_eq "$(status_of tls.smtps.chain)" unknown "postfix stopped: tls.smtps.cha
 "$MXDECK" check --only port,tls,smtp,imap,pop3 --color never --timeout 5 --ca-file "$P/ca.pem" >"$T/out.txt"
 expect_match "$(grep -A4 'port\.smtps ' "$T/out.txt")" "5 TLS checks not run: port 465 refused the connection" \
         "postfix stopped: text folds tls.smtps.* under port.smtps"
-expect_match "$(grep -A5 'port\.smtp  ' "$T/out.txt")" "3 SMTP checks not run: port 25 refused the connection" \
+expect_match "$(grep -A5 'port\.smtp  ' "$T/out.txt")" "4 SMTP checks not run: port 25 refused the connection" \
         "postfix stopped: text folds smtp.* under port.smtp"
 if grep -qE '^ +UNKNOWN +(tls\.smtps?\.|tls\.submission\.|smtp\.)' "$T/out.txt"; then
         not_ok "postfix stopped: a folded finding is listed in the text: $(grep -m1 -E 'UNKNOWN +(tls|smtp)\.' "$T/out.txt")"
