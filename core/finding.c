@@ -75,6 +75,7 @@ static void finding_done(Finding *f) {
         free(f->summary);
         free(f->detail);
         free(f->remedy);
+        finding_clear_commands(f);
         free(f->depends_on);
         free(f->not_run_reason);
         for (size_t i = 0; i < f->n_metrics; i++)
@@ -160,6 +161,37 @@ DEFINE_SETTER(finding_set_detail, detail, TERMSAFE_KEEP_NEWLINE, false)
 DEFINE_SETTER(finding_set_remedy, remedy, TERMSAFE_KEEP_NEWLINE, false)
 DEFINE_SETTER(finding_append_detail, detail, TERMSAFE_KEEP_NEWLINE, true)
 DEFINE_SETTER(finding_append_remedy, remedy, TERMSAFE_KEEP_NEWLINE, true)
+
+void finding_clear_commands(Finding *f) {
+        for (size_t i = 0; i < f->n_commands; i++)
+                free(f->commands[i]);
+        free(f->commands);
+        f->commands = NULL;
+        f->n_commands = 0;
+}
+
+int finding_add_command(Finding *f, const char *fmt, ...) {
+        _cleanup_free_ char *raw = NULL;
+        va_list ap;
+        int r;
+
+        va_start(ap, fmt);
+        r = vasprintf(&raw, fmt, ap);
+        va_end(ap);
+        if (r < 0)
+                return -ENOMEM;
+        if (!*raw || strchr(raw, '\n'))
+                return -EINVAL;
+        char **p = reallocarray(f->commands, f->n_commands + 1, sizeof(char *));
+        if (!p)
+                return -ENOMEM;
+        f->commands = p;
+        char *safe = termsafe_strdup(raw, 0);
+        if (!safe)
+                return -ENOMEM;
+        f->commands[f->n_commands++] = safe;
+        return 0;
+}
 
 int finding_set_detail_raw(Finding *f, const char *data, size_t size, size_t max) {
         char *safe;

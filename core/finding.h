@@ -23,6 +23,14 @@ const char *status_to_nagios(Status s);      /* "OK", "WARNING", ... */
 /* Worst of two: critical > warning > unknown > ok (monitoring-plugins' max_state). */
 Status status_worst(Status a, Status b);
 
+/* Where a metric is shown: a quantity may have a readable form (days_left, for JSON and
+ * Nagios perfdata) and a base-unit form for Prometheus (seconds). */
+typedef enum MetricScope {
+        METRIC_EVERYWHERE = 0,
+        METRIC_NOT_PROMETHEUS,
+        METRIC_PROMETHEUS_ONLY,
+} MetricScope;
+
 typedef struct Metric {
         char *name;     /* [a-z0-9_]+, e.g. "days_left", "latency_ms" */
         double value;
@@ -32,6 +40,7 @@ typedef struct Metric {
         /* Lower values are worse (days left, free space): the thresholds are floors, and
          * Nagios perfdata writes them as ranges "21:" (alert below 21). */
         bool alert_below;
+        MetricScope scope;
 } Metric;
 
 typedef struct Finding {
@@ -41,7 +50,12 @@ typedef struct Finding {
         Status status;
         char *summary;  /* one line */
         char *detail;   /* evidence, may be multi-line, terminal-safe */
-        char *remedy;   /* what to do, may be multi-line */
+        char *remedy;   /* what to do, in words; may be multi-line */
+        /* The remedy's exact commands, in order: each one line a shell runs as printed
+         * (words, single quotes; no pipes, redirections, ';' or '&&'), so a front end can
+         * show them apart, copy them or run them. */
+        char **commands;
+        size_t n_commands;
         Metric *metrics;
         size_t n_metrics;
         /* Set when this finding could not be judged because another one failed, e.g. a
@@ -74,6 +88,11 @@ int finding_set_remedy(Finding *f, const char *fmt, ...) __attribute__((format(p
 /* Appends a line to detail / remedy (newline separated). */
 int finding_append_detail(Finding *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int finding_append_remedy(Finding *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Appends one command to the remedy's command list (one line, terminal-safe). Returns 0,
+ * -ENOMEM, or -EINVAL for an empty command or one with a newline. */
+int finding_add_command(Finding *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Drops the commands (e.g. when the remedy becomes "see the other finding"). */
+void finding_clear_commands(Finding *f);
 /* Marks f as not judged because the finding `id` (same target) failed, for `reason`.
  * Returns 0, -EINVAL (bad id) or -ENOMEM. */
 int finding_set_depends_on(Finding *f, const char *id, const char *reason);

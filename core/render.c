@@ -229,6 +229,10 @@ int render_text(FILE *f, const Report *r, const RenderOptions *o) {
                                         print_indented(f, indent, _("detail: "), x->detail, p);
                                 if (x->remedy && *x->remedy && x->status != STATUS_OK)
                                         print_indented(f, indent, _("fix:    "), x->remedy, p);
+                                /* Each command on its own line, nothing else on it: copied as shown. */
+                                for (size_t c = 0; c < x->n_commands && x->status != STATUS_OK; c++)
+                                        fprintf(f, "%*s%s%s%s%s\n", (int) indent, "", p->dim, _("run:    "),
+                                                p->reset, x->commands[c]);
                         }
                         if (n_folded)
                                 print_folded(f, l, folded_under, i, indent, p);
@@ -279,10 +283,18 @@ static json_t *finding_to_json(const Finding *x) {
             json_set_string(o, "summary", x->summary) < 0 || json_set_string(o, "detail", x->detail) < 0 ||
             json_set_string(o, "remedy", x->remedy) < 0)
                 goto fail;
+        json_t *cmds = json_array();
+        if (!cmds || json_object_set_new(o, "commands", cmds) < 0)
+                goto fail;
+        for (size_t i = 0; i < x->n_commands; i++) {
+                json_t *c = json_string(x->commands[i]);
+                if (!c || json_array_append_new(cmds, c) < 0)
+                        goto fail;
+        }
         for (size_t i = 0; i < x->n_metrics; i++) {
                 const Metric *mt = &x->metrics[i];
                 json_t *v;
-                if (!isfinite(mt->value))
+                if (mt->scope == METRIC_PROMETHEUS_ONLY || !isfinite(mt->value))
                         continue; /* JSON has no NaN/Inf */
                 if (mt->value == floor(mt->value) && fabs(mt->value) < 9e15)
                         v = json_integer((json_int_t) mt->value);
@@ -356,6 +368,9 @@ out:
 
 /* ---- Nagios ---- */
 
+/* Columns of the first line before the perfdata. */
+#define NAGIOS_FIRST_LINE_MAX 200u
+
 /* Plugin output must not contain '|' outside the perfdata separator. */
 static void nagios_text(FILE *f, const char *s) {
         for (; *s; s++)
@@ -405,16 +420,39 @@ int render_nagios(FILE *f, const Report *r) {
         else if (worst == STATUS_OK)
                 fprintf(f, ngettext("%zu check ok", "%zu checks ok", l->n), l->n);
         else {
-                /* The worst problems first, at most three on the first line. */
+                /* The worst problems first, as many as fit in NAGIOS_FIRST_LINE_MAX columns
+                 * (monitoring front ends show the first line in a table cell and in
+                 * notifications); at least one, cut to fit. The rest is in the long output. */
                 static const Status order[] = { STATUS_CRITICAL, STATUS_WARNING, STATUS_UNKNOWN };
                 unsigned shown = 0, problems = counts[STATUS_CRITICAL] + counts[STATUS_WARNING] +
                                                counts[STATUS_UNKNOWN];
-                for (size_t k = 0; k < ELEMENTSOF(order); k++)
-                        for (size_t i = 0; i < l->n && shown < 3; i++) {
-                                if (l->items[i].status != order[k])
+                size_t used = strlen("MXDECK ") + strlen(status_to_nagios(worst)) + 2;
+                bool full = false;
+                for (size_t k = 0; k < ELEMENTSOF(order) && !full; k++)
+                        for (size_t i = 0; i < l->n && !full; i++) {
+                                const Finding *x = &l->items[i];
+                                if (x->status != order[k])
                                         continue;
-                                fprintf(f, "%s%s: ", shown ? "; " : "", l->items[i].id);
-                                nagios_text(f, l->items[i].summary);
+                                _cleanup_free_ char *item = NULL;
+                                if (asprintf(&item, "%s%s: %s", shown ? "; " : "", x->id, x->summary) < 0)
+                                        return -ENOMEM;
+                                for (char *c = item; *c; c++)
+                                        if (*c == '|')
+                                                *c = '/';
+                                /* Room kept for " (+N more)". */
+                                size_t tail = problems > shown + 1 ? 12 : 0;
+                                size_t w = termsafe_width(item);
+                                if (used + w + tail > NAGIOS_FIRST_LINE_MAX) {
+                                        full = true;
+                                        if (shown > 0)
+                                                break;
+                                        _cleanup_free_ char *cut = termsafe_fit(item, NAGIOS_FIRST_LINE_MAX - used - tail, false);
+                                        if (!cut)
+                                                return -ENOMEM;
+                                        fputs(cut, f);
+                                } else
+                                        fputs(item, f);
+                                used += w;
                                 shown++;
                         }
                 if (problems > shown)
@@ -425,7 +463,7 @@ int render_nagios(FILE *f, const Report *r) {
         for (size_t i = 0; i < l->n; i++)
                 for (size_t j = 0; j < l->items[i].n_metrics; j++) {
                         const Metric *m = &l->items[i].metrics[j];
-                        if (!isfinite(m->value))
+                        if (m->scope == METRIC_PROMETHEUS_ONLY || !isfinite(m->value))
                                 continue;
                         fputs(first ? " | " : " ", f);
                         first = false;
@@ -484,6 +522,11 @@ int render_nagios(FILE *f, const Report *r) {
                                 line += n + (line[n] == '\n');
                         }
                 }
+                for (size_t c = 0; c < x->n_commands; c++) {
+                        fputs("    $ ", f);
+                        nagios_text(f, x->commands[c]);
+                        fputc('\n', f);
+                }
         }
         if (worst != STATUS_OK && counts[STATUS_OK] > 0)
                 fprintf(f, ngettext("%u other check ok\n", "%u other checks ok\n", counts[STATUS_OK]),
@@ -506,13 +549,45 @@ static void prom_label_value(FILE *f, const char *s) {
         }
 }
 
+/* Prometheus names for the metrics checks produce: base units (seconds, bytes, ratios),
+ * the unit as the last word, a name that says what it measures (promtool check metrics
+ * passes them). Others fall back to mxdeck_NAME, milliseconds turned into seconds. */
+static const struct PromName {
+        const char *metric;
+        const char *name;
+        double scale;
+        const char *help;
+} prom_names[] = {
+        { "latency_ms", "mxdeck_greeting_latency_seconds", 0.001, "Time from connect to the server's greeting." },
+        { "probe_ms", "mxdeck_probe_duration_seconds", 0.001, "How long probing one mail listener took, every connection included." },
+        { "seconds_left", "mxdeck_certificate_expiry_seconds", 1, "Seconds until the served certificate expires (negative once expired)." },
+        { "lookups", "mxdeck_spf_dns_lookups", 1, "DNS-querying terms an SPF evaluation needs (the limit is 10)." },
+        { "void_lookups", "mxdeck_spf_void_lookups", 1, "SPF lookups that return no answer (the limit is 2)." },
+        { "key_bits", "mxdeck_dkim_key_bits", 1, "Size of the published DKIM key in bits." },
+        { "disk_free_percent", "mxdeck_disk_free_ratio", 0.01, "Free space on the file system, as a ratio." },
+        { "disk_free_bytes", "mxdeck_disk_free_bytes", 1, "Free space on the file system available to Postfix and Dovecot." },
+        { "disk_inodes_free_percent", "mxdeck_disk_inodes_free_ratio", 0.01, "Free inodes on the file system, as a ratio." },
+};
+
+static const struct PromName *prom_known(const char *metric) {
+        for (size_t i = 0; i < ELEMENTSOF(prom_names); i++)
+                if (streq(metric, prom_names[i].metric))
+                        return &prom_names[i];
+        return NULL;
+}
+
 /* Metric names: [a-zA-Z_:][a-zA-Z0-9_:]*, base units (milliseconds become seconds). */
 static char *prom_metric_name(const Metric *m, double *ret_scale) {
+        const struct PromName *k = prom_known(m->name);
         const char *name = m->name;
         size_t n = strlen(name);
         char *out;
 
         *ret_scale = 1;
+        if (k) {
+                *ret_scale = k->scale;
+                return strdup(k->name);
+        }
         if (streq(m->unit, "ms") || (n > 3 && streq(name + n - 3, "_ms"))) {
                 if (n > 3 && streq(name + n - 3, "_ms"))
                         n -= 3;
@@ -554,6 +629,9 @@ int render_prometheus(FILE *f, const Report *r) {
                         const Metric *m = &l->items[i].metrics[j];
                         bool seen = false;
 
+                        if (m->scope == METRIC_NOT_PROMETHEUS)
+                                continue;
+
                         for (size_t a = 0; a <= i && !seen; a++)
                                 for (size_t b = 0; b < l->items[a].n_metrics && (a < i || b < j); b++)
                                         if (streq(l->items[a].metrics[b].name, m->name)) {
@@ -567,7 +645,11 @@ int render_prometheus(FILE *f, const Report *r) {
                         _cleanup_free_ char *name = prom_metric_name(m, &scale);
                         if (!name)
                                 return -ENOMEM;
-                        fprintf(f, "# HELP %s mxdeck check metric %s.\n# TYPE %s gauge\n", name, m->name, name);
+                        const struct PromName *k = prom_known(m->name);
+                        if (k)
+                                fprintf(f, "# HELP %s %s\n# TYPE %s gauge\n", name, k->help, name);
+                        else
+                                fprintf(f, "# HELP %s mxdeck check metric %s.\n# TYPE %s gauge\n", name, m->name, name);
                         for (size_t a = i; a < l->n; a++)
                                 for (size_t b = 0; b < l->items[a].n_metrics; b++) {
                                         const Metric *mm = &l->items[a].metrics[b];

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "probe.h"
+#include "postconf.h"
 #include "dkim.h"
 #include "dmarc.h"
 #include "dns-checks.h"
@@ -607,6 +608,60 @@ static int task_spf(DnsRun *run, Task *t) {
 
 /* --- dns.dkim --- */
 
+/* No selector given and no local key: does this server sign at all? Signing goes through a
+ * milter (OpenDKIM, rspamd); with none in Postfix, mail leaves unsigned, and receivers
+ * (Gmail, Yahoo) reject or junk it: a warning with the way to set it up, not "unknown". */
+static int dkim_no_selector(DnsRun *run, Task *t) {
+        static const char *const names[] = { "smtpd_milters", "non_smtpd_milters", NULL };
+        _cleanup_strv_free_ char **v = NULL;
+        const CheckContext *ctx = run->ctx;
+        Finding *f;
+
+        int r = postconf_get(ctx, names, &v, NULL);
+        bool milters = r >= 0 && (*v[0] || *v[1]);
+        if (r < 0 || milters) {
+                f = findings_addf(&t->out, "dns.dkim", run->domain_shown, STATUS_UNKNOWN,
+                                  milters ? _("a milter may sign mail for %s, but its DKIM selector is not known")
+                                          : _("no DKIM selector known for %s, and Postfix's milters cannot be read"),
+                                  run->domain_shown);
+                if (!f)
+                        return -ENOMEM;
+                if (milters && finding_set_detail(f, "smtpd_milters = %s\nnon_smtpd_milters = %s", v[0], v[1]) < 0)
+                        return -ENOMEM;
+                return finding_set_remedy(f, _("Pass --selector NAME (the s= of a DKIM-Signature header of a mail "
+                                               "sent from here). mxdeck looks for the key in /etc/opendkim/KeyTable "
+                                               "and /etc/mxdeck/dkim/SELECTOR.private.")) < 0 ? -ENOMEM : 0;
+        }
+        f = findings_addf(&t->out, "dns.dkim", run->domain_shown, STATUS_WARNING,
+                          _("mail from %s is not DKIM-signed: Postfix has no signing milter and there is no DKIM key"),
+                          run->domain_shown);
+        if (!f || finding_set_detail(f, "smtpd_milters = (empty)\nnon_smtpd_milters = (empty)\n"
+                                        "no key in /etc/opendkim/KeyTable or /etc/mxdeck/dkim/") < 0)
+                return -ENOMEM;
+        /* The selector names the month, so the next key can come in beside it. */
+        char sel[16];
+        time_t now = time(NULL);
+        struct tm tm;
+        if (!gmtime_r(&now, &tm) || strftime(sel, sizeof(sel), "%Y%m", &tm) == 0)
+                strcpy(sel, "mail");
+        _cleanup_free_ char *install = install_remedy(ctx, "opendkim opendkim-tools");
+        if (!install)
+                return -ENOMEM;
+        if (finding_set_remedy(f, _("Sign with OpenDKIM: install it, make a key, tell opendkim.conf about it "
+                                    "(Domain %s, Selector %s, KeyFile /etc/dkimkeys/%s.private, Socket "
+                                    "local:/var/spool/postfix/opendkim/opendkim.sock), restart it, point Postfix at it, "
+                                    "and publish the key record ('mxdeck dns records' prints it). 'mxdeck setup' "
+                                    "with [dkim] enabled = yes does all of it."),
+                               run->domain_shown, sel, sel) < 0 ||
+            finding_add_command(f, "%s", install) < 0 ||
+            finding_add_command(f, "opendkim-genkey -b 2048 -d %s -s %s -D /etc/dkimkeys", run->domain, sel) < 0 ||
+            finding_add_command(f, "chown opendkim:opendkim /etc/dkimkeys/%s.private", sel) < 0 ||
+            finding_add_command(f, "postconf -e 'smtpd_milters = local:opendkim/opendkim.sock' "
+                                   "'non_smtpd_milters = $smtpd_milters' 'milter_default_action = accept'") < 0)
+                return -ENOMEM;
+        return 0;
+}
+
 static int task_dkim(DnsRun *run, Task *t) {
         _cleanup_free_ char *selector = NULL, *keypath = NULL, *name = NULL, *error = NULL, *target = NULL;
         _cleanup_(dns_answer_done) DnsAnswer txt = {};
@@ -620,13 +675,8 @@ static int task_dkim(DnsRun *run, Task *t) {
                 return r;
         if (r == 0 && run->ctx->selector && !(selector = strdup(run->ctx->selector)))
                 return -ENOMEM;
-        if (!selector) {
-                Finding *f = findings_addf(&t->out, "dns.dkim", run->domain_shown, STATUS_UNKNOWN,
-                                           _("no DKIM selector known for %s"), run->domain_shown);
-                return f && finding_set_remedy(f, _("Pass --selector NAME. mxdeck looks for the key in "
-                                                    "/etc/opendkim/KeyTable and /etc/mxdeck/dkim/SELECTOR.private.")) >= 0
-                               ? 0 : -ENOMEM;
-        }
+        if (!selector)
+                return dkim_no_selector(run, t);
         if (asprintf(&name, "%s._domainkey.%s", selector, run->domain) < 0)
                 return -ENOMEM;
         target = strdup(name);

@@ -8,6 +8,7 @@
 #include "macro.h"
 #include "postconf.h"
 #include "restrictions.h"
+#include "mailconf.h"
 #include "termsafe.h"
 
 #define MAIN_CF "/etc/postfix/main.cf"
@@ -17,50 +18,53 @@
 typedef struct KnownMessage {
         const char *pattern;
         const char *remedy;
+        const char *command;  /* the one command that fixes it, or NULL */
 } KnownMessage;
 
 static const KnownMessage postfix_messages[] = {
         { "main.cf: No such file or directory",
           N_("Postfix has no main.cf yet (the \"No configuration\" install). Start from the "
              "packaged example (Debian: cp /usr/share/postfix/main.cf.debian /etc/postfix/main.cf), "
-             "set myhostname and mydestination, run 'newaliases', then 'postfix check'.") },
+             "set myhostname and mydestination, run 'newaliases', then 'postfix check'."), NULL },
         { "aliases.db",
-          N_("The aliases database is missing or stale: run 'newaliases'.") },
+          N_("The aliases database is missing or stale: rebuild it (config.tables names every such table)."),
+          "newaliases" },
         { "aliases is unavailable",
-          N_("The aliases database is missing or stale: run 'newaliases'.") },
+          N_("The aliases database is missing or stale: rebuild it (config.tables names every such table)."),
+          "newaliases" },
         { "unused parameter",
           N_("A parameter in main.cf or master.cf is misspelt or unknown to this Postfix version: "
-             "fix or remove it ('postconf -n' lists what is set).") },
+             "fix or remove it ('postconf -n' lists what is set)."), NULL },
         { "group or other writable",
-          N_("Ownership or permissions under Postfix's directories are wrong: run "
-             "'postfix set-permissions'.") },
+          N_("Ownership or permissions under Postfix's directories are wrong: let Postfix set them."),
+          "postfix set-permissions" },
         { "not owned by",
-          N_("Ownership or permissions under Postfix's directories are wrong: run "
-             "'postfix set-permissions'.") },
+          N_("Ownership or permissions under Postfix's directories are wrong: let Postfix set them."),
+          "postfix set-permissions" },
         { "myhostname",
           N_("Set myhostname to the mail host's fully-qualified name: "
-             "postconf -e myhostname=mail.example.com") },
+             "postconf -e myhostname=mail.example.com"), NULL },
 };
 
 static const KnownMessage dovecot_messages[] = {
         { "ssl_cert",
           N_("Dovecot's certificate file is missing or unreadable: create it or point ssl_cert and "
-             "ssl_key (conf.d/10-ssl.conf) at existing files, e.g. the ones certbot maintains.") },
+             "ssl_key (conf.d/10-ssl.conf) at existing files, e.g. the ones certbot maintains."), NULL },
         { "ssl_key",
           N_("Dovecot's private key file is missing or unreadable: create it or point ssl_key "
-             "(conf.d/10-ssl.conf) at an existing file, mode 0600 owned by root.") },
+             "(conf.d/10-ssl.conf) at an existing file, mode 0600 owned by root."), NULL },
         { "Unknown setting",
           N_("A setting in the file and line shown is unknown to this Dovecot version: fix the "
-             "spelling or remove it, then run 'doveconf -n'.") },
+             "spelling or remove it, then run 'doveconf -n'."), NULL },
         { "Unknown section",
           N_("A section in the file and line shown is unknown to this Dovecot version: fix or "
-             "remove it, then run 'doveconf -n'.") },
+             "remove it, then run 'doveconf -n'."), NULL },
 };
 
-static const char *known_remedy(const KnownMessage *table, size_t n, const char *text) {
+static const KnownMessage *known_message(const KnownMessage *table, size_t n, const char *text) {
         for (size_t i = 0; i < n; i++)
                 if (strstr(text, table[i].pattern))
-                        return _(table[i].remedy);
+                        return &table[i];
         return NULL;
 }
 
@@ -102,7 +106,9 @@ static int not_installed(const CheckContext *ctx, FindingList *out, const char *
         _cleanup_free_ char *cmd = install_remedy(ctx, package);
         if (!f || !cmd)
                 return -ENOMEM;
-        return finding_set_remedy(f, _("Install it: %s"), cmd);
+        if (finding_set_remedy(f, "%s", _("Install it.")) < 0 || finding_add_command(f, "%s", cmd) < 0)
+                return -ENOMEM;
+        return 0;
 }
 
 static int timed_out(FindingList *out, const char *id, const char *target, const char *what) {
@@ -176,8 +182,11 @@ static int judge_tool(const CheckContext *ctx, FindingList *out, const char *id,
         spawn_result_done(&s);
         if (r < 0)
                 return r;
-        const char *remedy = known_remedy(known, n_known, text);
-        return finding_set_remedy(f, "%s", remedy ? remedy : fallback_remedy);
+        const KnownMessage *k = known_message(known, n_known, text);
+        if (finding_set_remedy(f, "%s", k ? _(k->remedy) : fallback_remedy) < 0 ||
+            (k && k->command && finding_add_command(f, "%s", k->command) < 0))
+                return -ENOMEM;
+        return 0;
 oom:
         spawn_result_done(&s);
         return -ENOMEM;
@@ -307,7 +316,13 @@ int check_config_relay(const CheckContext *ctx, FindingList *out) {
         r = postconf_overrides(ctx, &overrides, &error);
         if (r < 0)
                 return postconf_unavailable(ctx, out, "config.relay", r, error);
-        r = postfix_list_split(v[2], &mynetworks);
+        _cleanup_strv_free_ char **mywords = NULL;
+        _cleanup_free_ char *net_sources = NULL, *net_unread = NULL;
+        r = postfix_list_split(v[2], &mywords);
+        if (r < 0)
+                return r;
+        /* Tables and files in mynetworks are read: their entries are what Postfix trusts. */
+        r = mynetworks_expand(ctx, mywords, &mynetworks, &net_sources, &net_unread);
         if (r < 0)
                 return r;
 
@@ -345,6 +360,8 @@ int check_config_relay(const CheckContext *ctx, FindingList *out) {
 
         Status worst = STATUS_OK;
         _cleanup_free_ char *detail = NULL, *remedy = NULL;
+        _cleanup_strv_free_ char **commands = NULL;
+        size_t n_commands = 0;
         bool wide_any = false;
         r = 0;
         for (size_t k = 0; k < n && r >= 0; k++) {
@@ -358,22 +375,43 @@ int check_config_relay(const CheckContext *ctx, FindingList *out) {
                 worst = status_worst(worst, st);
                 /* The remedy names the place that is wrong: main.cf, a master.cf service, or
                  * mynetworks (once). */
+                const char *cmd = NULL;
+                _cleanup_free_ char *cmd_buf = NULL;
                 if (st != STATUS_OK && wide && !wide_any) {
                         wide_any = true;
-                        if (asprintf(&fix, _("mynetworks lets the whole Internet count as a trusted network; keep it "
-                                             "to your own hosts:\npostconf -e 'mynetworks = 127.0.0.0/8 [::1]/128'")) < 0)
+                        if (asprintf(&fix, "%s", _("mynetworks lets the whole Internet count as a trusted network; keep it "
+                                                   "to your own hosts.")) < 0)
                                 fix = NULL;
+                        cmd = "postconf -e 'mynetworks = 127.0.0.0/8 [::1]/128'";
                 } else if (st != STATUS_OK && !wide && k == 0) {
-                        if (asprintf(&fix, _("Put reject_unauth_destination after the permits you want and before "
-                                             "any plain permit:\npostconf -e 'smtpd_relay_restrictions = "
-                                             "permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination'")) < 0)
+                        if (asprintf(&fix, "%s", _("Put reject_unauth_destination after the permits you want and before "
+                                                   "any plain permit.")) < 0)
                                 fix = NULL;
+                        cmd = "postconf -e 'smtpd_relay_restrictions = permit_mynetworks, permit_sasl_authenticated, "
+                              "reject_unauth_destination'";
                 } else if (st != STATUS_OK && !wide) {
                         if (asprintf(&fix, _("The master.cf entry %s overrides the restrictions; a submission-style "
-                                             "service relays for authenticated users only:\npostconf -P "
-                                             "'%s/smtpd_relay_restrictions=permit_sasl_authenticated,reject'"),
-                                     services[k].name, services[k].name) < 0)
+                                             "service relays for authenticated users only."),
+                                     services[k].name) < 0)
                                 fix = NULL;
+                        if (asprintf(&cmd_buf, "postconf -P '%s/smtpd_relay_restrictions=permit_sasl_authenticated,reject'",
+                                     services[k].name) < 0)
+                                cmd_buf = NULL;
+                        cmd = cmd_buf;
+                }
+                if (cmd) {
+                        char **p = reallocarray(commands, n_commands + 2, sizeof(char *));
+                        if (!p) {
+                                r = -ENOMEM;
+                                break;
+                        }
+                        commands = p;
+                        commands[n_commands] = strdup(cmd);
+                        commands[++n_commands] = NULL;
+                        if (!commands[n_commands - 1]) {
+                                r = -ENOMEM;
+                                break;
+                        }
                 }
                 char *joined;
                 if (asprintf(&joined, "%s%s%s%s", strempty(detail), detail ? "\n" : "", st == STATUS_OK ? "" : "! ",
@@ -408,8 +446,28 @@ int check_config_relay(const CheckContext *ctx, FindingList *out) {
                 return -ENOMEM;
         if (finding_set_detail(f, "%s", detail) < 0)
                 return -ENOMEM;
-        if (worst != STATUS_OK)
-                return finding_set_remedy(f, "%s\n%s", remedy ? remedy : "", _("Then: postfix reload"));
+        if (net_sources && finding_append_detail(f, _("mynetworks tables read:\n%s"), net_sources) < 0)
+                return -ENOMEM;
+        if (net_unread && finding_append_detail(f, _("mynetworks tables that could not be read:\n%s"), net_unread) < 0)
+                return -ENOMEM;
+        if (worst == STATUS_OK && net_unread) {
+                /* A database table may hold 0.0.0.0/0: nothing here says it does not. */
+                f->status = STATUS_UNKNOWN;
+                if (finding_set_summary(f, "%s", _("relay restrictions are guarded, but a mynetworks table cannot be "
+                                                   "read: cannot tell how wide mynetworks is")) < 0 ||
+                    finding_set_remedy(f, "%s", _("List the table's entries by hand (postmap -s TABLE, or the "
+                                                  "database's own tools) and keep them to your own hosts.")) < 0)
+                        return -ENOMEM;
+                return 0;
+        }
+        if (worst != STATUS_OK) {
+                if (finding_set_remedy(f, "%s", remedy ? remedy : "") < 0)
+                        return -ENOMEM;
+                for (size_t i = 0; i < n_commands; i++)
+                        if (finding_add_command(f, "%s", commands[i]) < 0)
+                                return -ENOMEM;
+                return remedy_reload(f, ctx, true, false);
+        }
         return 0;
 }
 

@@ -152,7 +152,9 @@ static int add_not_installed(const CheckContext *ctx, FindingList *out, const Se
                 install_remedy(ctx, ctx->family == DISTRO_RHEL ? spec->package_rpm : spec->package_deb);
         if (!f || !cmd)
                 return -ENOMEM;
-        return finding_set_remedy(f, _("Install it: %s"), cmd);
+        if (finding_set_remedy(f, "%s", _("Install it.")) < 0 || finding_add_command(f, "%s", cmd) < 0)
+                return -ENOMEM;
+        return 0;
 }
 
 typedef struct UnitState {
@@ -289,10 +291,15 @@ static int check_service(const CheckContext *ctx, FindingList *out, const Servic
                 if (f->status == STATUS_OK)
                         return 0;
                 if (unit_down && pid > 0)
-                        return finding_set_remedy(f, _("Hand it over to systemd: %s; systemctl enable --now %s"),
-                                                  spec->stop_plain, spec->unit);
-                return finding_set_remedy(f, _("systemctl enable --now %s\nIf it fails to start: journalctl -u %s -n 50"),
-                                          spec->unit, run_unit);
+                        return finding_set_remedy(f, "%s", _("Hand it over to systemd: stop the copy started by hand, "
+                                                             "then enable and start the unit.")) < 0 ||
+                                               finding_add_command(f, "%s", spec->stop_plain) < 0 ||
+                                               finding_add_command(f, "systemctl enable --now %s", spec->unit) < 0
+                                       ? -ENOMEM : 0;
+                return finding_set_remedy(f, _("Enable and start it. If it fails to start: journalctl -u %s -n 50"),
+                                          run_unit) < 0 ||
+                               finding_add_command(f, "systemctl enable --now %s", spec->unit) < 0
+                       ? -ENOMEM : 0;
         }
 
         if (pid > 0) {
@@ -309,10 +316,13 @@ static int check_service(const CheckContext *ctx, FindingList *out, const Servic
         if (finding_set_detail(f, _("no %s master process (pid file %s, /proc scanned); systemd is not PID 1"),
                                spec->name, strempty(pidfile)) < 0)
                 return -ENOMEM;
-        return finding_set_remedy(f, _("Start it: %s\nIf it stops again, its reason is in the mail log: "
-                                       "journalctl %s -n 50 (or /var/log/mail.log on Debian, "
-                                       "/var/log/maillog on RHEL)."),
-                                  spec->start_plain, spec->journal_match);
+        if (finding_set_remedy(f, _("Start it. If it stops again, its reason is in the mail log: "
+                                    "journalctl %s -n 50 (or /var/log/mail.log on Debian, "
+                                    "/var/log/maillog on RHEL)."),
+                               spec->journal_match) < 0 ||
+            finding_add_command(f, "%s", spec->start_plain) < 0)
+                return -ENOMEM;
+        return 0;
 }
 
 int check_service_postfix(const CheckContext *ctx, FindingList *out) {

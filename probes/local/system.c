@@ -52,11 +52,13 @@ int check_system_hostname(const CheckContext *ctx, FindingList *out) {
                         return -ENOMEM;
                 if (fqdn)
                         /* The machine already has a proper name: Postfix just has to use it. */
-                        return finding_set_remedy(f, _("Receivers (Gmail, QQ, 163...) reject or score mail whose HELO "
-                                                       "name is not a real FQDN. Use the host's own name:\n"
-                                                       "postconf -e myhostname=%s && postfix reload\n"
-                                                       "and make sure it has A/AAAA records and a matching PTR."),
-                                                  fqdn);
+                        return finding_set_remedy(f, "%s", _("Receivers (Gmail, QQ, 163...) reject or score mail "
+                                                             "whose HELO name is not a real FQDN. Use the host's own "
+                                                             "name, and make sure it has A/AAAA records and a "
+                                                             "matching PTR.")) < 0 ||
+                                               finding_add_command(f, "postconf -e myhostname=%s", fqdn) < 0 ||
+                                               finding_add_command(f, "postfix reload") < 0
+                                       ? -ENOMEM : 0;
                 return finding_set_remedy(f, _("Receivers (Gmail, QQ, 163...) reject or score mail whose HELO name "
                                                "is not a real FQDN. Set it:\n"
                                                "hostnamectl set-hostname mail.example.com\n"

@@ -10,15 +10,20 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/ssl.h>
 
 #include "listeners.h"
 #include "deadline.h"
 #include "fiber.h"
+#include "listeners-remedy.h"
+#include "mailconf.h"
+#include "maillog.h"
 #include "macro.h"
 #include "mailproto.h"
 #include "resolve.h"
+#include "restrictions.h"
 #include "postconf.h"
 #include "tlsprobe.h"
 #include "words.h"
@@ -28,16 +33,8 @@
 #define EHLO_NAME "mxdeck-probe.invalid"
 /* A domain that is certainly not ours: RFC 2606 reserves it. */
 #define RELAY_RCPT "mxdeck-relay-test@example.net"
-
-typedef enum Proto { PROTO_SMTP, PROTO_IMAP, PROTO_POP3 } Proto;
-
-typedef struct Service {
-        const char *name;
-        unsigned port;
-        Proto proto;
-        bool implicit_tls;
-        const char *login; /* Dovecot: the login service owning its inet_listener */
-} Service;
+/* A local part no one has: what a sender to a mistyped or departed user meets. */
+#define UNKNOWN_USER "mxdeck-no-such-user-7f3a"
 
 static const Service services[] = {
         { "smtp", 25, PROTO_SMTP, false, NULL },
@@ -51,7 +48,14 @@ static const Service services[] = {
 #define N_SERVICES ELEMENTSOF(services)
 
 /* The main probe, and a second connection that offers only TLS 1.0 and 1.1. */
-typedef enum Variant { VARIANT_MAIN, VARIANT_LEGACY, _VARIANT_MAX } Variant;
+/* The main probe, and one connection per old protocol that offers only that one, so the
+ * finding can name each old protocol the server still accepts. */
+typedef enum Variant { VARIANT_MAIN, VARIANT_TLS10, VARIANT_TLS11, _VARIANT_MAX } Variant;
+
+static const int variant_version[_VARIANT_MAX] = {
+        [VARIANT_TLS10] = TLS1_VERSION,
+        [VARIANT_TLS11] = TLS1_1_VERSION,
+};
 
 typedef enum Stage {
         STAGE_NONE,         /* not run */
@@ -83,6 +87,13 @@ typedef struct Result {
         bool has_starttls, has_auth;
         Relay relay;
         char *relay_text;
+        int local_rcpt;             /* reply code to RCPT TO:<postmaster@domain>, 0 not run, <0 error */
+        char *local_rcpt_text;
+        int unknown_rcpt;           /* reply code to RCPT for a user that does not exist, 0 not run */
+        char *unknown_rcpt_text;
+        bool tls_ehlo_ok;           /* EHLO answered inside TLS (submission, smtps) */
+        char *tls_ehlo;
+        char *auth_mechs;           /* AUTH line after TLS, NULL when none */
         /* IMAP / POP3 */
         bool caps_ok;
         char *caps;
@@ -104,6 +115,12 @@ typedef struct Shared {
         SSL_CTX *tls_ctx[_VARIANT_MAX];
         uint64_t deadline_usec;
         bool want_relay;
+        char *local_rcpt;                 /* postmaster@DOMAIN, a recipient that must be accepted */
+        /* Postfix's SASL socket (Dovecot's auth): when SASL is on and the socket is dead,
+         * smtpd dies at EHLO, and that is the cause of what fails on 25/587/465. */
+        char *sasl_socket;
+        bool sasl_enabled;
+        int sasl_state;                   /* unix_socket_state(); 2 when not Dovecot's */
 } Shared;
 
 typedef struct Job {
@@ -119,6 +136,10 @@ static void result_done(Result *r) {
         free(r->greeting);
         free(r->ehlo);
         free(r->relay_text);
+        free(r->local_rcpt_text);
+        free(r->unknown_rcpt_text);
+        free(r->tls_ehlo);
+        free(r->auth_mechs);
         free(r->caps);
         free(r->starttls_reply);
         tls_info_done(&r->tls);
@@ -171,10 +192,29 @@ static bool same_ip(const struct sockaddr_storage *a, const struct sockaddr_stor
         return false;
 }
 
-/* Tries the addresses in order until one accepts. A loopback IPv4 server is reached from
- * another loopback address (127.0.0.2): servers treat "client address = server address" as
- * a trusted local connection (Dovecot allows plaintext login then), which would hide the
- * very problems these probes look for. */
+/* True when addr is one of this host's own addresses (a bind to it succeeds). */
+static bool address_is_local(const struct sockaddr_storage *addr, socklen_t len) {
+        struct sockaddr_storage a = *addr;
+        if (a.ss_family == AF_INET)
+                ((struct sockaddr_in *) &a)->sin_port = 0;
+        else if (a.ss_family == AF_INET6)
+                ((struct sockaddr_in6 *) &a)->sin6_port = 0;
+        else
+                return false;
+        int fd = socket(a.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return false;
+        bool local = bind(fd, (struct sockaddr *) &a, len) == 0;
+        close(fd);
+        return local;
+}
+
+/* Tries the addresses in order until one accepts. A server on this very host is reached
+ * from another address of it (127.0.0.2, or ::1 for a global IPv6 address): servers treat
+ * "client address = server address" as a trusted local connection (Dovecot allows
+ * plaintext login then), which would hide the very problems these probes look for. This
+ * is the normal VPS case too, where the host name resolves to the machine's own public
+ * address. */
 static int connect_any(Job *j, MailConn *c) {
         const Shared *s = j->shared;
         int r = -EADDRNOTAVAIL;
@@ -182,21 +222,37 @@ static int connect_any(Job *j, MailConn *c) {
         for (size_t i = 0; i < s->n_addrs; i++) {
                 struct sockaddr_storage ss = s->addrs[i], src = {};
                 struct sockaddr_in *src4 = (struct sockaddr_in *) &src;
+                struct sockaddr_in6 *src6 = (struct sockaddr_in6 *) &src;
                 bool bind_it = false;
+                socklen_t src_len = sizeof(struct sockaddr_in);
 
                 if (ss.ss_family == AF_INET)
                         ((struct sockaddr_in *) &ss)->sin_port = htons((uint16_t) j->port);
                 else
                         ((struct sockaddr_in6 *) &ss)->sin6_port = htons((uint16_t) j->port);
                 format_target(&ss, j->port, j->res.target, sizeof(j->res.target));
-                if (ipv4_loopback(&ss)) {
+                if (ss.ss_family == AF_INET && (ipv4_loopback(&ss) || address_is_local(&ss, s->addr_lens[i]))) {
                         in_addr_t dst = ntohl(((struct sockaddr_in *) &ss)->sin_addr.s_addr);
                         src4->sin_family = AF_INET;
                         src4->sin_addr.s_addr = htonl(dst == 0x7f000002 ? 0x7f000003 : 0x7f000002);
                         bind_it = true;
+                } else if (ss.ss_family == AF_INET6 &&
+                           !IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *) &ss)->sin6_addr) &&
+                           !IN6_IS_ADDR_LINKLOCAL(&((struct sockaddr_in6 *) &ss)->sin6_addr) &&
+                           address_is_local(&ss, s->addr_lens[i])) {
+                        src6->sin6_family = AF_INET6;
+                        src6->sin6_addr = in6addr_loopback;
+                        src_len = sizeof(struct sockaddr_in6);
+                        bind_it = true;
                 }
-                r = mailconn_connect(c, &ss, s->addr_lens[i], bind_it ? &src : NULL, sizeof(struct sockaddr_in),
-                                     s->deadline_usec);
+                r = mailconn_connect(c, &ss, s->addr_lens[i], bind_it ? &src : NULL, src_len, s->deadline_usec);
+                if (r < 0 && bind_it && r != -ETIMEDOUT && r != -ECONNREFUSED) {
+                        /* Some hosts refuse the other source address (no ::1, a filter): the
+                         * plain connection still tells everything but plaintext login, which
+                         * is then judged from Dovecot's configuration. */
+                        mailconn_close(c);
+                        r = mailconn_connect(c, &ss, s->addr_lens[i], NULL, 0, s->deadline_usec);
+                }
                 if (r >= 0) {
                         j->res.local_len = sizeof(j->res.local);
                         if (getsockname(c->fd, (struct sockaddr *) &j->res.local, &j->res.local_len) < 0)
@@ -320,6 +376,59 @@ static void relay_test(Job *j, MailConn *c) {
         (void) smtp_command(c, "RSET", &reply);
 }
 
+/* What a sender meets: mail to postmaster (which every mail domain must accept, RFC 5321)
+ * must get 250. Broken tables and restriction lists answer 451 here, while the relay test
+ * is refused as it should be. */
+static void local_rcpt_test(Job *j, MailConn *c) {
+        _cleanup_(smtp_reply_done) SmtpReply reply = {};
+        _cleanup_free_ char *cmd = NULL;
+        Result *res = &j->res;
+        int r;
+
+        r = smtp_command(c, "MAIL FROM:<>", &reply);
+        if (r < 0 || reply.code / 100 != 2) {
+                res->local_rcpt = r < 0 ? r : -EPROTO;
+                res->local_rcpt_text = r < 0 ? strdup(mailproto_strerror(r)) : reply_text_or(&reply, "");
+                return;
+        }
+        if (asprintf(&cmd, "RCPT TO:<%s>", j->shared->local_rcpt) < 0)
+                return;
+        r = smtp_command(c, cmd, &reply);
+        if (r < 0) {
+                res->local_rcpt = r;
+                res->local_rcpt_text = strdup(mailproto_strerror(r));
+                return;
+        }
+        res->local_rcpt = reply.code;
+        res->local_rcpt_text = reply_text_or(&reply, "");
+        /* Postfix accepts postmaster without asking its tables (RFC 5321 wants it to), so a
+         * user that does not exist shows what every other recipient meets: a clean 550
+         * from a server that knows its users, 451 when a lookup table fails. */
+        free(cmd);
+        cmd = NULL;
+        const char *at = strchr(j->shared->local_rcpt, '@');
+        if (at && asprintf(&cmd, "RCPT TO:<" UNKNOWN_USER "%s>", at) >= 0 && smtp_command(c, cmd, &reply) >= 0) {
+                res->unknown_rcpt = reply.code;
+                res->unknown_rcpt_text = reply_text_or(&reply, "");
+        }
+        (void) smtp_command(c, "RSET", &reply);
+}
+
+/* Inside TLS on submission and smtps: EHLO again, and what AUTH offers. */
+static void smtp_ehlo_in_tls(Job *j, MailConn *c) {
+        _cleanup_(smtp_reply_done) SmtpReply reply = {};
+        Result *res = &j->res;
+        if (smtp_command(c, "EHLO " EHLO_NAME, &reply) < 0)
+                return;
+        res->tls_ehlo = reply_text_or(&reply, "");
+        if (reply.code != 250)
+                return;
+        res->tls_ehlo_ok = true;
+        const char *auth = smtp_ehlo_has(&reply, "AUTH");
+        if (auth)
+                res->auth_mechs = strndup(auth, 200);
+}
+
 static int dialogue_smtp(Job *j, MailConn *c, bool main_probe) {
         _cleanup_(smtp_reply_done) SmtpReply reply = {};
         Result *res = &j->res;
@@ -336,8 +445,11 @@ static int dialogue_smtp(Job *j, MailConn *c, bool main_probe) {
         res->has_starttls = smtp_ehlo_has(&reply, "STARTTLS");
         res->has_auth = smtp_ehlo_has(&reply, "AUTH");
 
-        if (main_probe && j->shared->want_relay && j->svc->port == 25)
+        if (main_probe && j->shared->want_relay && j->svc->port == 25) {
                 relay_test(j, c);
+                if (j->shared->local_rcpt)
+                        local_rcpt_test(j, c);
+        }
 
         if (!res->has_starttls) {
                 res->starttls = STARTTLS_NOT_OFFERED;
@@ -488,6 +600,8 @@ static void run_job(Job *j) {
         }
         res->greeting_ok = true;
         res->latency_ms = (now_usec() - t0) / 1000;
+        if (j->svc->implicit_tls && j->svc->proto == PROTO_SMTP && main_probe)
+                smtp_ehlo_in_tls(j, &c);
 
         if (!j->svc->implicit_tls) {
                 r = j->svc->proto == PROTO_SMTP ? dialogue_smtp(j, &c, main_probe)
@@ -511,6 +625,8 @@ static void run_job(Job *j) {
                         set_error(res, STAGE_DIALOGUE, -ENOMEM, NULL);
                         goto finish;
                 }
+                if (main_probe && j->svc->proto == PROTO_SMTP && !streq(j->svc->name, "smtp"))
+                        smtp_ehlo_in_tls(j, &c);
         }
 done:
         res->stage = STAGE_DONE;
@@ -527,118 +643,6 @@ static int job_fiber(void *userdata) {
 
 /* ---- Findings ---- */
 
-/* Commands in remedies: systemctl only where systemd runs the daemons. */
-static const char *reload_cmd(const CheckContext *ctx, bool postfix, bool dovecot) {
-        if (postfix && dovecot)
-                return ctx->systemd ? "systemctl reload postfix dovecot" : "postfix reload; doveadm reload";
-        if (postfix)
-                return ctx->systemd ? "systemctl reload postfix" : "postfix reload";
-        return ctx->systemd ? "systemctl reload dovecot" : "doveadm reload";
-}
-
-static const char *start_cmd(const CheckContext *ctx, bool postfix) {
-        if (postfix)
-                return ctx->systemd ? "systemctl start postfix" : "postfix start";
-        return ctx->systemd ? "systemctl start dovecot" : "dovecot";
-}
-
-static const char *relay_remedy(void) {
-        return _("Put reject_unauth_destination before any permit that strangers can reach: "
-                 "postconf -e 'smtpd_relay_restrictions = permit_mynetworks, permit_sasl_authenticated, "
-                 "reject_unauth_destination'; keep mynetworks to your own hosts; then 'postfix reload'.");
-}
-
-static char *dovecot_plaintext_remedy(const CheckContext *ctx) {
-        char *s = NULL;
-        if (asprintf(&s,
-                     _("In Dovecot's 10-auth.conf set 'disable_plaintext_auth = yes' (Dovecot 2.4: "
-                       "'auth_allow_cleartext = no'), so passwords are only accepted after STARTTLS or on "
-                       "993/995; then '%s'."),
-                     reload_cmd(ctx, false, true)) < 0)
-                return NULL;
-        return s;
-}
-
-/* A deploy hook that reloads both daemons after every renewal (certbot runs the files in
- * renewal-hooks/deploy/ by itself; a bare "certbot --deploy-hook" would run "certbot run"). */
-static char *deploy_hook_text(const CheckContext *ctx) {
-        char *s = NULL;
-        if (asprintf(&s,
-                     _("Make renewals reload the daemons: put a script in /etc/letsencrypt/renewal-hooks/deploy/:\n"
-                       "printf '#!/bin/sh\\n%s\\n' > /etc/letsencrypt/renewal-hooks/deploy/reload-mail && "
-                       "chmod 755 /etc/letsencrypt/renewal-hooks/deploy/reload-mail"),
-                     reload_cmd(ctx, true, true)) < 0)
-                return NULL;
-        return s;
-}
-
-static char *certbot_remedy(const CheckContext *ctx, const char *host) {
-        _cleanup_free_ char *hook = deploy_hook_text(ctx);
-        char *s = NULL;
-        const char *h = host && *host ? host : "mail.example.org";
-        if (!hook)
-                return NULL;
-        if (asprintf(&s,
-                     _("Get a certificate from a public CA, e.g. Let's Encrypt: "
-                       "certbot certonly --standalone -d %s (or --webroot -w DIR); then\n"
-                       "postconf -e 'smtpd_tls_chain_files = /etc/letsencrypt/live/%s/privkey.pem, "
-                       "/etc/letsencrypt/live/%s/fullchain.pem'\n"
-                       "Dovecot 10-ssl.conf: ssl_cert = </etc/letsencrypt/live/%s/fullchain.pem and "
-                       "ssl_key = </etc/letsencrypt/live/%s/privkey.pem\n"
-                       "then: %s\n%s"),
-                     h, h, h, h, h, reload_cmd(ctx, true, true), hook) < 0)
-                return NULL;
-        return s;
-}
-
-/* Expired or expiring: what renews it depends on who issued it. A self-signed or private-CA
- * certificate is not renewed by certbot at all; Let's Encrypt's is. */
-static char *expiry_remedy(const CheckContext *ctx, const TlsInfo *t, const char *host) {
-        char *s = NULL;
-        bool lets_encrypt = t->issuer && strstr(t->issuer, "Let's Encrypt");
-        bool private_ca = !lets_encrypt && (t->chain != TLS_CHAIN_OK || ctx->ca_file);
-
-        if (private_ca) {
-                _cleanup_free_ char *rem = certbot_remedy(ctx, host);
-                if (!rem || asprintf(&s, _("This certificate is %s: certbot cannot renew it. Replace it with a "
-                                           "real one. %s"),
-                                     t->chain == TLS_CHAIN_SELF_SIGNED ? _("self-signed") : _("from a private CA"),
-                                     rem) < 0)
-                        return NULL;
-                return s;
-        }
-        if (lets_encrypt) {
-                _cleanup_free_ char *hook = deploy_hook_text(ctx);
-                if (!hook || asprintf(&s, _("Renew it: certbot renew (see why the automatic renewal did not: "
-                                            "%s); then %s.\n%s"),
-                                      ctx->systemd ? "systemctl list-timers certbot.timer; journalctl -u certbot"
-                                                   : "/var/log/letsencrypt/letsencrypt.log",
-                                      reload_cmd(ctx, true, true), hook) < 0)
-                        return NULL;
-                return s;
-        }
-        if (asprintf(&s, _("Renew it with its CA (%s), install the new certificate and then %s."), strempty(t->issuer),
-                     reload_cmd(ctx, true, true)) < 0)
-                return NULL;
-        return s;
-}
-
-static char *tls_setting_hint(const CheckContext *ctx, const Service *svc) {
-        char *s = NULL;
-        int r = svc->proto == PROTO_SMTP
-                ? asprintf(&s, "%s", _("Postfix: smtpd_tls_chain_files (or smtpd_tls_cert_file/smtpd_tls_key_file) in "
-                                       "main.cf, then 'postfix reload'."))
-                : asprintf(&s, _("Dovecot: ssl_cert and ssl_key in 10-ssl.conf, then '%s'."), reload_cmd(ctx, false, true));
-        return r < 0 ? NULL : s;
-}
-
-static int set_hint_remedy(const CheckContext *ctx, Finding *f, const Service *svc, const char *prefix) {
-        _cleanup_free_ char *hint = tls_setting_hint(ctx, svc);
-        if (!hint)
-                return -ENOMEM;
-        return finding_set_remedy(f, "%s%s", strempty(prefix), hint);
-}
-
 /* What we learnt about a service beyond the probe: is it configured at all, and does its
  * daemon run? */
 typedef struct SvcState {
@@ -647,80 +651,6 @@ typedef struct SvcState {
         bool disabled;    /* not configured, not listening, not asked for: port.SVC ok, nothing else */
         bool daemon_down; /* every probed port of its daemon refused connections */
 } SvcState;
-
-static bool svc_postfix(const Service *svc) {
-        return svc->proto == PROTO_SMTP;
-}
-
-/* How to make a service listen, for "refuses connections". */
-static char *listen_remedy(const CheckContext *ctx, const Service *svc, unsigned port, const SvcState *st) {
-        char *s = NULL;
-        int r;
-
-        if (st && st->daemon_down) {
-                r = svc_postfix(svc)
-                        ? asprintf(&s, _("Postfix is not running: see service.postfix; start it with '%s' (none "
-                                         "of its ports accepts connections). If it stops again at once, read "
-                                         "'postfix check' and the mail log."),
-                                   start_cmd(ctx, true))
-                        : asprintf(&s, _("Dovecot is not running: see service.dovecot; start it with '%s' (none "
-                                         "of its ports accepts connections). If it stops again at once, read "
-                                         "'doveconf -n' and the mail log."),
-                                   start_cmd(ctx, false));
-                return r < 0 ? NULL : s;
-        }
-        int configured = st ? st->configured : -1;
-        if (streq(svc->name, "smtp"))
-                r = asprintf(&s, _("Postfix listens on port 25 through the 'smtp inet ... smtpd' line of "
-                                   "/etc/postfix/master.cf (check: postconf -M smtp/inet) and inet_interfaces in "
-                                   "main.cf; then '%s', and open the port in the firewall."),
-                             ctx->systemd ? "systemctl restart postfix" : "postfix stop; postfix start");
-        else if (svc_postfix(svc)) {
-                const char *tls = streq(svc->name, "smtps") ? "smtpd_tls_wrappermode=yes" : "smtpd_tls_security_level=encrypt";
-                if (configured > 0)
-                        r = asprintf(&s, _("'postconf -M %s/inet' shows the service, yet nothing listens on port %u: "
-                                           "check that master.cf line (keep its -o overrides, see postconf -P), "
-                                           "inet_interfaces and the mail log; then 'postfix reload'."),
-                                     svc->name, port);
-                else if (configured == 0)
-                        r = asprintf(&s, _("'postconf -M %s/inet' prints nothing: add the service: "
-                                           "postconf -M %s/inet='%s inet n - y - - smtpd'; "
-                                           "postconf -P %s/inet/%s %s/inet/smtpd_sasl_auth_enable=yes; then 'postfix reload'."),
-                                     svc->name, svc->name, svc->name, svc->name, tls, svc->name);
-                else
-                        /* postconf -M NAME='...' replaces an existing entry and drops its -o
-                         * overrides: only ever for a service that is absent. */
-                        r = asprintf(&s, _("First see whether the service exists: postconf -M %s/inet. "
-                                           "If that prints nothing, add it: "
-                                           "postconf -M %s/inet='%s inet n - y - - smtpd'; "
-                                           "postconf -P %s/inet/%s %s/inet/smtpd_sasl_auth_enable=yes; then 'postfix reload'. "
-                                           "If it prints a line, do not overwrite it (that drops its -o overrides): "
-                                           "check it, inet_interfaces and the mail log."),
-                                     svc->name, svc->name, svc->name, svc->name, tls, svc->name);
-        } else {
-                const char *reload = reload_cmd(ctx, false, true);
-                const char *proto = svc->proto == PROTO_IMAP ? "imap" : "pop3";
-                if (configured > 0)
-                        r = asprintf(&s, _("Dovecot has %s enabled, yet nothing listens on port %u: check "
-                                           "'service %s { inet_listener %s { port = %u%s } }' in 10-master.conf "
-                                           "(doveconf service/%s), 'listen' in dovecot.conf and the mail log; then '%s'."),
-                                     proto, port, svc->login, svc->name, port, svc->implicit_tls ? " ssl = yes" : "",
-                                     svc->login, reload);
-                else if (svc->proto == PROTO_POP3 && !svc->implicit_tls)
-                        r = asprintf(&s, _("Add pop3 to 'protocols' in dovecot.conf (Debian and Ubuntu: install "
-                                           "dovecot-pop3d first; dnf: it ships with dovecot), with 'service pop3-login "
-                                           "{ inet_listener pop3 { port = 110 } }'; then '%s'."),
-                                     reload);
-                else
-                        r = asprintf(&s, _("Dovecot serves %s when 'protocols' includes %s (dovecot.conf) and "
-                                           "10-master.conf has 'service %s { inet_listener %s { port = %u%s } }'%s; then '%s'."),
-                                     svc->name, proto, svc->login, svc->name, svc->port,
-                                     svc->implicit_tls ? " ssl = yes" : "",
-                                     svc->implicit_tls ? _(", with ssl = yes and ssl_cert/ssl_key in 10-ssl.conf") : "",
-                                     reload);
-        }
-        return r < 0 ? NULL : s;
-}
 
 /* Why the findings past port.SVC could not be judged, for "not tested: ..." */
 static char *not_tested_reason(const CheckContext *ctx, const Job *j, const char *resolve_error) {
@@ -814,7 +744,6 @@ static int port_finding(const CheckContext *ctx, const Job *j, const SvcState *s
 
         switch (res->stage) {
         case STAGE_CONNECT: {
-                _cleanup_free_ char *rem = NULL;
                 if (res->error == -ECONNREFUSED)
                         f = findings_addf(out, id, res->target, STATUS_CRITICAL,
                                           _("%s port %u refuses connections: nothing listens there"), svc->name, j->port);
@@ -825,9 +754,9 @@ static int port_finding(const CheckContext *ctx, const Job *j, const SvcState *s
                 else
                         f = findings_addf(out, id, res->target, STATUS_CRITICAL, _("%s port %u: cannot connect: %s"),
                                           svc->name, j->port, strerror(-res->error));
-                if (!f || !(rem = listen_remedy(ctx, svc, j->port, st)))
+                if (!f)
                         return -ENOMEM;
-                return finding_set_remedy(f, "%s", rem);
+                return remedy_listen(f, ctx, svc, j->port, st ? st->configured : -1, st && st->daemon_down);
         }
         case STAGE_TLS_FIRST:
                 f = findings_addf(out, id, res->target, STATUS_CRITICAL,
@@ -838,7 +767,7 @@ static int port_finding(const CheckContext *ctx, const Job *j, const SvcState *s
                         return -ENOMEM;
                 if (finding_set_detail(f, "%s", res->error_text ? res->error_text : mailproto_strerror(res->error)) < 0)
                         return -ENOMEM;
-                return set_hint_remedy(ctx, f, svc, NULL);
+                return remedy_tls_setting(f, ctx, svc, NULL);
         case STAGE_GREETING: {
                 const char *want = svc->proto == PROTO_SMTP ? "220" : svc->proto == PROTO_IMAP ? "* OK" : "+OK";
                 if (res->error == -ETIMEDOUT)
@@ -856,12 +785,7 @@ static int port_finding(const CheckContext *ctx, const Job *j, const SvcState *s
                         return -ENOMEM;
                 if (finding_set_detail(f, _("greeting: %s"), res->greeting ? res->greeting : _("(nothing)")) < 0)
                         return -ENOMEM;
-                return finding_set_remedy(f, _("Check that the %s daemon owns this port (ss -ltnp 'sport = :%u') and "
-                                               "read its log (%s)."),
-                                          svc->proto == PROTO_SMTP ? "Postfix" : "Dovecot", j->port,
-                                          ctx->systemd ? (svc->proto == PROTO_SMTP ? "journalctl -u postfix"
-                                                                                   : "journalctl -u dovecot")
-                                                       : _("the mail log, e.g. /var/log/mail.log"));
+                return remedy_greeting(f, ctx, svc, j->port);
         }
         default:
                 break;
@@ -936,6 +860,7 @@ static int point_to_earlier(FindingList *out, Finding *f, const Job *j, const Jo
                         if (e == f || !streq(e->id, id) || e->status != f->status || !e->remedy ||
                             !streq(e->remedy, f->remedy))
                                 continue;
+                        finding_clear_commands(f);
                         return finding_set_remedy(f, _("same certificate as %s: see %s"), p->svc->name, id);
                 }
         }
@@ -952,24 +877,46 @@ static int tls_protocol_finding(const CheckContext *ctx, const Job *jobs, Findin
         int r;
 
         snprintf(id, sizeof(id), "tls.%s.protocol", svc->name);
-        /* the main handshake's version, and whether TLS 1.0/1.1 offered alone work */
-        const Result *legacy = &jobs[VARIANT_LEGACY].res;
+        /* the main handshake's version, and which of TLS 1.0 and 1.1, each offered alone, work */
         bool weak = t->version < TLS1_2_VERSION;
-        bool accepted = legacy->tls_ok;
-        bool tested = legacy->stage != STAGE_NONE &&
-                      (accepted || legacy->error == -EPROTO || legacy->error == -ECONNRESET);
+        _cleanup_free_ char *accepted = NULL, *how = NULL;
+        bool tested = true;
+        for (Variant v = VARIANT_TLS10; v < _VARIANT_MAX; v++) {
+                const Result *old = &jobs[v].res;
+                const char *name = version_name(variant_version[v]);
+                const char *outcome;
+                char *n;
+                if (old->tls_ok) {
+                        if (asprintf(&n, "%s%s%s", strempty(accepted), accepted ? _(" and ") : "", name) < 0)
+                                return -ENOMEM;
+                        free(accepted);
+                        accepted = n;
+                        outcome = _("accepted");
+                } else if (old->stage != STAGE_NONE && (old->error == -EPROTO || old->error == -ECONNRESET))
+                        outcome = _("refused");
+                else {
+                        tested = false;
+                        outcome = old->stage == STAGE_NONE ? _("not tested")
+                                  : old->error_text          ? old->error_text
+                                                             : mailproto_strerror(old->error);
+                }
+                if (asprintf(&n, _("%s%s%s offered alone: %s"), strempty(how), how ? "\n" : "", name, outcome) < 0)
+                        return -ENOMEM;
+                free(how);
+                how = n;
+        }
         if (weak || accepted) {
-                f = findings_addf(out, id, res->target, STATUS_WARNING,
-                                  weak ? _("%s negotiates %s, older than TLS 1.2")
-                                       : _("%s still accepts %s (by default it negotiates %s)"),
-                                  svc->name, weak ? t->protocol : version_name(legacy->legacy_version), t->protocol);
+                if (weak)
+                        f = findings_addf(out, id, res->target, STATUS_WARNING, _("%s negotiates %s, older than TLS 1.2"),
+                                          svc->name, t->protocol);
+                else
+                        f = findings_addf(out, id, res->target, STATUS_WARNING,
+                                          _("%s still accepts %s (retired by RFC 8996); by "
+                                            "default it negotiates %s"),
+                                          svc->name, accepted, t->protocol);
                 if (!f)
                         return -ENOMEM;
-                r = svc->proto == PROTO_SMTP
-                        ? finding_set_remedy(f, "%s", _("postconf -e 'smtpd_tls_protocols = >=TLSv1.2' "
-                                                        "'smtpd_tls_mandatory_protocols = >=TLSv1.2'; postfix reload"))
-                        : finding_set_remedy(f, _("Dovecot 10-ssl.conf: ssl_min_protocol = TLSv1.2; then %s"),
-                                             reload_cmd(ctx, false, true));
+                r = remedy_old_protocols(f, ctx, svc);
                 if (r < 0)
                         return r;
         } else
@@ -978,11 +925,7 @@ static int tls_protocol_finding(const CheckContext *ctx, const Job *jobs, Findin
                                   t->protocol, t->cipher);
         if (!f)
                 return -ENOMEM;
-        return finding_set_detail(f, _("negotiated: %s, %s\nonly TLS 1.0 and 1.1 offered: %s"), t->protocol, t->cipher,
-                                  accepted ? version_name(legacy->legacy_version)
-                                  : tested ? _("refused")
-                                  : legacy->stage == STAGE_NONE ? _("not tested")
-                                  : legacy->error_text ? legacy->error_text : mailproto_strerror(legacy->error));
+        return finding_set_detail(f, _("negotiated: %s, %s\n%s"), t->protocol, t->cipher, strempty(how));
 }
 
 /* tls.SVC.{handshake,expiry,name,chain,protocol}: always all five, unknown where the probe
@@ -1018,7 +961,7 @@ static int tls_findings(const CheckContext *ctx, const Job *jobs, const char *ho
                         return -ENOMEM;
                 if (finding_set_detail(f, "%s", res->error_text ? res->error_text : mailproto_strerror(res->error)) < 0)
                         return -ENOMEM;
-                r = set_hint_remedy(ctx, f, svc, NULL);
+                r = remedy_tls_setting(f, ctx, svc, NULL);
                 if (r < 0)
                         return r;
                 return tls_not_tested(out, svc, res->target, 1, ELEMENTSOF(tls_checks),
@@ -1034,9 +977,7 @@ static int tls_findings(const CheckContext *ctx, const Job *jobs, const char *ho
                         return -ENOMEM;
                 if (finding_set_detail(f, "%s", strempty(svc->proto == PROTO_SMTP ? res->ehlo : res->caps)) < 0)
                         return -ENOMEM;
-                r = set_hint_remedy(ctx, f, svc, svc->proto == PROTO_SMTP
-                                    ? _("postconf -e 'smtpd_tls_security_level = may' (encrypt on submission) with a certificate. ")
-                                    : _("Dovecot: 'ssl = yes' in 10-ssl.conf with a certificate. "));
+                r = remedy_no_starttls(f, ctx, svc);
                 if (r < 0)
                         return r;
                 _cleanup_free_ char *why = NULL;
@@ -1104,10 +1045,15 @@ static int tls_findings(const CheckContext *ctx, const Job *jobs, const char *ho
                 if (!m)
                         return -ENOMEM;
                 metric_set_floors(m, true, st->tls_expiry_warning_days, true, st->tls_expiry_critical_days);
+                m->scope = METRIC_NOT_PROMETHEUS;
+                /* Prometheus wants base units: the same quantity in seconds, to the second. */
+                m = finding_add_metric(f, "seconds_left", (double) t->seconds_left, "s");
+                if (!m)
+                        return -ENOMEM;
+                m->scope = METRIC_PROMETHEUS_ONLY;
         }
         if (s != STATUS_OK && s != STATUS_UNKNOWN) {
-                _cleanup_free_ char *rem = expiry_remedy(ctx, t, host);
-                if (!rem || finding_set_remedy(f, "%s", rem) < 0)
+                if (remedy_expiry(f, ctx, svc, t, host) < 0)
                         return -ENOMEM;
                 if (point_to_earlier(out, f, j, earlier, n_earlier, "expiry") < 0)
                         return -ENOMEM;
@@ -1126,9 +1072,10 @@ static int tls_findings(const CheckContext *ctx, const Job *jobs, const char *ho
                                      *t->sans ? t->sans : "(none)") < 0)
                 return -ENOMEM;
         if (t->name_match == 0) {
-                _cleanup_free_ char *rem = certbot_remedy(ctx, host);
-                if (!rem || finding_set_remedy(f, _("Use a certificate whose subjectAltName includes %s (clients "
-                                                    "connect to that name). %s"), host, rem) < 0)
+                _cleanup_free_ char *prefix = NULL;
+                if (asprintf(&prefix, _("Use a certificate whose subjectAltName includes %s (clients connect to "
+                                        "that name). "), host) < 0 ||
+                    remedy_real_certificate(f, ctx, host, prefix) < 0)
                         return -ENOMEM;
                 if (point_to_earlier(out, f, j, earlier, n_earlier, "name") < 0)
                         return -ENOMEM;
@@ -1149,14 +1096,10 @@ static int tls_findings(const CheckContext *ctx, const Job *jobs, const char *ho
                                      t->chain_error ? "\nverify: " : "", strempty(t->chain_error)) < 0)
                 return -ENOMEM;
         if (t->chain == TLS_CHAIN_SELF_SIGNED) {
-                _cleanup_free_ char *rem = certbot_remedy(ctx, host);
-                if (!rem || finding_set_remedy(f, "%s", rem) < 0)
+                if (remedy_real_certificate(f, ctx, host, NULL) < 0)
                         return -ENOMEM;
         } else if (t->chain == TLS_CHAIN_UNTRUSTED) {
-                _cleanup_free_ char *hint = tls_setting_hint(ctx, svc);
-                if (!hint || finding_set_remedy(f, _("Serve the whole chain (fullchain.pem, not cert.pem): %s If the "
-                                                     "certificate comes from a private CA, pass that CA with --ca-file."),
-                                                hint) < 0)
+                if (remedy_untrusted_chain(f, ctx, svc) < 0)
                         return -ENOMEM;
         }
         if (point_to_earlier(out, f, j, earlier, n_earlier, "chain") < 0)
@@ -1220,6 +1163,339 @@ static bool in_networks(const char *const *words, const struct sockaddr_storage 
         return false;
 }
 
+/* A Postfix listener that broke off (no greeting, a closed connection, a failed TLS
+ * start) while SASL is on and Dovecot's auth socket is dead: that is the cause. */
+static bool sasl_is_cause(const Job *j) {
+        const Shared *s = j->shared;
+        const Result *res = &j->res;
+        return s && svc_postfix(j->svc) && s->sasl_enabled && s->sasl_state <= 0 && s->sasl_socket &&
+               (res->stage == STAGE_GREETING || res->stage == STAGE_TLS_FIRST || res->stage == STAGE_DIALOGUE ||
+                (res->stage == STAGE_DONE && !res->tls_ehlo_ok && !streq(j->svc->name, "smtp")));
+}
+
+static char *sasl_cause_text(const Job *j) {
+        char *s = NULL;
+        if (asprintf(&s, _("%s fails because Dovecot's auth socket %s is %s (see config.sasl): smtpd dies when it "
+                           "looks for SASL mechanisms; start Dovecot, Postfix retries in up to 60 s"),
+                     j->svc->name, j->shared->sasl_socket,
+                     j->shared->sasl_state == -ENOENT ? _("missing") : _("dead")) < 0)
+                return NULL;
+        return s;
+}
+
+/* Makes f say the root cause and its remedy instead of the symptom. */
+static int blame_sasl(const CheckContext *ctx, const Job *j, Finding *f) {
+        _cleanup_free_ char *why = sasl_cause_text(j);
+        if (!why)
+                return -ENOMEM;
+        if (finding_append_detail(f, _("symptom: %s"), f->summary) < 0 || finding_set_summary(f, "%s", why) < 0)
+                return -ENOMEM;
+        finding_clear_commands(f);
+        return remedy_no_auth(f, ctx, j->svc, j->shared->sasl_socket, j->shared->sasl_state);
+}
+
+/* smtp.auth on submission and smtps: inside TLS, EHLO offers AUTH, or clients cannot log
+ * in to send mail. */
+static int auth_finding(const CheckContext *ctx, const Job *j, const char *resolve_error, FindingList *out) {
+        const Result *res = &j->res;
+        Finding *f;
+
+        if (!check_group_selected(ctx, "smtp"))
+                return 0;
+        if (resolve_error || !res->tls_ehlo_ok) {
+                if (!resolve_error && sasl_is_cause(j)) {
+                        f = findings_addf(out, "smtp.auth", res->target, STATUS_CRITICAL, "%s", "");
+                        if (!f)
+                                return -ENOMEM;
+                        if (finding_set_detail(f, "%s", strempty(res->tls_ehlo ? res->tls_ehlo : res->greeting)) < 0)
+                                return -ENOMEM;
+                        return blame_sasl(ctx, j, f);
+                }
+                _cleanup_free_ char *why = NULL;
+                if (!resolve_error && res->stage == STAGE_DONE && res->tls_ok)
+                        why = strdup(_("EHLO inside TLS got no answer"));
+                else if (!resolve_error && res->stage == STAGE_DONE)
+                        why = strdup(_("no TLS, so no AUTH (see the handshake finding)"));
+                else
+                        why = not_tested_reason(ctx, j, resolve_error);
+                if (!why)
+                        return -ENOMEM;
+                return add_not_tested(out, "smtp.auth", res->target, why, resolve_error ? NULL : j);
+        }
+        bool ok = res->auth_mechs && *res->auth_mechs;
+        f = findings_addf(out, "smtp.auth", res->target, ok ? STATUS_OK : STATUS_CRITICAL,
+                          ok ? _("%s offers AUTH %s inside TLS") : _("%s offers no AUTH inside TLS: mail clients cannot "
+                                                                     "log in to send mail"),
+                          j->svc->name, strempty(res->auth_mechs));
+        if (!f || finding_set_detail(f, _("EHLO after TLS: %s"), strempty(res->tls_ehlo)) < 0)
+                return -ENOMEM;
+        if (!ok) {
+                int state = j->shared->sasl_socket ? j->shared->sasl_state : 2;
+                if (!j->shared->sasl_enabled)
+                        state = 2;
+                return remedy_no_auth(f, ctx, j->svc, j->shared->sasl_socket, state);
+        }
+        return 0;
+}
+
+/* The restriction list holding a word Postfix does not know, for 451 4.3.5. */
+static int unknown_restriction(const CheckContext *ctx, char **ret_param, char **ret_word, char **ret_fixed) {
+        static const char *const names[] = {
+                "smtpd_client_restrictions", "smtpd_helo_restrictions", "smtpd_sender_restrictions",
+                "smtpd_relay_restrictions", "smtpd_recipient_restrictions", "smtpd_data_restrictions",
+                "smtpd_end_of_data_restrictions", "smtpd_restriction_classes", NULL,
+        };
+        _cleanup_strv_free_ char **v = NULL, **classes = NULL;
+        if (postconf_get(ctx, names, &v, NULL) < 0)
+                return -ENOENT;
+        if (postfix_list_split(v[7], &classes) < 0)
+                return -ENOMEM;
+        for (size_t i = 0; i < 7; i++) {
+                _cleanup_strv_free_ char **words = NULL;
+                if (postfix_list_split(v[i], &words) < 0)
+                        return -ENOMEM;
+                for (char **w = words; *w; w++) {
+                        if (restriction_is_known(*w, classes))
+                                continue;
+                        /* The list without the word, or with the word it nearly is. */
+                        const char *near = restriction_nearest(*w);
+                        _cleanup_free_ char *fixed = NULL;
+                        for (char **x = words; *x; x++) {
+                                const char *use = x == w ? near : *x;
+                                if (!use)
+                                        continue;
+                                char *n;
+                                if (asprintf(&n, "%s%s%s", strempty(fixed), fixed ? ", " : "", use) < 0)
+                                        return -ENOMEM;
+                                free(fixed);
+                                fixed = n;
+                        }
+                        *ret_param = strdup(names[i]);
+                        *ret_word = strdup(*w);
+                        *ret_fixed = fixed ? TAKE_PTR(fixed) : strdup("");
+                        return *ret_param && *ret_word && *ret_fixed ? 0 : -ENOMEM;
+                }
+        }
+        return -ENOENT;
+}
+
+/* smtp.local-recipient: what a sender meets when writing to postmaster here. */
+static int local_rcpt_finding(const CheckContext *ctx, const Job *j, FindingList *out) {
+        const Result *res = &j->res;
+        const char *rcpt = j->shared->local_rcpt;
+        Finding *f;
+
+        if (!rcpt)
+                return findings_addf(out, "smtp.local-recipient", res->target, STATUS_UNKNOWN,
+                                     _("not tested: Postfix names no local mail domain (mydestination, virtual_*_domains)"))
+                               ? 0 : -ENOMEM;
+        if (res->local_rcpt == 0)
+                return add_not_tested(out, "smtp.local-recipient", res->target, _("the dialogue did not get that far"), NULL);
+        if (res->local_rcpt < 0) {
+                f = findings_addf(out, "smtp.local-recipient", res->target, STATUS_UNKNOWN,
+                                  _("not tested: MAIL FROM:<> was not accepted: %s"), strempty(res->local_rcpt_text));
+                return f ? 0 : -ENOMEM;
+        }
+        const char *at = strchr(rcpt, '@');
+        bool unknown_temp = res->unknown_rcpt / 100 == 4;
+        if (res->local_rcpt / 100 == 2 && !unknown_temp) {
+                f = findings_addf(out, "smtp.local-recipient", res->target, STATUS_OK,
+                                  res->unknown_rcpt / 100 == 5 ? _("mail to %s is accepted, to unknown users refused")
+                                                                : _("mail to %s is accepted"),
+                                  rcpt);
+                if (!f || finding_set_detail(f, "RCPT TO:<%s> -> %s\nRCPT TO:<" UNKNOWN_USER "%s> -> %s", rcpt,
+                                             strempty(res->local_rcpt_text), strempty(at),
+                                             res->unknown_rcpt ? strempty(res->unknown_rcpt_text) : _("(not asked)")) < 0)
+                        return -ENOMEM;
+                return 0;
+        }
+        /* postmaster refused, or a lookup for other users failing: the worse reply speaks. */
+        bool pm_ok = res->local_rcpt / 100 == 2;
+        const char *text = pm_ok ? strempty(res->unknown_rcpt_text) : strempty(res->local_rcpt_text);
+        bool temp = pm_ok || res->local_rcpt / 100 == 4;
+        _cleanup_free_ char *any_user = NULL;
+        if (pm_ok && asprintf(&any_user, _("any local user but postmaster (asked: " UNKNOWN_USER "%s)"), strempty(at)) < 0)
+                return -ENOMEM;
+        if (pm_ok)
+                rcpt = any_user;
+        f = findings_addf(out, "smtp.local-recipient", res->target, STATUS_CRITICAL,
+                          temp ? _("mail to %s is deferred: %.120s") : _("mail to %s is rejected: %.120s"), rcpt, text);
+        if (!f || finding_set_detail(f, "MAIL FROM:<>\nRCPT TO:<%s> -> %s\nRCPT TO:<" UNKNOWN_USER "%s> -> %s",
+                                     j->shared->local_rcpt, strempty(res->local_rcpt_text), strempty(at),
+                                     res->unknown_rcpt ? strempty(res->unknown_rcpt_text) : _("(not asked)")) < 0)
+                return -ENOMEM;
+        /* What Postfix itself wrote about it, when it did (the log says which table or word). */
+        static const char *const needles[] = { "unknown smtpd restriction", "is unavailable", "open database",
+                                               "Server configuration error", "lookup error" };
+        for (size_t i = 0; i < ELEMENTSOF(needles); i++) {
+                _cleanup_free_ char *line = NULL;
+                if (maillog_find_recent(needles[i], 3600, &line) == -ENOMEM)
+                        return -ENOMEM;
+                if (line) {
+                        if (finding_append_detail(f, _("Postfix's log: %s"), line) < 0)
+                                return -ENOMEM;
+                        break;
+                }
+        }
+        if (strstr(text, "4.3.5") || strstr(text, "configuration error")) {
+                _cleanup_free_ char *param = NULL, *word = NULL, *fixed = NULL;
+                int r = unknown_restriction(ctx, &param, &word, &fixed);
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0)
+                        return finding_set_remedy(f, "%s", _("Postfix calls its own configuration broken: the mail log "
+                                                             "says why (\"warning: unknown smtpd restriction\" or the "
+                                                             "like); fix that setting and reload Postfix.")) < 0
+                                       ? -ENOMEM : 0;
+                const char *near = restriction_nearest(word);
+                if (finding_append_detail(f, _("%s holds '%s', which Postfix does not know: it answers 451 to every "
+                                               "client at that list"), param, word) < 0)
+                        return -ENOMEM;
+                if ((near ? finding_set_remedy(f, _("'%s' in %s is not a Postfix restriction; it looks like '%s'."),
+                                               word, param, near)
+                          : finding_set_remedy(f, _("'%s' in %s is not a Postfix restriction: remove it (or write the "
+                                                    "one you meant, see postconf(5))."), word, param)) < 0 ||
+                    finding_add_command(f, "postconf -e '%s = %s'", param, fixed) < 0)
+                        return -ENOMEM;
+                return remedy_reload(f, ctx, true, false);
+        }
+        if (temp && (strstr(text, "4.3.0") || strstr(text, "lookup failure")))
+                return finding_set_remedy(f, "%s", _("A lookup table Postfix needs for this address fails (a missing "
+                                                     "or unreadable database): see config.tables, whose commands "
+                                                     "rebuild it.")) < 0 ? -ENOMEM : 0;
+        return finding_set_remedy(f, _("Every mail domain must accept postmaster (RFC 5321): alias it to a real "
+                                       "mailbox (/etc/aliases: 'postmaster: root', then newaliases), and read the "
+                                       "mail log for why %s was refused."), rcpt) < 0 ? -ENOMEM : 0;
+}
+
+/* The source address of the probe, as text. */
+static void local_address(const Result *res, char buf[static INET6_ADDRSTRLEN]) {
+        strcpy(buf, "?");
+        if (res->local_len > 0)
+                inet_ntop(res->local.ss_family,
+                          res->local.ss_family == AF_INET ? (const void *) &((const struct sockaddr_in *) &res->local)->sin_addr
+                                                          : (const void *) &((const struct sockaddr_in6 *) &res->local)->sin6_addr,
+                          buf, INET6_ADDRSTRLEN);
+}
+
+/* When the probe may relay because it is in mynetworks, it cannot tell what a stranger
+ * gets; the configuration can: the restrictions must end in a guard with nothing before it
+ * that lets strangers through, and mynetworks (its tables included) must be narrow. */
+typedef struct RelayConfig {
+        Status status;
+        const char *summary;
+        char *why;
+} RelayConfig;
+
+static int relay_by_config(const CheckContext *ctx, const char *src, RelayConfig *ret) {
+        static const char *const names[] = { "mynetworks", "smtpd_relay_restrictions", "smtpd_recipient_restrictions", NULL };
+        _cleanup_strv_free_ char **v = NULL, **nets = NULL, **relay = NULL, **rcpt = NULL, **entries = NULL;
+        _cleanup_free_ char *sources = NULL, *unread = NULL;
+        const char *wide = NULL;
+
+        *ret = (RelayConfig) { .status = STATUS_UNKNOWN };
+        if (postconf_get(ctx, names, &v, NULL) < 0) {
+                ret->summary = _("relaying accepted for this client; cannot read Postfix's settings to tell whether "
+                                 "strangers may relay too");
+                return 0;
+        }
+        if (postfix_list_split(v[0], &nets) < 0 || postfix_list_split(v[1], &relay) < 0 ||
+            postfix_list_split(v[2], &rcpt) < 0)
+                return -ENOMEM;
+        int in = mynetworks_contains(ctx, nets, src);
+        if (in == 0) {
+                ret->status = STATUS_CRITICAL;
+                ret->summary = _("OPEN RELAY: the server accepts mail for a foreign domain from a client outside mynetworks");
+                return asprintf(&ret->why, _("the probe came from %s, which is not in mynetworks = %s"), src, v[0]) < 0
+                               ? -ENOMEM : 0;
+        }
+        if (in < 0) {
+                ret->summary = _("relaying accepted for this client; a mynetworks table cannot be asked whether it "
+                                 "is a trusted client");
+                return asprintf(&ret->why, "mynetworks = %s", v[0]) < 0 ? -ENOMEM : 0;
+        }
+        RelayWalk a = relay_walk(relay), b = relay_walk(rcpt);
+        const RelayWalk *g = a.verdict == RELAY_GUARDED ? &a : b.verdict == RELAY_GUARDED ? &b : NULL;
+        int k = mynetworks_expand(ctx, nets, &entries, &sources, &unread);
+        if (k < 0)
+                return k;
+        bool is_wide = mynetworks_is_open(entries, &wide);
+        if (!g) {
+                ret->status = STATUS_CRITICAL;
+                ret->summary = _("OPEN RELAY: relaying was accepted, and the restrictions have no "
+                                 "reject_unauth_destination, so strangers may relay too");
+        } else if (is_wide) {
+                ret->status = STATUS_CRITICAL;
+                ret->summary = _("OPEN RELAY: relaying was accepted through mynetworks, and mynetworks spans the "
+                                 "whole Internet");
+        } else if (g->uncertain) {
+                ret->summary = _("relaying accepted for this client (it is in mynetworks); whether strangers may "
+                                 "relay depends on an access check the configuration alone cannot answer");
+        } else if (unread) {
+                ret->summary = _("relaying accepted for this client (it is in mynetworks); a mynetworks table cannot "
+                                 "be read to tell how wide it is");
+        } else {
+                ret->status = STATUS_OK;
+                ret->summary = _("strangers cannot relay: only mynetworks and authenticated clients may, and this "
+                                 "probe is in mynetworks (judged from the configuration)");
+        }
+        return asprintf(&ret->why,
+                        _("the probe came from %s, which is in mynetworks = %s%s%s\n"
+                          "smtpd_relay_restrictions = %s\nsmtpd_recipient_restrictions = %s%s%s%s%s"),
+                        src, v[0], sources ? "\n" : "", strempty(sources), v[1], v[2],
+                        is_wide ? _("\nmynetworks contains ") : "", is_wide ? wide : "",
+                        g && g->uncertain ? _("\nbefore the guard, this may permit anyone: ") : "",
+                        g && g->uncertain ? g->uncertain : "") < 0 ? -ENOMEM : 0;
+}
+
+static int relay_finding(const CheckContext *ctx, const Result *res, FindingList *out) {
+        char src[INET6_ADDRSTRLEN];
+        _cleanup_free_ char *why = NULL;
+        const char *summary;
+        Status s;
+        Finding *f;
+
+        local_address(res, src);
+        switch (res->relay) {
+        case RELAY_REFUSED:
+                s = STATUS_OK;
+                summary = _("relaying to a foreign domain is refused");
+                break;
+        case RELAY_ACCEPTED: {
+                RelayConfig rc;
+                int r = relay_by_config(ctx, src, &rc);
+                if (r < 0)
+                        return r;
+                s = rc.status;
+                summary = rc.summary;
+                why = rc.why;
+                break;
+        }
+        case RELAY_MAIL_REFUSED:
+                s = STATUS_UNKNOWN;
+                summary = _("relay test inconclusive: the server refused MAIL FROM:<>");
+                break;
+        default:
+                s = STATUS_UNKNOWN;
+                summary = _("relay test failed");
+        }
+        f = findings_addf(out, "smtp.open-relay", res->target, s, "%s", summary);
+        if (!f)
+                return -ENOMEM;
+        if (finding_set_detail(f, _("from %s: MAIL FROM:<> RCPT TO:<%s> (never DATA) -> %s"), src, RELAY_RCPT,
+                               strempty(res->relay_text)) < 0)
+                return -ENOMEM;
+        if (why && finding_append_detail(f, "%s", why) < 0)
+                return -ENOMEM;
+        if (s == STATUS_CRITICAL && remedy_open_relay(f, ctx) < 0)
+                return -ENOMEM;
+        if (s == STATUS_UNKNOWN && res->relay == RELAY_ACCEPTED &&
+            finding_set_remedy(f, "%s", _("Run the check from a host outside mynetworks (mxdeck check --only smtp "
+                                          "--host NAME there), or read the access tables named in the restrictions.")) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
 /* smtp.open-relay and smtp.starttls (port 25) and smtp.auth-before-tls (25 and 587): all of
  * them every time, unknown with the reason when the dialogue did not get that far. */
 static int smtp_findings(const CheckContext *ctx, const Job *j, const char *resolve_error, FindingList *out) {
@@ -1230,11 +1506,13 @@ static int smtp_findings(const CheckContext *ctx, const Job *j, const char *reso
         if (!check_group_selected(ctx, "smtp"))
                 return 0;
         if (resolve_error || !res->ehlo_ok) {
-                static const char *const ids25[] = { "smtp.open-relay", "smtp.starttls", "smtp.auth-before-tls" };
-                _cleanup_free_ char *why = not_tested_reason(ctx, j, resolve_error);
+                static const char *const ids25[] = { "smtp.open-relay", "smtp.local-recipient", "smtp.starttls",
+                                                     "smtp.auth-before-tls" };
+                _cleanup_free_ char *why = !resolve_error && sasl_is_cause(j) ? sasl_cause_text(j)
+                                                                              : not_tested_reason(ctx, j, resolve_error);
                 if (!why)
                         return -ENOMEM;
-                for (size_t i = port25 ? 0 : 2; i < ELEMENTSOF(ids25); i++) {
+                for (size_t i = port25 ? 0 : 3; i < ELEMENTSOF(ids25); i++) {
                         int r = add_not_tested(out, ids25[i], res->target, why, j);
                         if (r < 0)
                                 return r;
@@ -1243,51 +1521,11 @@ static int smtp_findings(const CheckContext *ctx, const Job *j, const char *reso
         }
 
         if (port25) {
-                /* open relay */
-                Status s;
-                const char *summary;
-                bool in_mynetworks = false;
-                _cleanup_free_ char *nets = NULL;
-
-                if (res->relay == RELAY_ACCEPTED) {
-                        static const char *const names[] = { "mynetworks", NULL };
-                        _cleanup_strv_free_ char **v = NULL, **words = NULL;
-                        if (postconf_get(ctx, names, &v, NULL) >= 0 && v[0] &&
-                            postfix_list_split(v[0], &words) >= 0 && res->local_len > 0) {
-                                in_mynetworks = in_networks((const char *const *) words, &res->local);
-                                nets = strdup(v[0]);
-                        }
-                }
-                switch (res->relay) {
-                case RELAY_REFUSED:
-                        s = STATUS_OK;
-                        summary = _("relaying to a foreign domain is refused");
-                        break;
-                case RELAY_ACCEPTED:
-                        s = in_mynetworks ? STATUS_OK : STATUS_CRITICAL;
-                        summary = in_mynetworks
-                                ? _("relaying accepted, but only because this client is in mynetworks; strangers "
-                                    "were not tested (run the check from another host)")
-                                : _("OPEN RELAY: the server accepts mail for a foreign domain from anyone");
-                        break;
-                case RELAY_MAIL_REFUSED:
-                        s = STATUS_UNKNOWN;
-                        summary = _("relay test inconclusive: the server refused MAIL FROM:<>");
-                        break;
-                default:
-                        s = STATUS_UNKNOWN;
-                        summary = _("relay test failed");
-                }
-                f = findings_addf(out, "smtp.open-relay", res->target, s, "%s", summary);
-                if (!f)
-                        return -ENOMEM;
-                if (finding_set_detail(f, _("MAIL FROM:<> RCPT TO:<%s> (never DATA) -> %s"), RELAY_RCPT,
-                                       strempty(res->relay_text)) < 0)
-                        return -ENOMEM;
-                if (in_mynetworks && finding_append_detail(f, "mynetworks = %s", strempty(nets)) < 0)
-                        return -ENOMEM;
-                if (s == STATUS_CRITICAL && finding_set_remedy(f, "%s", relay_remedy()) < 0)
-                        return -ENOMEM;
+                int r = relay_finding(ctx, res, out);
+                if (r >= 0)
+                        r = local_rcpt_finding(ctx, j, out);
+                if (r < 0)
+                        return r;
 
                 /* STARTTLS offered on 25 */
                 f = findings_addf(out, "smtp.starttls", res->target, res->has_starttls ? STATUS_OK : STATUS_CRITICAL,
@@ -1295,9 +1533,7 @@ static int smtp_findings(const CheckContext *ctx, const Job *j, const char *reso
                                                     : _("port 25 does not offer STARTTLS: mail arrives in clear text"));
                 if (!f || finding_set_detail(f, "%s", strempty(res->ehlo)) < 0)
                         return -ENOMEM;
-                if (!res->has_starttls &&
-                    finding_set_remedy(f, _("postconf -e 'smtpd_tls_security_level = may' 'smtpd_tls_chain_files = "
-                                            "/path/privkey.pem, /path/fullchain.pem'; postfix reload")) < 0)
+                if (!res->has_starttls && remedy_starttls_25(f, ctx) < 0)
                         return -ENOMEM;
         }
 
@@ -1309,14 +1545,12 @@ static int smtp_findings(const CheckContext *ctx, const Job *j, const char *reso
                           j->svc->name);
         if (!f || finding_set_detail(f, "%s", strempty(res->ehlo)) < 0)
                 return -ENOMEM;
-        if (s != STATUS_OK &&
-            finding_set_remedy(f, port25 ? _("postconf -e 'smtpd_tls_auth_only = yes' (or drop "
-                                             "smtpd_sasl_auth_enable on port 25: clients submit on 587/465); postfix reload")
-                                         : _("postconf -e 'smtpd_tls_auth_only = yes', or postconf -P "
-                                             "submission/inet/smtpd_tls_security_level=encrypt; postfix reload")) < 0)
+        if (s != STATUS_OK && remedy_auth_before_tls(f, ctx, port25) < 0)
                 return -ENOMEM;
         return 0;
 }
+
+static bool in_networks(const char *const *words, const struct sockaddr_storage *addr);
 
 static int plaintext_finding(const CheckContext *ctx, const Job *j, const char *resolve_error, FindingList *out) {
         const Result *res = &j->res;
@@ -1335,20 +1569,57 @@ static int plaintext_finding(const CheckContext *ctx, const Job *j, const char *
                         return -ENOMEM;
                 return add_not_tested(out, id, res->target, why, j);
         }
-        f = findings_addf(out, id, res->target, res->plaintext_allowed ? STATUS_CRITICAL : STATUS_OK,
-                          res->plaintext_allowed ? _("%s accepts password login without TLS")
-                                                 : _("%s refuses password login before TLS"),
-                          j->svc->name);
-        if (!f || finding_set_detail(f, _("capabilities before TLS: %s"), strempty(res->caps)) < 0)
-                return -ENOMEM;
-        if (res->same_address && finding_append_detail(f, _("note: client and server share an address; Dovecot "
-                                                             "counts such connections as secure")) < 0)
-                return -ENOMEM;
-        if (res->plaintext_allowed) {
-                _cleanup_free_ char *rem = dovecot_plaintext_remedy(ctx);
-                if (!rem || finding_set_remedy(f, "%s", rem) < 0)
-                        return -ENOMEM;
+        /* Dovecot lets a client log in without TLS when it counts the connection as secure:
+         * same address at both ends, or a client in login_trusted_networks. A stranger is
+         * neither; when the probe was one of them, the answer is the configuration's. */
+        char src[INET6_ADDRSTRLEN] = "?";
+        if (res->local_len > 0)
+                inet_ntop(res->local.ss_family,
+                          res->local.ss_family == AF_INET ? (const void *) &((const struct sockaddr_in *) &res->local)->sin_addr
+                                                          : (const void *) &((const struct sockaddr_in6 *) &res->local)->sin6_addr,
+                          src, sizeof(src));
+        _cleanup_free_ char *trusted = NULL, *dpa = NULL;
+        bool in_trusted = false;
+        if (res->plaintext_allowed && doveconf_get(ctx, "login_trusted_networks", &trusted, NULL) >= 0 && trusted) {
+                _cleanup_strv_free_ char **words = NULL;
+                if (postfix_list_split(trusted, &words) >= 0)
+                        in_trusted = in_networks((const char *const *) words, &res->local);
         }
+        bool allowed = res->plaintext_allowed;
+        bool by_config = allowed && (res->same_address || in_trusted);
+        if (by_config) {
+                /* Dovecot 2.3: disable_plaintext_auth; 2.4: auth_allow_cleartext. */
+                int k = doveconf_get(ctx, "disable_plaintext_auth", &dpa, NULL);
+                if (k >= 0 && dpa) {
+                        const char *v = dpa + strspn(dpa, " \t");
+                        allowed = strncmp(v, "no", 2) == 0;
+                } else if (doveconf_get(ctx, "auth_allow_cleartext", &dpa, NULL) >= 0 && dpa) {
+                        const char *v = dpa + strspn(dpa, " \t");
+                        allowed = strncmp(v, "yes", 3) == 0;
+                } else {
+                        f = findings_addf(out, id, res->target, STATUS_UNKNOWN,
+                                          _("not tested: Dovecot counted this probe from %s as a secure connection, "
+                                            "and its configuration cannot be read"), src);
+                        return f ? 0 : -ENOMEM;
+                }
+        }
+        f = findings_addf(out, id, res->target, allowed ? STATUS_CRITICAL : STATUS_OK,
+                          allowed ? _("%s accepts password login without TLS")
+                                  : _("%s refuses password login before TLS"),
+                          j->svc->name);
+        if (!f || finding_set_detail(f, _("capabilities before TLS (probe from %s): %s"), src, strempty(res->caps)) < 0)
+                return -ENOMEM;
+        if (by_config &&
+            finding_append_detail(f, _("judged from Dovecot's configuration: Dovecot counts this probe's connection as "
+                                       "secure (%s), so it offers login to it, while a client from another address "
+                                       "%s (disable_plaintext_auth = %s)"),
+                                  res->same_address ? _("client and server share an address")
+                                                    : _("the client is in login_trusted_networks"),
+                                  allowed ? _("may log in without TLS too") : _("is refused"),
+                                  dpa ? dpa + strspn(dpa, " \t") : "?") < 0)
+                return -ENOMEM;
+        if (allowed && remedy_plaintext_auth(f, ctx) < 0)
+                return -ENOMEM;
         return 0;
 }
 
@@ -1444,10 +1715,11 @@ static unsigned service_port(const CheckContext *ctx, const Service *svc) {
 static bool service_wanted(const CheckContext *ctx, const Service *svc) {
         if (check_group_selected(ctx, "port") || check_group_selected(ctx, "tls"))
                 return true;
+        if (svc->proto == PROTO_SMTP)
+                /* smtps too: smtp.auth asks it whether clients can log in. */
+                return check_group_selected(ctx, "smtp");
         if (svc->implicit_tls)
                 return false;
-        if (svc->proto == PROTO_SMTP)
-                return check_group_selected(ctx, "smtp");
         return check_group_selected(ctx, svc->proto == PROTO_IMAP ? "imap" : "pop3");
 }
 
@@ -1479,6 +1751,30 @@ static int resolve(Shared *s, const char *name, Deadline deadline, char **ret_er
         return 0;
 }
 
+/* What Postfix's configuration says before any probe runs: a recipient that must be
+ * accepted (postmaster at the first local or virtual domain), and the SASL socket. */
+static int shared_postfix_facts(const CheckContext *ctx, Shared *s) {
+        static const char *const names[] = { "mydestination", "virtual_alias_domains", "virtual_mailbox_domains",
+                                             "myhostname", NULL };
+        _cleanup_strv_free_ char **v = NULL;
+        if (postconf_get(ctx, names, &v, NULL) >= 0) {
+                for (size_t i = 0; i < 3 && !s->local_rcpt; i++) {
+                        _cleanup_strv_free_ char **words = NULL;
+                        if (postfix_list_split(v[i], &words) < 0)
+                                return -ENOMEM;
+                        for (char **w = words; *w && !s->local_rcpt; w++)
+                                if (!strchr(*w, ':') && !strchr(*w, '/') && !strchr(*w, '$') && strchr(*w, '.') &&
+                                    asprintf(&s->local_rcpt, "postmaster@%s", *w) < 0)
+                                        return -ENOMEM;
+                }
+        }
+        int r = postfix_sasl_socket(ctx, &s->sasl_socket, &s->sasl_enabled);
+        if (r == -ENOMEM)
+                return r;
+        s->sasl_state = r >= 0 ? unix_socket_state(s->sasl_socket) : 2;
+        return 0;
+}
+
 int check_mail_listeners(const CheckContext *ctx, FindingList *out) {
         Shared s = { .ctx = ctx, .host = ctx->host };
         Job jobs[N_SERVICES][_VARIANT_MAX] = {};
@@ -1499,10 +1795,14 @@ int check_mail_listeners(const CheckContext *ctx, FindingList *out) {
         if (r == -ENOMEM || r == -ECANCELED)
                 return r;
         s.want_relay = check_group_selected(ctx, "smtp");
+        if (s.want_relay || check_group_selected(ctx, "port")) {
+                r = shared_postfix_facts(ctx, &s);
+                if (r < 0)
+                        goto out;
+        }
 
         for (Variant v = 0; v < _VARIANT_MAX; v++) {
-                bool legacy = v == VARIANT_LEGACY;
-                r = tls_client_ctx_new_range(ctx->ca_file, legacy ? TLS1_VERSION : 0, legacy ? TLS1_1_VERSION : 0,
+                r = tls_client_ctx_new_range(ctx->ca_file, variant_version[v], variant_version[v],
                                        &s.tls_ctx[v], v == VARIANT_MAIN ? &tls_error : NULL);
                 if (r < 0 && v == VARIANT_MAIN) {
                         Finding *f = findings_addf(out, "tls.smtp.handshake", "", STATUS_UNKNOWN,
@@ -1615,6 +1915,29 @@ int check_mail_listeners(const CheckContext *ctx, FindingList *out) {
                         r = tls_findings(ctx, j, ctx->host, resolve_error, earlier, n_earlier, out);
                 if (r >= 0 && svc->proto == PROTO_SMTP && !svc->implicit_tls)
                         r = smtp_findings(ctx, j, resolve_error, out);
+                if (r >= 0 && svc->proto == PROTO_SMTP && !streq(svc->name, "smtp"))
+                        r = auth_finding(ctx, j, resolve_error, out);
+                /* A Postfix port that broke off because Dovecot's auth socket is dead: say
+                 * the cause on port.SVC instead of its symptom. */
+                if (r >= 0 && !resolve_error && sasl_is_cause(j) && j->res.stage != STAGE_DONE) {
+                        _cleanup_free_ char *why = sasl_cause_text(j);
+                        if (!why)
+                                r = -ENOMEM;
+                        for (size_t k = from; k < out->n && r >= 0; k++) {
+                                Finding *pf = &out->items[k];
+                                if (pf->status == STATUS_OK || strstr(pf->summary, why))
+                                        continue; /* fine, or already says the cause */
+                                if (pf->status != STATUS_UNKNOWN) {
+                                        r = blame_sasl(ctx, j, pf);
+                                        continue;
+                                }
+                                /* tls.SVC.* that could not be judged: not tested, and why. */
+                                if (finding_set_summary(pf, _("not tested: %s"), why) < 0 ||
+                                    finding_set_remedy(pf, "%s", _("See config.sasl.")) < 0)
+                                        r = -ENOMEM;
+                                finding_clear_commands(pf);
+                        }
+                }
                 if (r >= 0 && svc->proto != PROTO_SMTP && !svc->implicit_tls)
                         r = plaintext_finding(ctx, j, resolve_error, out);
                 if (resolve_error)
@@ -1635,5 +1958,7 @@ int check_mail_listeners(const CheckContext *ctx, FindingList *out) {
 out:
         for (Variant v = 0; v < _VARIANT_MAX; v++)
                 tls_client_ctx_free(s.tls_ctx[v]);
+        free(s.local_rcpt);
+        free(s.sasl_socket);
         return r == -ECANCELED ? 0 : r;
 }

@@ -60,7 +60,7 @@ expect_eq "$(cat "$T/rc")" 2 "open relay: exit status"
 postconf -e 'smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination' 'mynetworks = 0.0.0.0/0'
 check_json --only config
 expect_eq "$(status_of config.relay)" critical "permit_mynetworks with mynetworks 0.0.0.0/0"
-expect_match "$(jq_ field config.relay remedy <"$T/out.json")" "mynetworks = 127.0.0.0/8" "remedy fixes mynetworks"
+expect_match "$(jq_ field config.relay commands <"$T/out.json")" "^postconf -e 'mynetworks = 127.0.0.0/8 \\[::1\\]/128'" "remedy fixes mynetworks"
 postconf -e 'mynetworks = 127.0.0.0/8'
 # The service must exist in master.cf before -P can set its options (-P only warns).
 postconf -M 'submission/inet=submission inet n - y - - smtpd'
@@ -69,7 +69,7 @@ check_json --only config
 expect_eq "$(status_of config.relay)" critical "open relay through a master.cf override"
 expect_match "$(jq_ field config.relay detail <"$T/out.json")" "submission/inet" "override named in detail"
 expect_eq "$(jq_ field config.relay target <"$T/out.json")" /etc/postfix/master.cf "override: target is master.cf"
-expect_match "$(jq_ field config.relay remedy <"$T/out.json")" "postconf -P 'submission/inet/smtpd_relay_restrictions=" "override: remedy edits the override"
+expect_match "$(jq_ field config.relay commands <"$T/out.json")" "^postconf -P 'submission/inet/smtpd_relay_restrictions=" "override: remedy edits the override"
 postconf -P 'submission/inet/smtpd_relay_restrictions=permit_sasl_authenticated,reject'
 check_json --only config
 expect_eq "$(status_of config.relay)" ok "submission override permit_sasl_authenticated,reject"
@@ -114,7 +114,8 @@ postconf -e 'virtual_alias_domains ='
 postconf -e 'myhostname = mailhost'
 check_json --only system
 expect_eq "$(status_of system.hostname)" critical "myhostname without a domain"
-expect_match "$(jq_ field system.hostname remedy <"$T/out.json")" "myhostname=mail.lab.test" "remedy uses the host's own FQDN"
+expect_eq "$(jq_ field system.hostname commands <"$T/out.json")" "postconf -e myhostname=mail.lab.test
+postfix reload" "remedy uses the host's own FQDN"
 postconf -e 'myhostname = mail.lab.test'
 
 # 7. Broken Dovecot setting: doveconf's own message, critical.
@@ -134,7 +135,7 @@ mount --bind /dev/null /usr/sbin/dovecot
 check_json --only config,service
 expect_eq "$(status_of config.dovecot)" unknown "Dovecot not installed: config.dovecot"
 expect_eq "$(status_of service.dovecot)" critical "Dovecot not installed: service.dovecot"
-expect_match "$(jq_ field service.dovecot remedy <"$T/out.json")" "apt-get install -y dovecot-imapd" "install remedy"
+expect_match "$(jq_ field service.dovecot commands <"$T/out.json")" "^apt-get install -y dovecot-imapd" "install remedy"
 umount /usr/sbin/dovecot /usr/bin/doveconf
 
 finish

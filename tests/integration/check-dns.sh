@@ -24,7 +24,7 @@ check_json() {
         echo $? >"$T/rc"
 }
 status_of() { jq_ status "$@" <"$T/out.json"; }
-field_of() { jq_ field "$1" "$2" <"$T/out.json"; }
+field_of() { jq_ field "$@" <"$T/out.json"; }
 
 printf '[dns]\ndnsbl_zones = bl.lab.test, dbl.lab.test\n' >"$T/mxdeck.conf"
 
@@ -50,6 +50,22 @@ RESOLVER=127.0.0.1
 # the selector comes from the local key when not given
 check_json --only dns --domain example.test --host mail.example.test
 expect_eq "$(status_of dns.dkim)" ok "DKIM selector found in /etc/mxdeck/dkim"
+
+# no key and no signing milter: the server does not sign at all, a warning with the set-up
+mv /etc/mxdeck/dkim/mail.private "$T/mail.private"
+made_cf=
+[ -e /etc/postfix/main.cf ] || { : >/etc/postfix/main.cf; made_cf=1; }   # Postfix with its defaults
+check_json --only dns --domain example.test --host mail.example.test
+expect_eq "$(status_of dns.dkim)" warning "not signing: dns.dkim warning"
+expect_match "$(field_of dns.dkim summary)" "not DKIM-signed" "not signing: says so"
+expect_match "$(field_of dns.dkim fix)" "opendkim-genkey -b 2048 -d example.test -s [0-9]{6} -D /etc/dkimkeys" \
+        "not signing: the commands make a key"
+postconf -e 'smtpd_milters = inet:127.0.0.1:8891'
+check_json --only dns --domain example.test --host mail.example.test
+expect_eq "$(status_of dns.dkim)" unknown "a milter but no selector: cannot tell, unknown"
+postconf -X smtpd_milters
+[ -n "$made_cf" ] && rm -f /etc/postfix/main.cf
+mv "$T/mail.private" /etc/mxdeck/dkim/mail.private
 
 # ---- 2. MX ----
 check_json --only dns --domain cname-mx.test --host mail.example.test --selector mail

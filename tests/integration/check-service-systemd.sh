@@ -243,7 +243,7 @@ expect_eq "$(status_of service.dovecot)" critical "both stopped: dovecot critica
 expect_match "$(field_of service.postfix summary)" "not running.*inactive" "postfix summary names the unit state"
 expect_match "$(field_of service.dovecot summary)" "dovecot.service: inactive/dead" "dovecot summary names the unit state"
 expect_match "$(field_of service.postfix detail)" "ActiveState=inactive" "postfix detail has ActiveState"
-expect_match "$(field_of service.dovecot remedy)" "systemctl enable --now dovecot.service" "remedy uses systemctl"
+expect_match "$(field_of service.dovecot fix)" "systemctl enable --now dovecot.service" "remedy uses systemctl"
 expect_eq "$(cat "$T/rc")" 2 "both stopped: exit code 2"
 in_ns mxdeck check --only service --format nagios >"$T/out.nagios"
 expect_eq "$?" 2 "both stopped: nagios exit 2"
@@ -275,7 +275,7 @@ expect_eq "$(status_of service.postfix)" warning "postfix disabled: warning"
 expect_eq "$(status_of service.dovecot)" warning "dovecot disabled: warning"
 expect_match "$(field_of service.postfix summary)" "will not start at boot \(disabled\)" "postfix: will not start at boot"
 expect_match "$(field_of service.dovecot summary)" "will not start at boot \(disabled\)" "dovecot: will not start at boot"
-expect_match "$(field_of service.dovecot remedy)" "systemctl enable --now dovecot.service" "remedy: enable it"
+expect_match "$(field_of service.dovecot fix)" "systemctl enable --now dovecot.service" "remedy: enable it"
 expect_eq "$(cat "$T/rc")" 1 "disabled: exit code 1"
 sysctl_ enable postfix.service dovecot.service
 

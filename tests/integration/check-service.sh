@@ -32,7 +32,7 @@ chmod 600 /etc/dovecot/private/dovecot.key
 service_json
 expect_eq "$(jq_ status service.postfix <"$T/out.json")" critical "postfix stopped"
 expect_eq "$(jq_ status service.dovecot <"$T/out.json")" critical "dovecot stopped"
-expect_match "$(jq_ field service.dovecot remedy <"$T/out.json")" "dovecot" "remedy says how to start it"
+expect_eq "$(jq_ field service.dovecot commands <"$T/out.json")" "dovecot" "remedy says how to start it"
 nagios
 expect_eq "$(cat "$T/rc")" 2 "nagios exit code with both stopped"
 expect_match "$(head -1 "$T/out.nagios")" "^MXDECK CRITICAL: " "nagios first line"

@@ -24,7 +24,7 @@ run_check() {
         echo $? >"$T/rc"
 }
 status_of() { jq_ status "$@" <"$T/out.json"; }
-field_of() { jq_ field "$1" "$2" <"$T/out.json"; }
+field_of() { jq_ field "$@" <"$T/out.json"; }
 # metric_of ID NAME [TARGET_SUBSTRING]: the metric's value in the first such finding, or "none".
 metric_of() {
         python3 -c '
@@ -112,7 +112,7 @@ days=$((($(date -u +%s) - $(date -u -d 2025-03-01T00:00:00Z +%s)) / 86400))
 expect_match "$(field_of tls.smtp.expiry summary)" "^certificate expired $days days ago " "expired: summary says $days days"
 expect_eq "$(metric_of tls.smtp.expiry days_left)" "-$days" "expired: days_left is -$days"
 # A private CA's certificate: certbot renew would do nothing, so get a real one.
-expect_match "$(field_of tls.smtp.expiry remedy)" "private CA.*certbot certonly" "expired: private-CA remedy"
+expect_match "$(field_of tls.smtp.expiry fix)" "private CA.*certbot certonly" "expired: private-CA remedy"
 expect_match "$(field_of tls.smtp.expiry remedy)" "renewal-hooks/deploy/" "expired: deploy hook file"
 expect_eq "$(field_of tls.imap.expiry remedy)" "same certificate as smtp: see tls.smtp.expiry" "expired: short repeat"
 expect_eq "$(status_of tls.imap.chain)" ok "expired: chain judged apart from time"
@@ -135,7 +135,7 @@ expect_eq "$(status_of tls.smtp.name)" critical "wildcard covers one label only"
 use_cert selfsigned
 run_check --ca-file "$P/ca.pem"
 all_tls chain warning "self-signed"
-expect_match "$(field_of tls.smtp.chain remedy)" "certbot certonly" "self-signed: certbot remedy"
+expect_match "$(field_of tls.smtp.chain fix)" "certbot certonly" "self-signed: certbot remedy"
 expect_match "$(field_of tls.pop3s.chain remedy)" "^same certificate as smtp" "self-signed: short repeat"
 use_cert valid
 
@@ -150,7 +150,7 @@ reload
 run_check --ca-file "$P/ca.pem"
 all_tls protocol warning "TLS 1.0 permitted"
 expect_match "$(field_of tls.smtp.protocol summary)" "still accepts TLS 1\\.[01]" "TLS 1.0: summary"
-expect_match "$(field_of tls.smtp.protocol remedy)" "smtpd_tls_protocols" "TLS 1.0: Postfix remedy"
+expect_match "$(field_of tls.smtp.protocol fix)" "smtpd_tls_protocols" "TLS 1.0: Postfix remedy"
 expect_match "$(field_of tls.imap.protocol remedy)" "ssl_min_protocol" "TLS 1.0: Dovecot remedy"
 postconf -e 'smtpd_tls_protocols = >=TLSv1.2' 'smtpd_tls_mandatory_protocols = >=TLSv1.2'
 postconf -X tls_medium_cipherlist smtpd_tls_ciphers smtpd_tls_mandatory_ciphers
@@ -184,7 +184,7 @@ reload
 run_check --ca-file "$P/ca.pem"
 expect_eq "$(status_of smtp.auth-before-tls :25)" warning "AUTH before STARTTLS on 25"
 expect_eq "$(status_of smtp.auth-before-tls :587)" critical "AUTH before STARTTLS on 587"
-expect_match "$(field_of smtp.auth-before-tls remedy)" "smtpd_tls_auth_only = yes" "AUTH before STARTTLS: remedy"
+expect_match "$(field_of smtp.auth-before-tls fix)" "smtpd_tls_auth_only = yes" "AUTH before STARTTLS: remedy"
 postconf -e 'smtpd_tls_auth_only = yes'
 postconf -P submission/inet/smtpd_tls_security_level=encrypt
 
@@ -196,7 +196,7 @@ expect_eq "$(status_of imap.plaintext-auth)" critical "IMAP plaintext login allo
 expect_eq "$(status_of pop3.plaintext-auth)" critical "POP3 plaintext login allowed"
 expect_match "$(field_of imap.plaintext-auth remedy)" "disable_plaintext_auth = yes" "plaintext: remedy"
 # No systemd in the lab: remedies give the daemons' own commands.
-expect_match "$(field_of imap.plaintext-auth remedy)" "doveadm reload" "plaintext: remedy without systemd"
+expect_match "$(field_of imap.plaintext-auth fix)" "doveadm reload" "plaintext: remedy without systemd"
 if grep -q systemctl "$T/out.json"; then not_ok "no systemd: a remedy says systemctl"; else ok "no systemd: no systemctl"; fi
 expect_match "$(field_of pop3.plaintext-auth detail)" "USER" "plaintext: POP3 capabilities shown"
 
@@ -234,7 +234,7 @@ expect_eq "$(cat "$T/rc")" 0 "services not configured: exit status 0"
 run_check --ca-file "$P/ca.pem" --port pop3=110 --port submission=587
 expect_eq "$(status_of port.pop3)" critical "--port pop3=110: probed and judged"
 expect_eq "$(status_of pop3.plaintext-auth)" unknown "--port pop3=110: pop3.plaintext-auth unknown"
-expect_match "$(field_of port.submission remedy)" "^'postconf -M submission/inet' prints nothing: add the service: postconf -M " \
+expect_match "$(field_of port.submission fix)" "^'postconf -M submission/inet' prints nothing: add the service\\."$'\n'"postconf -M submission/inet=" \
         "--port submission: remedy adds the service, known to be absent"
 postconf -M submission/inet="submission inet n - y - - smtpd"
 postconf -P submission/inet/smtpd_tls_security_level=encrypt submission/inet/smtpd_sasl_auth_enable=yes
@@ -273,7 +273,7 @@ expect_eq "$(status_of port.smtp)" critical "postfix stopped: port.smtp"
 expect_match "$(field_of port.smtp summary)" "refuses connections" "postfix stopped: summary"
 expect_eq "$(status_of port.imaps)" ok "postfix stopped: Dovecot still fine"
 expect_eq "$(cat "$T/rc")" 2 "postfix stopped: exit status"
-expect_match "$(field_of port.smtp remedy)" "^Postfix is not running: see service\\.postfix; start it with 'postfix start'" \
+expect_match "$(field_of port.smtp fix)" "^Postfix is not running: see service\\.postfix; start it .*"$'\n'"postfix start$" \
         "postfix stopped: remedy points at the daemon"
 expect_match "$(field_of port.submission remedy)" "^Postfix is not running" "postfix stopped: submission remedy too"
 expect_eq "$(metric_of port.smtp latency_ms)" none "postfix stopped: no latency_ms metric"
@@ -284,7 +284,7 @@ expect_eq "$(status_of tls.smtps.chain)" unknown "postfix stopped: tls.smtps.cha
 "$MXDECK" check --only port,tls,smtp,imap,pop3 --color never --timeout 5 --ca-file "$P/ca.pem" >"$T/out.txt"
 expect_match "$(grep -A4 'port\.smtps ' "$T/out.txt")" "5 TLS checks not run: port 465 refused the connection" \
         "postfix stopped: text folds tls.smtps.* under port.smtps"
-expect_match "$(grep -A5 'port\.smtp  ' "$T/out.txt")" "3 SMTP checks not run: port 25 refused the connection" \
+expect_match "$(grep -A5 'port\.smtp  ' "$T/out.txt")" "4 SMTP checks not run: port 25 refused the connection" \
         "postfix stopped: text folds smtp.* under port.smtp"
 if grep -qE '^ +UNKNOWN +(tls\.smtps?\.|tls\.submission\.|smtp\.)' "$T/out.txt"; then
         not_ok "postfix stopped: a folded finding is listed in the text: $(grep -m1 -E 'UNKNOWN +(tls|smtp)\.' "$T/out.txt")"
@@ -299,7 +299,7 @@ expect_match "$(grep -c -E '^ +UNKNOWN +tls\.smtps\.' "$T/out-v.txt")" "^5$" "po
 doveadm stop 2>/dev/null || dovecot stop
 wait_for_port_closed 143 10 || fail "port 143 still open 10 s after stopping dovecot"
 run_check --ca-file "$P/ca.pem"
-expect_match "$(field_of port.pop3 remedy)" "^Dovecot is not running: see service\\.dovecot; start it with 'dovecot'" \
+expect_match "$(field_of port.pop3 fix)" "^Dovecot is not running: see service\\.dovecot; start it .*"$'\n'"dovecot$" \
         "dovecot stopped: remedy points at the daemon"
 if grep -q "dovecot-pop3d\|systemctl" "$T/out.json"; then
         not_ok "dovecot stopped: install or systemctl advice"

@@ -37,24 +37,30 @@ static void build(FindingList *l) {
         m = finding_add_metric(f, "days_left", 9, "");
         assert_non_null(m);
         metric_set_floors(m, true, 21, true, 7);
+        m->scope = METRIC_NOT_PROMETHEUS;
+        m = finding_add_metric(f, "seconds_left", 9 * 86400 + 3600, "s");
+        assert_non_null(m);
+        m->scope = METRIC_PROMETHEUS_ONLY;
         m = finding_add_metric(f, "handshake_ms", 12.5, "ms");
         assert_non_null(m);
         metric_set_thresholds(m, true, 500, true, 2000);
-        assert_int_equal(finding_set_remedy(f, "certbot renew && systemctl reload postfix dovecot"), 0);
+        assert_int_equal(finding_set_remedy(f, "Renew it, then reload both daemons."), 0);
+        assert_int_equal(finding_add_command(f, "certbot renew"), 0);
+        assert_int_equal(finding_add_command(f, "systemctl reload postfix dovecot"), 0);
 
         f = findings_addf(l, "system.disk", "/var/spool/postfix", STATUS_OK, "mail queue: 12.0 GiB free (42%%) on /");
         assert_non_null(f);
-        m = finding_add_metric(f, "free_percent", 42.25, "%");
+        m = finding_add_metric(f, "disk_free_percent", 42.25, "%");
         metric_set_floors(m, true, 15, true, 5);
         metric_set_range(m, true, 0, true, 100);
-        assert_non_null(finding_add_metric(f, "free_bytes", 12884901888.0, "B"));
+        assert_non_null(finding_add_metric(f, "disk_free_bytes", 12884901888.0, "B"));
 
         f = findings_addf(l, "system.disk", "/home/\"quoted\"\\dir", STATUS_OK, "邮件存储：剩余 80%%");
         assert_non_null(f);
-        m = finding_add_metric(f, "free_percent", 80, "%");
+        m = finding_add_metric(f, "disk_free_percent", 80, "%");
         metric_set_floors(m, true, 15, true, 5);
         metric_set_range(m, true, 0, true, 100);
-        assert_non_null(finding_add_metric(f, "free_bytes", 1024, "B"));
+        assert_non_null(finding_add_metric(f, "disk_free_bytes", 1024, "B"));
 
         f = findings_addf(l, "config.relay", "/etc/postfix/main.cf", STATUS_UNKNOWN,
                           "cannot read Postfix settings: \033[31mred\033[0m banner\a");
@@ -283,6 +289,13 @@ static void test_json_structure(void **state) {
         json_t *tls = json_array_get(fs, 2);
         assert_string_equal(json_string_value(json_object_get(tls, "group")), "tls");
         assert_int_equal(json_integer_value(json_object_get(json_object_get(tls, "metrics"), "days_left")), 9);
+        /* A Prometheus-only metric stays out of JSON. */
+        assert_null(json_object_get(json_object_get(tls, "metrics"), "seconds_left"));
+        json_t *cmds = json_object_get(tls, "commands");
+        assert_int_equal(json_array_size(cmds), 2);
+        assert_string_equal(json_string_value(json_array_get(cmds, 1)), "systemctl reload postfix dovecot");
+        /* Every finding has the array, empty when there is nothing to run. */
+        assert_int_equal(json_array_size(json_object_get(json_array_get(fs, 0), "commands")), 0);
         /* No raw escape character survives anywhere. */
         assert_null(strchr(out, '\033'));
         json_decref(root);
@@ -348,6 +361,53 @@ static void test_nagios_ranges(void **state) {
         findings_done(&l);
 }
 
+static void test_commands(void **state) {
+        FindingList l = {};
+        Finding *f = findings_addf(&l, "config.tables", "/etc/aliases", STATUS_CRITICAL, "x");
+        assert_non_null(f);
+        assert_int_equal(finding_add_command(f, "two\nlines"), -EINVAL);
+        assert_int_equal(finding_add_command(f, "%s", ""), -EINVAL);
+        assert_int_equal(finding_add_command(f, "newaliases \033[2J"), 0);
+        assert_int_equal(f->n_commands, 1);
+        assert_null(strchr(f->commands[0], '\033'));
+        RenderOptions o = {};
+        _cleanup_free_ char *text = render_to_string(RENDER_TEXT, &l, &o);
+        assert_non_null(strstr(text, "run:    newaliases"));
+        _cleanup_free_ char *nagios = render_to_string(RENDER_NAGIOS, &l, NULL);
+        assert_non_null(strstr(nagios, "\n    $ newaliases"));
+        finding_clear_commands(f);
+        assert_int_equal(f->n_commands, 0);
+        findings_done(&l);
+}
+
+/* The Nagios first line stays short however many problems there are: the worst first, as
+ * many as fit in about 200 columns, a single long one cut; the rest in the long output. */
+static void test_nagios_first_line(void **state) {
+        FindingList l = {};
+        char id[32];
+        for (int i = 0; i < 40; i++) {
+                snprintf(id, sizeof(id), "tls.svc%d.expiry", i);
+                assert_non_null(findings_addf(&l, id, "", i < 3 ? STATUS_WARNING : STATUS_CRITICAL,
+                                              "certificate expired %d days ago (some long explanation)", i));
+        }
+        _cleanup_free_ char *out = render_to_string(RENDER_NAGIOS, &l, NULL);
+        size_t first = strcspn(out, "\n");
+        assert_true(first <= 200);
+        assert_true(strncmp(out, "MXDECK CRITICAL: tls.svc3.expiry: ", 34) == 0);
+        assert_non_null(strstr(out, "more)"));
+        assert_non_null(strstr(out + first, "[CRITICAL] tls.svc39.expiry"));
+        findings_done(&l);
+
+        char longsum[600];
+        memset(longsum, 'x', sizeof(longsum) - 1);
+        longsum[sizeof(longsum) - 1] = 0;
+        assert_non_null(findings_addf(&l, "config.postfix", "", STATUS_CRITICAL, "%s", longsum));
+        _cleanup_free_ char *one = render_to_string(RENDER_NAGIOS, &l, NULL);
+        assert_true(strcspn(one, "\n") <= 200 + 2); /* "…" is 3 bytes, 1 column */
+        assert_non_null(strstr(one, "…"));
+        findings_done(&l);
+}
+
 static void test_empty_report(void **state) {
         FindingList l = {};
         _cleanup_free_ char *nagios = render_to_string(RENDER_NAGIOS, &l, NULL);
@@ -368,6 +428,8 @@ int main(void) {
                 cmocka_unit_test(test_status),
                 cmocka_unit_test(test_bad_ids),
                 cmocka_unit_test(test_nagios_ranges),
+                cmocka_unit_test(test_commands),
+                cmocka_unit_test(test_nagios_first_line),
                 cmocka_unit_test(test_empty_report),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
