@@ -157,6 +157,7 @@ int check_queue(const CheckContext *ctx, FindingList *out) {
                 .kind = QUEUE_SOURCE_AUTO,
                 .reasons = true,
                 .timeout_ms = (unsigned) MAX(ms, (uint64_t) 1),
+                .deadline = ctx->deadline,
         };
         QueueSnapshot s = {};
         QueueSourceKind used;

@@ -59,9 +59,15 @@ static char *first_line(const char *s, size_t size) {
         return termsafe_dup(s, MIN(n, (size_t) 400), 0, &out) < 0 ? NULL : out;
 }
 
+static int queue_directory_get_by(unsigned timeout_ms, Deadline deadline, char **ret, char **ret_error);
+
 int queue_directory_get(unsigned timeout_ms, char **ret, char **ret_error) {
+        return queue_directory_get_by(timeout_ms, DEADLINE_NONE, ret, ret_error);
+}
+
+static int queue_directory_get_by(unsigned timeout_ms, Deadline deadline, char **ret, char **ret_error) {
         static const char *const argv[] = { "postconf", "-h", "queue_directory", NULL };
-        SpawnOptions o = { .argv = argv, .timeout_ms = timeout_ms, .max_output = 64 * 1024 };
+        SpawnOptions o = { .argv = argv, .timeout_ms = timeout_ms, .deadline = deadline, .max_output = 64 * 1024 };
         SpawnResult res = {};
         int r;
 
@@ -472,7 +478,8 @@ out:
 
 static int load_postqueue(const QueueSourceOptions *o, QueueSnapshot *s, char **ret_error) {
         static const char *const argv[] = { "postqueue", "-j", NULL };
-        SpawnOptions so = { .argv = argv, .timeout_ms = o->timeout_ms, .max_output = POSTQUEUE_MAX_OUTPUT };
+        SpawnOptions so = { .argv = argv, .timeout_ms = o->timeout_ms, .deadline = o->deadline,
+                            .max_output = POSTQUEUE_MAX_OUTPUT };
         SpawnResult res = {};
         PqjsonReader rd;
         int r;
@@ -554,7 +561,7 @@ int queue_load(const QueueSourceOptions *o, QueueSnapshot *ret, QueueSourceKind 
                                 qdir = strdup(o->queue_directory);
                         else if ((qdir = queue_directory_fast()))
                                 ;
-                        else if ((r = queue_directory_get(o->timeout_ms, &qdir, kind == QUEUE_SOURCE_FILES ? ret_error : NULL)) < 0) {
+                        else if ((r = queue_directory_get_by(o->timeout_ms, o->deadline, &qdir, kind == QUEUE_SOURCE_FILES ? ret_error : NULL)) < 0) {
                                 if (kind == QUEUE_SOURCE_FILES)
                                         return r;
                         }

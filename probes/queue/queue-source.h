@@ -5,6 +5,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "deadline.h"
+
 #include "queue-model.h"
 
 typedef enum QueueSourceKind {
@@ -26,6 +28,8 @@ typedef struct QueueSourceOptions {
         uint32_t queues;              /* files: read only these (bit set), 0 = all */
         bool reasons;                 /* files: read the defer logs (delay reasons) */
         unsigned timeout_ms;          /* for postconf / postqueue; 0 = 30 s */
+        Deadline deadline;            /* the run's, when a check reads the queue: no tool
+                                       * runs past it (unset: timeout_ms alone) */
 } QueueSourceOptions;
 
 /* Fills *ret (finished: repeats dropped, sorted). *ret_used says which source answered.

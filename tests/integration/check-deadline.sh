@@ -55,7 +55,7 @@ for _ in $(seq 2000); do
         n=0
         while read -r key value _; do
                 [ "$key" = Threads: ] && n=$value && break
-        done <"/proc/$pid/status" 2>/dev/null || break
+        done 2>/dev/null <"/proc/$pid/status" || break
         [ "$n" -gt "$max_threads" ] && max_threads=$n
         read -r -t 0.01 -u 9 _
 done
