@@ -567,6 +567,10 @@ static const struct PromName {
         { "disk_free_percent", "mxdeck_disk_free_ratio", 0.01, "Free space on the file system, as a ratio." },
         { "disk_free_bytes", "mxdeck_disk_free_bytes", 1, "Free space on the file system available to Postfix and Dovecot." },
         { "disk_inodes_free_percent", "mxdeck_disk_inodes_free_ratio", 0.01, "Free inodes on the file system, as a ratio." },
+        { "messages", "mxdeck_queue_messages", 1, "Messages in the mail queue (queue.size: all queues; queue.deferred: the deferred queue)." },
+        { "oldest_age", "mxdeck_queue_oldest_age_seconds", 1, "Age of the oldest deferred message." },
+        { "top_sender_percent", "mxdeck_queue_top_sender_ratio", 0.01, "Share of the queue held by its busiest sender." },
+        { "failures", "mxdeck_log_auth_failures", 1, "Authentication failures in the mail log over the check's window." },
 };
 
 static const struct PromName *prom_known(const char *metric) {

@@ -232,7 +232,7 @@ static int finding_sasl(const CheckContext *ctx, const CheckRun *c, const char *
                                           "sure every mailbox has a strong password. 'mxdeck log tail --kind "
                                           "sasl-failure,login-failed' shows them as they happen.")) < 0)
                 return -ENOMEM;
-        Metric *mt = finding_add_metric(f, "count", (double) n, "");
+        Metric *mt = finding_add_metric(f, "failures", (double) n, "");
         if (!mt)
                 return -ENOMEM;
         metric_set_thresholds(mt, true, warn, true, crit);

@@ -72,7 +72,7 @@ int queue_findings(const Settings *st, const QueueSnapshot *s, int64_t now, cons
         if (status != STATUS_OK)
                 finding_set_remedy(f, _("See where it is stuck: mxdeck queue (reasons) and mxdeck queue shape; "
                                         "thresholds: [queue] size_warning, size_critical"));
-        if (!(m = finding_add_metric(f, "count", (double) sum.total, "")))
+        if (!(m = finding_add_metric(f, "messages", (double) sum.total, "")))
                 goto nomem;
         metric_set_thresholds(m, true, st->queue_size_warning, true, st->queue_size_critical);
 
@@ -95,7 +95,7 @@ int queue_findings(const Settings *st, const QueueSnapshot *s, int64_t now, cons
                 finding_set_remedy(f, _("mxdeck queue list --queue deferred --older-than %" PRIu64 "m shows them with "
                                         "their reasons; fix the cause, then mxdeck queue flush"),
                                    status == STATUS_CRITICAL ? cmin : wmin);
-        if (!(m = finding_add_metric(f, "age_s", (double) oldest, "s")))
+        if (!(m = finding_add_metric(f, "oldest_age", (double) oldest, "s")))
                 goto nomem;
         metric_set_thresholds(m, true, (double) wmin * 60, true, (double) cmin * 60);
 
@@ -110,7 +110,7 @@ int queue_findings(const Settings *st, const QueueSnapshot *s, int64_t now, cons
         if (status != STATUS_OK)
                 finding_set_remedy(f, _("The reasons say why (mxdeck queue); once fixed, mxdeck queue flush "
                                         "retries them now"));
-        if (!(m = finding_add_metric(f, "count", (double) deferred, "")))
+        if (!(m = finding_add_metric(f, "messages", (double) deferred, "")))
                 goto nomem;
         metric_set_thresholds(m, true, st->queue_deferred_warning, true, st->queue_deferred_critical);
 
