@@ -249,7 +249,14 @@ expect_no_escape "$T/tail3.txt" "an escape sequence in a log line never reaches 
 # ---- follow: a line logged after the start shows up (journal fd, no polling) ----
 "$MXDECK" log tail --follow -n 0 >"$T/follow.txt" 2>&1 &
 fpid=$!
-sleep 0.5
+# Bounded handshake instead of a sleep: log marker lines until the follower shows one.
+ready=no
+for i in $(seq 100); do
+        logger -p mail.info -t postfix/qmgr -- "READY$i: removed"
+        if grep -q READY "$T/follow.txt"; then ready=yes; break; fi
+        sleep 0.1
+done
+expect_eq "$ready" yes "follow: the journal follower started"
 logger -p mail.info -t postfix/qmgr -- "ABCDEF1234: removed"
 wait_for 10 grep -q ABCDEF1234 "$T/follow.txt" && ok "follow shows a new journal line" || not_ok "follow: $(cat "$T/follow.txt")"
 kill "$fpid" 2>/dev/null

@@ -87,7 +87,15 @@ mkdir "$T/follow" && : >"$F"
 "$MXDECK" log tail --follow --file "$F" -n 0 >"$T/follow.txt" 2>&1 &
 fpid=$!
 line() { echo "Dec 02 08:10:46 mail.lab.test postfix/qmgr[122]: $1: removed"; }
-sleep 0.5 # let it reach the end of the (empty) file before the first append
+# Bounded handshake instead of a sleep: append marker lines until the follower shows one,
+# so it has surely reached the end of the file before the line under test.
+ready=no
+for i in $(seq 100); do
+        line "READY$i" >>"$F"
+        if grep -q READY "$T/follow.txt"; then ready=yes; break; fi
+        sleep 0.1
+done
+expect_eq "$ready" yes "follow: the follower started"
 line AAAA1111 >>"$F"
 wait_for 10 grep -q AAAA1111 "$T/follow.txt" && ok "follow: an appended line" || not_ok "follow: appended line missing"
 mv "$F" "$F.1" && line BBBB2222 >>"$F.1" && line CCCC3333 >"$F"
@@ -98,7 +106,7 @@ expect_eq "$(grep -c 'BBBB2222' "$T/follow.txt")" 1 "follow: the rotated file's 
 wait_for 10 grep -q DDDD4444 "$T/follow.txt" && ok "follow: after truncation" || not_ok "follow: line after truncation missing"
 kill "$fpid" 2>/dev/null
 wait "$fpid" 2>/dev/null
-expect_eq "$(grep -c removed "$T/follow.txt")" 4 "follow: each line once"
+expect_eq "$(grep -v READY "$T/follow.txt" | grep -c removed)" 4 "follow: each line once"
 
 # 6. Usage errors.
 "$MXDECK" log stats --since yesterdayish >/dev/null 2>"$T/err"
