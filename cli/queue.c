@@ -14,6 +14,7 @@
 #include "conf.h"
 #include "macro.h"
 #include "queue-actions.h"
+#include "queue-checks.h"
 #include "queue-model.h"
 #include "queue-source.h"
 #include "settings.h"
@@ -390,20 +391,6 @@ static const char *human_bytes(uint64_t b, char *buf, size_t size) {
         return buf;
 }
 
-static const char *human_age(int64_t s, char *buf, size_t size) {
-        if (s < 0)
-                s = 0;
-        if (s < 120)
-                snprintf(buf, size, _("%" PRId64 " s"), s);
-        else if (s < 2 * 3600)
-                snprintf(buf, size, _("%" PRId64 " min"), s / 60);
-        else if (s < 2 * 86400)
-                snprintf(buf, size, _("%" PRId64 " h"), s / 3600);
-        else
-                snprintf(buf, size, _("%" PRId64 " days"), s / 86400);
-        return buf;
-}
-
 static void print_issues(const QueueSnapshot *s) {
         for (size_t i = 0; i < s->n_issues; i++) {
                 _cleanup_(safe_freep) char *w = safe(s->issues[i].where), *t = safe(s->issues[i].what);
@@ -491,7 +478,7 @@ static int run_summary(const QueueArgs *a, const QueueSnapshot *s) {
         printf(_("Queue: %" PRIu64 " messages, %s"), sum.total, human_bytes(sum.bytes, b1, sizeof(b1)));
         if (sum.oldest) {
                 _cleanup_(safe_freep) char *id = safe(sum.oldest->queue_id);
-                printf(_("; oldest %s (%s, %s)"), human_age(now - sum.oldest_arrival, b2, sizeof(b2)), id,
+                printf(_("; oldest %s (%s, %s)"), queue_format_age(now - sum.oldest_arrival, b2, sizeof(b2)), id,
                        queue_name_to_string(sum.oldest->queue));
         }
         printf("\n\n");
@@ -501,7 +488,7 @@ static int run_summary(const QueueArgs *a, const QueueSnapshot *s) {
                 uint64_t bytes = q == QUEUE_CORRUPT ? s->corrupt_bytes : sum.queues[q].bytes;
                 printf("  %-10s %9" PRIu64 " %12s %12s\n", queue_name_to_string((QueueName) q), count,
                        human_bytes(bytes, b1, sizeof(b1)),
-                       q != QUEUE_CORRUPT && count ? human_age(now - sum.queues[q].oldest_arrival, b2, sizeof(b2)) : "-");
+                       q != QUEUE_CORRUPT && count ? queue_format_age(now - sum.queues[q].oldest_arrival, b2, sizeof(b2)) : "-");
         }
         text_counts(_("Messages by recipient domain:"), sum.domains, sum.n_domains, false);
         text_counts(_("Messages by sender:"), sum.senders, sum.n_senders, false);

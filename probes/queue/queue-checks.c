@@ -13,7 +13,8 @@ static Status over(uint64_t v, unsigned warning, unsigned critical) {
         return v > critical ? STATUS_CRITICAL : v > warning ? STATUS_WARNING : STATUS_OK;
 }
 
-static char *format_age(int64_t s, char *buf, size_t size) {
+/* "90 s", "12 min", "5 h", "3 days": a message age as a person reads it. */
+char *queue_format_age(int64_t s, char *buf, size_t size) {
         if (s < 0)
                 s = 0;
         if (s < 120)
@@ -86,7 +87,7 @@ int queue_findings(const Settings *st, const QueueSnapshot *s, int64_t now, cons
                  : (uint64_t) oldest > wmin * 60 ? STATUS_WARNING : STATUS_OK;
         if (sum.queues[QUEUE_DEFERRED].count)
                 f = findings_addf(out, "queue.oldest", target, status, _("the oldest deferred message waits for %s"),
-                                  format_age(oldest, age, sizeof(age)));
+                                  queue_format_age(oldest, age, sizeof(age)));
         else
                 f = findings_addf(out, "queue.oldest", target, status, _("no deferred messages"));
         if (!f)
