@@ -66,9 +66,11 @@ const char verb_queue_usage[] = N_(
         "      --site SITE          flush: only mail for SITE (postqueue -s)\n"
         "\n"
         "Source:\n"
-        "      --input FILE         read a saved `postqueue -j` dump (- for stdin)\n"
+        "      --input FILE         read a saved `postqueue -j` (or -p) listing (- for stdin)\n"
         "      --source SRC         auto (default: the queue files when readable, as root\n"
         "                           or the mail owner; else postqueue -j), files, postqueue\n"
+        "                           (postqueue -j, or -p when Postfix is older than 3.1);\n"
+        "                           postqueue-p forces the -p listing (for tests)\n"
         "      --format FORMAT      text (default) or json (summary, list, shape)\n"
         "      --config FILE        settings file instead of /etc/mxdeck/mxdeck.conf and\n"
         "                           ~/.config/mxdeck/mxdeck.conf ([queue] read_only = yes\n"
@@ -290,7 +292,7 @@ static int parse_args(int argc, char *argv[], QueueArgs *a) {
                 case ARG_SOURCE: {
                         QueueSourceKind k = queue_source_from_string(optarg);
                         if (k < 0 || k == QUEUE_SOURCE_INPUT) {
-                                queue_usage_error(_("--source takes auto, files or postqueue, not '%s'"), optarg);
+                                queue_usage_error(_("--source takes auto, files, postqueue or postqueue-p, not '%s'"), optarg);
                                 return -EINVAL;
                         }
                         if (a->source.kind != QUEUE_SOURCE_INPUT)
