@@ -647,28 +647,19 @@ static int run_show(const QueueArgs *a) {
                 queue_usage_error(_("'%s' is not a queue id"), s);
                 return EXIT_USAGE;
         }
-        const char *argv[] = { "postcat", "-q", id, NULL };
-        SpawnOptions o = { .argv = argv, .max_output = SHOW_MAX_OUTPUT, .timeout_ms = 30000 };
-        SpawnResult res = {};
         _cleanup_free_ char *out = NULL, *err = NULL;
-        int r = spawn_run(&o, &res);
+        bool truncated = false;
+        int r = queue_show_message(id, SHOW_MAX_OUTPUT, DEADLINE_NONE, true, &out, &truncated, &err);
 
-        if (r < 0) {
-                fprintf(stderr, _("mxdeck queue: cannot run postcat: %s\n"), strerror(-r));
-                return EXIT_FAILED;
-        }
-        if (termsafe_dup(res.out, res.out_size, TERMSAFE_KEEP_NEWLINE | TERMSAFE_KEEP_TAB, &out) < 0 ||
-            termsafe_dup(res.err, res.err_size, TERMSAFE_KEEP_NEWLINE, &err) < 0) {
-                spawn_result_done(&res);
+        if (r == -ENOMEM || (r < 0 && !out)) {
+                fprintf(stderr, _("mxdeck queue: cannot run postcat: %s\n"), err ? err : strerror(-r));
                 return EXIT_FAILED;
         }
         fputs(out, stdout);
-        if (res.out_truncated)
+        if (truncated)
                 printf(_("\n[... cut at %zu KiB]\n"), SHOW_MAX_OUTPUT / 1024);
-        bool ok = spawn_result_ok(&res);
-        spawn_result_done(&res);
-        if (!ok) {
-                fprintf(stderr, _("mxdeck queue: postcat -q %s failed: %s"), id, err);
+        if (r < 0) {
+                fprintf(stderr, _("mxdeck queue: postcat -q %s failed: %s\n"), id, err ? err : strerror(-r));
                 return EXIT_FAILED;
         }
         return EXIT_OK;
