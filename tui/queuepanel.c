@@ -113,16 +113,12 @@ typedef struct QueuePanel {
 
 static const char *const queue_bar[] = {
         "Space", N_("Tag"),
-        "h", N_("Hold"),
-        "u", N_("Release"),
-        "d", N_("Delete"),
-        "R", N_("Requeue"),
+        "h u d R", N_("Hold Release Delete Requeue"),
         "f", N_("Flush"),
         "s", N_("Sort"),
         "Enter", N_("Show"),
         "F5 r", N_("Refresh"),
-        "t", N_("Tag all shown"),
-        "U", N_("Untag all"),
+        "t U", N_("Tag all shown, untag all"),
         NULL,
 };
 
@@ -744,8 +740,10 @@ static void human_size(uint64_t b, char buf[static 16]) {
                 snprintf(buf, 16, "%llu", (unsigned long long) b);
         else if (b < 10000 * 1024ull)
                 snprintf(buf, 16, "%lluK", (unsigned long long) (b / 1024));
-        else
+        else if (b < 10000 * 1024ull * 1024)
                 snprintf(buf, 16, "%lluM", (unsigned long long) (b / (1024 * 1024)));
+        else
+                snprintf(buf, 16, "%lluG", (unsigned long long) (b / (1024 * 1024 * 1024)));
 }
 
 static void draw_summary(QueuePanel *q, int y) {
@@ -761,17 +759,14 @@ static void draw_summary(QueuePanel *q, int y) {
         if (q->sum.oldest_arrival)
                 ui_age((uint64_t) MAX((int64_t) time(NULL) - q->sum.oldest_arrival, (int64_t) 0), age);
         human_size(q->sum.bytes, size);
-        n = snprintf(line, sizeof(line), _(" %llu messages:"), (unsigned long long) q->sum.total);
-        for (size_t i = 0; i < ELEMENTSOF(order) && n < (int) sizeof(line); i++)
+        n = snprintf(line, sizeof(line), _(" %llu messages, %sB, oldest %s:"), (unsigned long long) q->sum.total, size,
+                     age);
+        for (size_t i = 0; i < ELEMENTSOF(order) && n > 0 && n < (int) sizeof(line); i++)
                 n += snprintf(line + n, sizeof(line) - (size_t) n, " %s %llu", queue_name_to_string(order[i]),
                               (unsigned long long) q->sum.queues[order[i]].count);
-        if (q->snap.corrupt_count && n < (int) sizeof(line))
-                n += snprintf(line + n, sizeof(line) - (size_t) n, " corrupt %llu", (unsigned long long) q->snap.corrupt_count);
-        if (n < (int) sizeof(line))
-                snprintf(line + n, sizeof(line) - (size_t) n, _("  oldest %s  %s bytes"), age, size);
+        if (q->snap.corrupt_count && n > 0 && n < (int) sizeof(line))
+                snprintf(line + n, sizeof(line) - (size_t) n, " corrupt %llu", (unsigned long long) q->snap.corrupt_count);
         int x = ui_text(y, 0, ui.cols, line, ui_attr(UI_HEADER) | A_BOLD, false);
-        const char *flag = q->settings && q->settings->queue_read_only ? _("  [read-only]") : "";
-        x += ui_text(y, x, ui.cols - x, flag, ui_attr(UI_HEADER), false);
         if (q->loader)
                 ui_text(y, x, ui.cols - x, _("  reading..."), ui_attr(UI_DIM), false);
 }
@@ -970,7 +965,10 @@ static void queue_draw(Panel *p, int top, int height) {
         char st[512];
         snprintf(st, sizeof(st), _(" %zu shown  sort: %s  tagged: %zu"), q->n_visible, _(sort_names[q->sort]), q->n_tags);
         ui_fill(sy, 0, ui.cols, A_NORMAL);
-        int x = ui_text(sy, 0, ui.cols, st, ui_attr(UI_DIM), false);
+        int x = 0;
+        if (q->settings && q->settings->queue_read_only)
+                x += ui_text(sy, 0, ui.cols, _(" [read-only]"), ui_attr(UI_WARNING) | A_BOLD, false);
+        x += ui_text(sy, x, ui.cols - x, st, ui_attr(UI_DIM), false);
         if (q->filter_text) {
                 char f[160];
                 snprintf(f, sizeof(f), _("  filter: %s"), q->filter_text);
