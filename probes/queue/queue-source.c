@@ -503,54 +503,67 @@ static bool refused_j(const SpawnResult *res) {
                strstr(res->err, "unrecognized option") || strstr(res->err, "usage:");
 }
 
+/* postqueue's listing, parsed as it arrives (bounded memory: no copy of the whole
+ * listing); stderr is kept (small) for the complaint. */
+typedef struct PostqueueStream {
+        bool text;
+        PqjsonReader json;
+        PqtextReader plain;
+        uint64_t bytes;
+} PostqueueStream;
+
+static int postqueue_output(const char *data, size_t size, void *userdata) {
+        PostqueueStream *st = userdata;
+        st->bytes += size;
+        if (st->bytes > POSTQUEUE_MAX_OUTPUT)
+                return -EFBIG;
+        return st->text ? pqtext_feed(&st->plain, data, size) : pqjson_feed(&st->json, data, size);
+}
+
 static int load_postqueue(const QueueSourceOptions *o, bool text, QueueSnapshot *s, QueueSourceKind *ret_used,
                           char **ret_error) {
         const char *argv[] = { "postqueue", text ? "-p" : "-j", NULL };
+        PostqueueStream st = { .text = text };
         SpawnOptions so = { .argv = argv, .timeout_ms = o->timeout_ms, .deadline = o->deadline,
-                            .max_output = POSTQUEUE_MAX_OUTPUT };
+                            .max_output = 64 * 1024, .on_output = postqueue_output, .userdata = &st };
         SpawnResult res = {};
         int r;
 
+        pqjson_init(&st.json, s, "postqueue -j");
+        pqtext_init(&st.plain, s, "postqueue -p", (int64_t) time(NULL));
         r = spawn_run(&so, &res);
-        if (r < 0) {
-                set_error(ret_error, _("cannot run postqueue: %s"), strerror(-r));
-                return r;
-        }
-        if (!text && refused_j(&res)) {
+        if (r >= 0 && !text && refused_j(&res)) {
+                /* start over: anything it printed on stdout was no listing */
+                queue_snapshot_done(s);
+                pqjson_done(&st.json);
+                pqtext_done(&st.plain);
                 spawn_result_done(&res);
                 return load_postqueue(o, true, s, ret_used, ret_error);
         }
-        if (res.timed_out || !spawn_result_ok(&res) || res.out_truncated) {
-                _cleanup_free_ char *why = first_line(res.err_size ? res.err : res.out,
-                                                      res.err_size ? res.err_size : res.out_size);
-                if (res.timed_out)
-                        set_error(ret_error, _("postqueue %s did not finish in time"), argv[1]);
-                else if (res.out_truncated)
+        if (r < 0) {
+                if (r == -EFBIG)
                         set_error(ret_error, _("postqueue %s printed more than %zu MiB"), argv[1],
                                   POSTQUEUE_MAX_OUTPUT >> 20);
+                else if (r != -ENOMEM)
+                        set_error(ret_error, _("cannot run postqueue: %s"), strerror(-r));
+                goto out;
+        }
+        if (res.timed_out || !spawn_result_ok(&res)) {
+                _cleanup_free_ char *why = first_line(res.err ? res.err : "", res.err_size);
+                if (res.timed_out)
+                        set_error(ret_error, _("postqueue %s did not finish in time"), argv[1]);
                 else
                         set_error(ret_error, _("postqueue %s failed: %s"), argv[1],
                                   why && *why ? why : _("no message"));
-                spawn_result_done(&res);
-                return -EIO;
+                r = -EIO;
+                goto out;
         }
-        if (text) {
-                PqtextReader rd;
-                pqtext_init(&rd, s, "postqueue -p", (int64_t) time(NULL));
-                r = pqtext_feed(&rd, res.out, res.out_size);
-                if (r >= 0)
-                        r = pqtext_finish(&rd);
-                pqtext_done(&rd);
-        } else {
-                PqjsonReader rd;
-                pqjson_init(&rd, s, "postqueue -j");
-                r = pqjson_feed(&rd, res.out, res.out_size);
-                if (r >= 0)
-                        r = pqjson_finish(&rd);
-                pqjson_done(&rd);
-        }
-        if (ret_used)
+        r = text ? pqtext_finish(&st.plain) : pqjson_finish(&st.json);
+        if (r >= 0 && ret_used)
                 *ret_used = text ? QUEUE_SOURCE_POSTQUEUE_TEXT : QUEUE_SOURCE_POSTQUEUE;
+out:
+        pqjson_done(&st.json);
+        pqtext_done(&st.plain);
         spawn_result_done(&res);
         return r;
 }
