@@ -61,9 +61,10 @@ const char verb_queue_usage[] = N_(
         "Actions:\n"
         "      --all                every message (an empty filter never means all)\n"
         "  -n, --dry-run            print exactly which messages, change nothing\n"
-        "  -y, --yes                delete and expire without asking (needed without a\n"
-        "                           terminal); on a terminal more than 100 messages need\n"
-        "                           their count typed back\n"
+        "  -y, --yes                act without asking. Otherwise delete and expire ask\n"
+        "                           (without a terminal they are refused), and on a\n"
+        "                           terminal any action on more than 100 messages wants\n"
+        "                           the count typed back\n"
         "      --site SITE          flush: only mail for SITE (postqueue -s)\n"
         "\n"
         "Source:\n"
@@ -289,6 +290,8 @@ static int run_summary(const QueueArgs *a, const QueueSnapshot *s) {
                 json_object_set_new(root, "queues", queues);
                 json_object_set_new(root, "domains", json_counts(sum.domains, sum.n_domains, "domain", false));
                 json_object_set_new(root, "senders", json_counts(sum.senders, sum.n_senders, "sender", false));
+                json_object_set_new(root, "sender_domains",
+                                    json_counts(sum.sender_domains, sum.n_sender_domains, "domain", false));
                 json_object_set_new(root, "reasons", json_counts(sum.reasons, sum.n_reasons, "reason", true));
                 queue_summary_done(&sum);
                 return json_print(root);
@@ -551,8 +554,10 @@ static int run_action(const QueueArgs *a, const Settings *settings, const QueueS
                 return EXIT_OK;
         }
         fflush(stdout);
-        if (queue_action_is_destructive(a->action) && !a->yes) {
-                if (!isatty(STDIN_FILENO) || !isatty(STDERR_FILENO)) {
+        /* delete and expire always ask; on a terminal, so does any action on more than 100 */
+        bool tty = isatty(STDIN_FILENO) && isatty(STDERR_FILENO);
+        if (!a->yes && (queue_action_is_destructive(a->action) || (tty && n > 100))) {
+                if (!tty) {
                         fprintf(stderr, _("mxdeck queue: refusing to %s %zu messages without a terminal to ask: "
                                           "add --yes (see them first with --dry-run)\n"), verb, n);
                         return EXIT_FAILED;

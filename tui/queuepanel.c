@@ -16,6 +16,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "fiber.h"
 #include "macro.h"
@@ -66,8 +67,10 @@ typedef struct QueuePanel {
         void *userdata;
 
         Fiber *loader, *actor, *shower;
-        bool reload_wanted;
+        ActJob *pending; /* handed to the action's fiber when it starts */
+        bool reload_wanted, have_data;
         uint64_t load_started_usec, loaded_usec; /* 0: never */
+        uint64_t load_duration_usec;
         int64_t loaded_at;                        /* wall clock of the data */
         char *load_error;
 
@@ -470,6 +473,7 @@ static int load_body(void *userdata) {
         j->sum = (QueueSummary) {};
         j->shape = (Qshape) {};
         load_job_free(j);
+        q->have_data = true;
         tags_prune(q);
         rebuild_keeping(q, keep);
         return 0;
@@ -483,6 +487,7 @@ static void load_done(Fiber *f, int result, void *userdata) {
         if (result == -ECANCELED)
                 return;
         q->loaded_usec = now_usec();
+        q->load_duration_usec = q->loaded_usec - q->load_started_usec;
         if (q->reload_wanted) {
                 q->reload_wanted = false;
                 start_load(q);
@@ -525,17 +530,11 @@ static int act_work(void *data) {
 
 static int act_body(void *userdata) {
         QueuePanel *q = userdata;
-        ActJob *j = calloc(1, sizeof(ActJob));
+        ActJob *j = TAKE_PTR(q->pending);
         int result = 0, r;
 
         if (!j)
                 return -ENOMEM;
-        j->flush = q->confirm_flush;
-        j->action = q->confirm_action;
-        j->ids = TAKE_PTR(q->confirm_ids);
-        j->n = q->confirm_n;
-        q->confirm_n = 0;
-        j->recheck = (QueueSourceOptions) { .kind = QUEUE_SOURCE_AUTO, .timeout_ms = timeout_ms(q) };
         const char *verb = j->flush ? "flush" : queue_action_to_string(j->action);
         r = offload_run(act_work, j, act_job_free, deadline_in_ms(2 * timeout_ms(q) + 5000), &result);
         if (r == -ECANCELED)
@@ -581,16 +580,31 @@ static void confirm_reset(QueuePanel *q) {
         q->typed[0] = 0;
 }
 
+/* The confirmed action goes to a job of its own (the ids move there), run on a worker. */
 static void confirm_run(QueuePanel *q) {
-        q->confirm = CONFIRM_NONE;
-        set_status(q, false, _("%s: running..."), q->confirm_flush ? "flush" : queue_action_to_string(q->confirm_action));
-        if (!q->confirm_flush && streq(q->confirm_what, "tagged"))
-                tags_clear(q); /* they are handed over */
+        ActJob *j = calloc(1, sizeof(ActJob));
+        if (!j) {
+                confirm_reset(q);
+                set_status(q, true, _("cannot start the action: %s"), strerror(ENOMEM));
+                return;
+        }
+        j->flush = q->confirm_flush;
+        j->action = q->confirm_action;
+        j->ids = TAKE_PTR(q->confirm_ids);
+        j->n = q->confirm_n;
+        j->recheck = (QueueSourceOptions) { .kind = QUEUE_SOURCE_AUTO, .timeout_ms = timeout_ms(q) };
+        bool from_tags = !j->flush && streq(q->confirm_what, "tagged");
+        confirm_reset(q);
+        q->pending = j;
         if (fiber_start(q->event, act_body, q, act_done, &q->actor) < 0) {
                 q->actor = NULL;
+                act_job_free(TAKE_PTR(q->pending));
                 set_status(q, true, _("cannot start the action: %s"), strerror(ENOMEM));
-                confirm_reset(q);
+                return;
         }
+        set_status(q, false, _("%s: running..."), j->flush ? "flush" : queue_action_to_string(j->action));
+        if (from_tags)
+                tags_clear(q); /* they are handed over */
 }
 
 /* h, u, d, R, f: the set is the tagged messages, else the filter's; never "all" by default. */
@@ -601,6 +615,10 @@ static void ask(QueuePanel *q, bool flush, QueueAction action) {
         }
         if (q->actor) {
                 set_status(q, true, _("An action is still running."));
+                return;
+        }
+        if (!flush && geteuid() != 0) {
+                set_status(q, true, _("Hold, release, delete and requeue need root (postsuper is the superuser's)."));
                 return;
         }
         confirm_reset(q);
@@ -752,8 +770,9 @@ static void draw_summary(QueuePanel *q, int y) {
         int n = 0;
 
         ui_fill(y, 0, ui.cols, ui_attr(UI_HEADER));
-        if (!q->loaded_usec && !q->load_error) {
-                ui_text(y, 1, ui.cols - 1, _("reading the queue..."), ui_attr(UI_HEADER), false);
+        if (!q->have_data) {
+                ui_text(y, 1, ui.cols - 1, q->loader ? _("reading the queue...") : _("no queue data"), ui_attr(UI_HEADER),
+                        false);
                 return;
         }
         if (q->sum.oldest_arrival)
@@ -1132,8 +1151,10 @@ static void queue_filter(Panel *p, const char *text) {
 
 static bool queue_tick(Panel *p) {
         QueuePanel *q = (QueuePanel *) p;
-        /* ticks come only while the panel is shown: no reading for a hidden panel */
-        if (!q->loader && (!q->loaded_usec || now_usec() - q->loaded_usec >= (uint64_t) q->interval * USEC_PER_SEC))
+        /* ticks come only while the panel is shown: no reading for a hidden panel; and a
+         * large queue is read less often (reading takes at most 2% of the time) */
+        uint64_t every = MAX((uint64_t) q->interval * USEC_PER_SEC, 50 * q->load_duration_usec);
+        if (!q->loader && (!q->loaded_usec || now_usec() - q->loaded_usec >= every))
                 start_load(q);
         return (int64_t) time(NULL) / 60 != q->drawn_minute; /* the ages */
 }
@@ -1149,6 +1170,7 @@ static void queue_free(Panel *p) {
                 fiber_cancel(q->actor);
         if (q->shower)
                 fiber_cancel(q->shower);
+        act_job_free(q->pending);
         confirm_reset(q);
         filter_clear(q);
         tags_clear(q);
