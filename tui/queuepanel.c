@@ -126,7 +126,7 @@ static const char *const queue_bar[] = {
 };
 
 static void strv_free_n(char **v, size_t n) {
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; v && i < n; i++)
                 free(v[i]);
         free(v);
 }
@@ -592,6 +592,7 @@ static void confirm_run(QueuePanel *q) {
         j->action = q->confirm_action;
         j->ids = TAKE_PTR(q->confirm_ids);
         j->n = q->confirm_n;
+        q->confirm_n = 0;
         j->recheck = (QueueSourceOptions) { .kind = QUEUE_SOURCE_AUTO, .timeout_ms = timeout_ms(q) };
         bool from_tags = !j->flush && streq(q->confirm_what, "tagged");
         confirm_reset(q);
