@@ -20,6 +20,9 @@
 #include "fileio.h"
 #include "journal.h"
 #include "macro.h"
+#include "units.h"
+
+#define UNIT_UNDO_TIMEOUT_MS 60000
 
 #define MAX_BACKUP_SIZE ((size_t) 64 * 1024 * 1024)
 #define MAX_MANIFEST_SIZE ((size_t) 64 * 1024 * 1024)
@@ -295,6 +298,27 @@ int journal_run(Journal *j, const char *step, const char *const *argv,
         return 0;
 }
 
+int journal_unit(Journal *j, const char *step, const char *op, const char *unit,
+                 const char *undo_op, bool late, unsigned *ret_seq) {
+        json_t *e = json_pack("{s:s, s:s, s:s, s:s}", "type", "unit", "step", step, "op", op, "unit", unit);
+        int r;
+
+        if (e && undo_op) {
+                json_object_set_new(e, "undo", json_string(undo_op));
+                json_object_set_new(e, "late", json_boolean(late));
+        }
+        r = append(j, e);
+        if (r < 0)
+                return r;
+        if (ret_seq)
+                *ret_seq = j->seq;
+        return 0;
+}
+
+int journal_report(Journal *j, const char *step, const char *text) {
+        return append(j, json_pack("{s:s, s:s, s:s}", "type", "report", "step", step, "text", text));
+}
+
 int journal_ran(Journal *j, unsigned seq, int status) {
         return append(j, json_pack("{s:s, s:i, s:i}", "type", "ran", "of", (int) seq, "status", status));
 }
@@ -473,6 +497,12 @@ static int transaction_info(const char *tdir, const char *id, TransactionInfo *r
                 } else if (streq(type, "run")) {
                         _cleanup_free_ char *l = argv_line(json_object_get(e, "argv"));
                         r = l ? strv_push_unique(&t.commands, &nc, l) : -ENOMEM;
+                        if (r >= 0)
+                                r = strv_push_unique(&t.steps, &ns, strempty(jstr(e, "step")));
+                } else if (streq(type, "unit")) {
+                        _cleanup_free_ char *l = NULL;
+                        r = asprintf(&l, "systemctl %s %s", strempty(jstr(e, "op")), strempty(jstr(e, "unit"))) < 0
+                                    ? -ENOMEM : strv_push_unique(&t.commands, &nc, l);
                         if (r >= 0)
                                 r = strv_push_unique(&t.steps, &ns, strempty(jstr(e, "step")));
                 } else if (streq(type, "end")) {
@@ -659,6 +689,30 @@ static int run_undo(json_t *undo, JournalSpawn spawn, void *spawn_ud, JournalNot
         return 0;
 }
 
+/* The reverse of a unit operation, over sd-bus: only on the live system (a unit entry is
+ * only ever written there). */
+static int unit_undo(const char *root, json_t *e, JournalNote fn, void *ud) {
+        const char *unit = jstr(e, "unit");
+        UnitOp op = unit_op_from_string(jstr(e, "undo"));
+        _cleanup_free_ char *err = NULL;
+        int r;
+
+        if (!unit || op < 0)
+                return -EINVAL;
+        if (!streq(root, "/")) {
+                note(fn, ud, _("not reversed under %s: systemctl %s %s"), root, unit_op_to_string(op), unit);
+                return 0;
+        }
+        r = unit_run(op, unit, deadline_in_ms(UNIT_UNDO_TIMEOUT_MS), NULL, &err);
+        if (r < 0) {
+                note(fn, ud, _("systemctl %s %s failed: %s"), unit_op_to_string(op), unit,
+                     err ? err : strerror(-r));
+                return r == -ENOMEM ? r : -EIO;
+        }
+        note(fn, ud, _("%s %s (over D-Bus)"), unit_op_to_string(op), unit);
+        return 0;
+}
+
 int journal_rollback(const char *root, const char *id, JournalSpawn spawn, void *spawn_userdata,
                      JournalNote fn, void *ud) {
         _cleanup_free_ char *tdir = NULL, *d = NULL;
@@ -738,6 +792,18 @@ int journal_rollback(const char *root, const char *id, JournalSpawn spawn, void 
                         r = run_undo(json_object_get(e, "undo"), spawn, spawn_userdata, fn, ud);
                         if (r < 0 && r != -ENOMEM && st == INT_MIN)
                                 r = 0; /* it may never have started */
+                } else if (streq(type, "unit") && json_object_get(e, "undo") &&
+                           !json_is_true(json_object_get(e, "late"))) {
+                        json_int_t seq = json_integer_value(json_object_get(e, "seq"));
+                        int st = seq > 0 && (size_t) seq <= n + 1 ? ran[seq] : INT_MIN;
+                        if (st != INT_MIN && st != 0)
+                                continue;
+                        r = unit_undo(root, e, fn, ud);
+                        if (r < 0 && r != -ENOMEM && st == INT_MIN)
+                                r = 0;
+                } else if (streq(type, "report")) {
+                        note(fn, ud, "%s", strempty(jstr(e, "text")));
+                        continue;
                 } else
                         continue;
                 if (r == -ENOMEM) {
@@ -754,9 +820,12 @@ int journal_rollback(const char *root, const char *id, JournalSpawn spawn, void 
         /* reloads: after the files are back, so the daemons read the old configuration */
         for (size_t i = n; i-- > 0;) {
                 json_t *e = json_array_get(m, i);
-                if (streq_ptr(jstr(e, "type"), "run") && json_object_get(e, "undo") &&
-                    json_is_true(json_object_get(e, "late"))) {
-                        r = run_undo(json_object_get(e, "undo"), spawn, spawn_userdata, fn, ud);
+                if ((streq_ptr(jstr(e, "type"), "run") || streq_ptr(jstr(e, "type"), "unit")) &&
+                    json_object_get(e, "undo") && json_is_true(json_object_get(e, "late"))) {
+                        if (streq(jstr(e, "type"), "unit"))
+                                r = unit_undo(root, e, fn, ud);
+                        else
+                                r = run_undo(json_object_get(e, "undo"), spawn, spawn_userdata, fn, ud);
                         if (r == -ENOMEM) {
                                 json_decref(m);
                                 return r;

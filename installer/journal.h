@@ -38,6 +38,14 @@ int journal_mkdir(Journal *j, const char *step, const char *path);
 int journal_run(Journal *j, const char *step, const char *const *argv,
                 const char *const *undo_argv, bool late, unsigned *ret_seq);
 int journal_ran(Journal *j, unsigned seq, int status);
+/* Records a systemd unit operation over sd-bus (installer/units.h: "enable",
+ * "reload-or-restart", ...) about to be done and the one that reverses it (NULL: none);
+ * like journal_run, with journal_ran for its end (status 0 = done). */
+int journal_unit(Journal *j, const char *step, const char *op, const char *unit,
+                 const char *undo_op, bool late, unsigned *ret_seq);
+/* Records a text that rollback shows instead of reversing something (e.g. the packages
+ * mxdeck installed, which rollback does not remove). Never a secret. */
+int journal_report(Journal *j, const char *step, const char *text);
 int journal_step(Journal *j, const char *step, const char *what);
 /* The end: "ok", or "failed" with the step and error. */
 int journal_commit(Journal *j, bool ok, const char *step, const char *error);
