@@ -372,7 +372,7 @@ static int verify(Installer *ins, StepPlan *sp) {
 
 const Step step_packages = {
         .name = "packages",
-        .title = N_("packages: Postfix, Dovecot and what the answers need"),
+        .title = N_("Postfix, Dovecot and what the answers need"),
         .inspect = inspect,
         .verify = verify,
 };
