@@ -684,6 +684,10 @@ Plan *plan_free(Plan *p) {
         return NULL;
 }
 
+static void wait_note(const char *line, void *userdata) {
+        installer_emit(userdata, INSTALLER_EVENT_OUTPUT_LINE, "preflight", line, 0);
+}
+
 int installer_plan(Installer *ins, Plan **ret) {
         _cleanup_(plan_freep) Plan *p = calloc(1, sizeof(Plan));
         const Step *const *steps;
@@ -692,6 +696,9 @@ int installer_plan(Installer *ins, Plan **ret) {
 
         if (!p)
                 return -ENOMEM;
+        /* a killed run's commands may still be changing files: plan after they ended */
+        if (!ins->offline && !ins->spawn)
+                (void) journal_wait_unfinished(ins->root, wait_note, ins);
         steps = steps_table(&n);
         ins->plan = p;
         json_object_clear(ins->planned);

@@ -95,5 +95,11 @@ typedef void (*JournalNote)(const char *line, void *userdata);
 int journal_rollback(const char *root, const char *id, JournalSpawn spawn, void *spawn_userdata,
                      JournalNote note, void *note_userdata);
 
+/* When the newest transaction has no end (its run was killed), waits (bounded) until the
+ * commands it had started and not seen end are no longer running: they outlive a killed
+ * mxdeck and would change files under a new run or a rollback. Live system only (root
+ * "/"); notes say what it waits for. */
+int journal_wait_unfinished(const char *root, JournalNote note, void *note_userdata);
+
 /* Takes the mxdeck lock under root: an fd to keep open, or -EBUSY. */
 int journal_lock(const char *root);

@@ -24,6 +24,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <poll.h>
 #include <unistd.h>
 
 #include "answers.h"
@@ -48,6 +50,8 @@ typedef struct Recorder {
 } Recorder;
 
 static const char *const secret_password = "Sup3r-secret-pw";
+
+static void collect_note(const char *line, void *userdata);
 
 static int recorder_spawn(const SpawnOptions *o, SpawnResult *ret, void *userdata) {
         Recorder *rec = userdata;
@@ -551,6 +555,46 @@ static void test_interrupted_transaction(void **state) {
         assert_null(h);
 }
 
+/* The setup-kill flake: a run killed while a command ran leaves that command running
+ * (nothing kills a posix_spawn'ed child when its parent dies); rollback must wait until it
+ * has ended before restoring, or the orphan writes its file after the restore. Here the
+ * orphan is a real `sleep` with the recorded command line; rollback returns only after it
+ * exited (checked without timing: the child must be reapable at once afterwards). */
+static void test_rollback_waits_for_orphan(void **state) {
+        Fixture *f = fixture(state);
+        Journal *j = NULL;
+        _cleanup_free_ char *tx = NULL, *notes = NULL;
+        const char *argv[] = { "sleep", "1.7", NULL };
+        int st;
+
+        make_root(f, "debian", answers_virtual);
+        assert_int_equal(journal_begin(f->root, NOW, "answers.ini", &j), 0);
+        tx = strdup(journal_id(j));
+        assert_int_equal(journal_run(j, "postfix", argv, NULL, false, NULL), 0);
+        journal_free(j); /* "killed": no end; the lock goes with it */
+        pid_t pid = fork(); /* the command, still running */
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                execvp("sleep", (char *const *) argv);
+                _exit(127);
+        }
+        /* until it has become `sleep` (bounded: 10 s) */
+        _cleanup_free_ char *cl = NULL;
+        assert_true(asprintf(&cl, "/proc/%d/cmdline", (int) pid) > 0);
+        for (int i = 0; i < 1000; i++) {
+                _cleanup_free_ char *c = NULL;
+                size_t cs;
+                if (read_file_bounded(cl, 4096, &c, &cs) >= 0 && cs > 6 && memcmp(c, "sleep", 6) == 0)
+                        break;
+                (void) poll(NULL, 0, 10);
+        }
+        assert_int_equal(journal_rollback(f->root, tx, recorder_spawn, &f->rec, collect_note, &notes), 0);
+        assert_int_equal(waitpid(pid, &st, WNOHANG), pid);
+        assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+        assert_non_null(notes);
+        assert_non_null(strstr(notes, "waiting for sleep 1.7 (left running by the killed run) to end"));
+}
+
 /* A damaged backup is never written back. */
 static void test_damaged_backup(void **state) {
         Fixture *f = fixture(state);
@@ -933,6 +977,7 @@ int main(void) {
                 cmocka_unit_test_teardown(test_rhel_system, teardown),
                 cmocka_unit_test_teardown(test_interrupted_transaction, teardown),
                 cmocka_unit_test_teardown(test_damaged_backup, teardown),
+                cmocka_unit_test_teardown(test_rollback_waits_for_orphan, teardown),
                 cmocka_unit_test_teardown(test_bad_password_file, teardown),
                 cmocka_unit_test_teardown(test_files_certificate_mismatch, teardown),
                 cmocka_unit_test_teardown(test_packages_rhel, teardown),
