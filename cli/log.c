@@ -414,19 +414,12 @@ static const char *const totals_keys[] = {
         "recipient_domains",
 };
 
-static size_t count_nonzero(const LogMap *m, unsigned index) {
-        size_t n = 0;
-        for (size_t i = 0; i < m->n_slots; i++)
-                n += m->slots[i].hash != 0 && m->slots[i].v[index] > 0;
-        return n;
-}
-
 static void totals_values(const LogStats *s, uint64_t v[ELEMENTSOF(totals_keys)]) {
         uint64_t t[] = {
                 s->received, s->delivered, s->forwarded, s->deferred, s->deferrals, s->bounced, s->rejected,
                 s->reject_warnings, s->held, s->discarded, s->bytes_received, s->bytes_delivered,
-                count_nonzero(&s->senders, 0), count_nonzero(&s->sending_domains, 0), count_nonzero(&s->recipients, 0),
-                count_nonzero(&s->recipient_domains, 0),
+                log_map_count(&s->senders, 0), log_map_count(&s->sending_domains, 0), log_map_count(&s->recipients, 0),
+                log_map_count(&s->recipient_domains, 0),
         };
         memcpy(v, t, sizeof(t));
 }

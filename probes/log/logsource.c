@@ -17,7 +17,7 @@
 #include "logsource.h"
 #include "macro.h"
 
-#define READ_CHUNK (256u * 1024u)
+#define READ_CHUNK (64u * 1024u)
 
 /* journald's "Suppressed N messages from UNIT" (SD_MESSAGE_JOURNAL_DROPPED) */
 #define MESSAGE_ID_JOURNAL_DROPPED "a596d6fe7bfa4994828e72309e95d61e"
@@ -192,12 +192,12 @@ static void file_line(const char *line, size_t len, bool too_long, void *userdat
 
 /* A plain file: read(2) straight into the buffer (zlib would copy once more). */
 static int read_plain(int fd, FileReader *fr, LogSplitter *sp, bool finish) {
-        _cleanup_free_ char *buf = malloc(READ_CHUNK * 4);
+        _cleanup_free_ char *buf = malloc(READ_CHUNK);
         int r = 0;
         if (!buf)
                 return -ENOMEM;
         for (;;) {
-                ssize_t n = read(fd, buf, READ_CHUNK * 4);
+                ssize_t n = read(fd, buf, READ_CHUNK);
                 if (n < 0) {
                         if (errno == EINTR)
                                 continue;
