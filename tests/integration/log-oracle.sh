@@ -289,6 +289,32 @@ wait_for 10 grep -q ABCDEF1234 "$T/follow.txt" && ok "follow shows a new journal
 kill "$fpid" 2>/dev/null
 wait "$fpid" 2>/dev/null
 
+# ---- follow a file across rotation: renamed and recreated, then truncated in place ----
+fl="$T/follow-file/mail.log"
+mkdir -p "$T/follow-file"
+: >"$fl"
+"$MXDECK" log tail --follow -n 0 --file "$fl" >"$T/follow-file.txt" 2>&1 &
+fpid=$!
+ready=no
+for i in $(seq 100); do
+        echo "Dec  2 08:20:00 mail.lab.test postfix/qmgr[124]: FREADY$i: removed" >>"$fl"
+        if grep -q FREADY "$T/follow-file.txt"; then ready=yes; break; fi
+        sleep 0.1
+done
+expect_eq "$ready" yes "follow: the file follower started"
+mv "$fl" "$fl.1"
+echo "Dec  2 08:20:01 mail.lab.test postfix/qmgr[124]: AFTERMV1: removed" >>"$fl.1"
+echo "Dec  2 08:20:02 mail.lab.test postfix/qmgr[124]: NEWFILE1: removed" >"$fl"
+wait_for 10 grep -q NEWFILE1 "$T/follow-file.txt" && ok "follow: a line in the new file after rotation (rename)" ||
+        not_ok "follow across rename: $(cat "$T/follow-file.txt")"
+expect_eq "$(grep -c AFTERMV1 "$T/follow-file.txt")" 1 "follow: the last line written to the renamed file is not lost"
+: >"$fl" # copytruncate
+echo "Dec  2 08:20:03 mail.lab.test postfix/qmgr[124]: TRUNC1: removed" >>"$fl"
+wait_for 10 grep -q TRUNC1 "$T/follow-file.txt" && ok "follow: a line after truncation (copytruncate)" ||
+        not_ok "follow across truncation: $(cat "$T/follow-file.txt")"
+kill "$fpid" 2>/dev/null
+wait "$fpid" 2>/dev/null
+
 # ---- the log.* findings ----
 "$MXDECK" check --only log --format json >"$T/check.json"
 check_field() { python3 "$here/jsonq.py" "$@" <"$T/check.json"; }
@@ -303,6 +329,29 @@ expect_eq "$(check_field status log.warnings)" critical "a fatal line makes log.
 expect_match "$(check_field field log.warnings remedy)" "newaliases" "remedy for hash:/etc/aliases is unavailable"
 expect_match "$(check_field field log.warnings remedy)" "postmap /etc/postfix/missing" "remedy for a missing .db"
 expect_eq "$(check_field status log.deliverability)" ok "no refusals from the big providers"
+# The big providers' refusals as Postfix logs them (replies as the providers word them):
+# each is told apart, and each comes with what to do.
+refuse() { logger -p mail.info -t postfix/smtp -- "$1: to=<$2>, relay=$3[192.0.2.9]:25, delay=1.2, delays=0.1/0/0.6/0.5, dsn=$4, status=$5 (host $3[192.0.2.9] said: $6)"; }
+refuse 3A1B2C3D4E fan@qq.com mx3.qq.com 5.0.0 bounced \
+        "550 Mail content denied. http://service.mail.qq.com/cgi-bin/help?subtype=1&&id=20022&&no=1000726 (in reply to end of DATA command)"
+refuse 3A1B2C3D4F reader@163.com 163mx01.mxmail.netease.com 4.0.0 deferred \
+        "451 RP:CEL 220.181.12.180 http://mail.163.com/help/help_spam_16.htm?ip=192.0.2.1 (in reply to RCPT TO command)"
+refuse 3A1B2C3D50 pen@gmail.com gmail-smtp-in.l.google.com 5.7.26 bounced \
+        "550-5.7.26 This mail has been blocked because the sender is unauthenticated. Gmail requires all senders to authenticate with either SPF or DKIM. (in reply to end of DATA command)"
+refuse 3A1B2C3D51 pal@outlook.com outlook-com.olc.protection.outlook.com 5.7.1 bounced \
+        "550 5.7.1 Unfortunately, messages from [192.0.2.1] weren't sent. Please contact your Internet service provider since part of their network is on our block list (S3150). (in reply to MAIL FROM command)"
+journalctl --sync 2>/dev/null || true
+"$MXDECK" check --only log --format json >"$T/check.json"
+expect_eq "$(check_field status log.deliverability)" warning "provider refusals make log.deliverability a warning"
+detail=$(check_field field log.deliverability detail)
+expect_match "$detail" "QQ: 1 x content refused: .*Mail content denied" "QQ's 'Mail content denied' is a content refusal"
+expect_match "$detail" "NetEase \(163/126\): 1 x rate limiting: .*RP:CEL" "163's RP:CEL is rate limiting"
+expect_match "$detail" "Gmail: 1 x SPF/DKIM/DMARC failure" "Gmail's 5.7.26 is an authentication failure"
+expect_match "$detail" "Outlook: 1 x address on a blocklist: .*S3150" "Outlook's S3150 is a blocklisting"
+remedy=$(check_field field log.deliverability remedy)
+for want in "destination_rate_delay" "personal messages" "sign with DKIM and publish the key" "delisting"; do
+        expect_match "$remedy" "$want" "log.deliverability remedy: $want"
+done
 
 # ---- journald's rate limiting, for real: a low limit, a flood from a postfix/smtpd tag ----
 # journald limits per unit, taken from the sender's cgroup (below PID 1's: the lab's init),
@@ -328,7 +377,7 @@ wait_for 10 jup || fail "the lab's journald did not come back"
 mkdir -p "$flood_cg" || fail "cannot create the cgroup $flood_cg (journald limits per unit)"
 (
         echo "$BASHPID" >"$flood_cg/cgroup.procs" || exit 1
-        for i in $(seq 400); do logger -p mail.info -t postfix/smtpd -- "lab flood $i"; done
+        seq 400 | sed 's/^/lab flood /' | logger -p mail.info -t postfix/smtpd # one process, a message a line
         # journald reports what it dropped at the first message of a later interval
         noticed() {
                 logger -p mail.info -t postfix/smtpd -- "lab flood: after"
