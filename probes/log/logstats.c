@@ -236,13 +236,14 @@ static uint64_t hash_qid(const char *p, size_t n) {
         return hash_key(p, n, false, n);
 }
 
-#define INFLIGHT_SLOTS_MIN 1024u
+#define INFLIGHT_SLOTS_MIN 32768u
 #define INFLIGHT_SLOTS_MAX ((size_t) LOG_INFLIGHT_MAX * 2)
 
 static int inflight_init(LogInflight *f) {
         *f = (LogInflight) {};
-        /* The table grows with what is in flight, so a log whose messages come and go
-         * stays in the cache. */
+        /* Room for 24576 messages in flight before it grows: 2 MiB of address space, of
+         * which a small log touches a few pages only (growing from small would fault in
+         * every intermediate table too). */
         f->n_slots = INFLIGHT_SLOTS_MIN;
         f->slots = calloc(f->n_slots, sizeof(LogMessage));
         return f->slots ? 0 : -ENOMEM;
