@@ -1238,3 +1238,15 @@ int answers_load(const char *path, Answers **ret, char **ret_error) {
                 return r;
         return answers_from_conf(c, ret, ret_error);
 }
+
+/* --- for mxdeck users --- */
+
+bool answers_local_part_is_valid(const char *s, size_t len) {
+        return local_part_is_valid(s, len);
+}
+
+bool answers_mailbox_account_is_valid(const char *name) {
+        return unix_name_is_valid(name) && !streq(name, "root") &&
+               !strv_contains((char *const *) system_accounts, name) &&
+               !startswith(name, "systemd-") && name[0] != '_';
+}

@@ -20,7 +20,7 @@
 
 /* What useradd and userdel rewrite, their "-" backups included: backed up first so that
  * rollback puts back each byte. */
-static const char *const account_files[] = {
+const char *const account_files[] = {
         "/etc/passwd", "/etc/passwd-", "/etc/group", "/etc/group-", "/etc/shadow", "/etc/shadow-",
         "/etc/gshadow", "/etc/gshadow-", "/etc/subuid", "/etc/subuid-", "/etc/subgid",
         "/etc/subgid-", NULL,
@@ -158,7 +158,7 @@ static char *shadow_hash(const Installer *ins, const char *user) {
 }
 
 /* useradd/userdel with --root for a root other than / */
-static int account_argv(const Installer *ins, const char *const *args, const char **v, size_t max) {
+int account_argv(const Installer *ins, const char *const *args, const char **v, size_t max) {
         size_t k = 0;
 
         v[k++] = args[0];

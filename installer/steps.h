@@ -35,3 +35,10 @@ bool account_exists(const Installer *ins, const char *name);
 /* Verifies that a file postconf edited came out as previewed (postfixcf.h): a mismatch is
  * reported as an output line, not an error. */
 void verify_previews(Installer *ins, StepPlan *sp);
+
+/* What useradd, userdel and chpasswd rewrite (their "-" backups included), NULL-terminated:
+ * backed up before each of them runs. */
+extern const char *const account_files[];
+/* args with "--root ROOT" inserted after the command for a root other than / (useradd,
+ * userdel, chpasswd); v has room for max entries. */
+int account_argv(const Installer *ins, const char *const *args, const char **v, size_t max);
