@@ -215,8 +215,8 @@ static const char *table_find(const char *text, const char *key, char sep, size_
 
 /* text with key's line replaced by line (NULL: removed), or line appended when key has
  * none. line ends with '\n'. */
-static int table_edit(const char *text, size_t size, const char *key, char sep, const char *line,
-                      char **ret, size_t *ret_size) {
+int table_edit(const char *text, size_t size, const char *key, char sep, const char *line,
+               char **ret, size_t *ret_size) {
         size_t len = 0, ll = line ? strlen(line) : 0;
         const char *at = table_find(text, key, sep, &len);
         size_t before = at ? (size_t) (at - text) : size;
