@@ -827,6 +827,9 @@ static int load_tls(Loader *l) {
                                  ANSWERS_TLS_SELF_SIGNED);
         a->acme_challenge = get_enum(c, "tls", "acme_challenge", acme_challenge_names,
                                      _ANSWERS_ACME_MAX, ANSWERS_ACME_STANDALONE);
+        const ConfValue *cv = conf_get(c, "tls", "cert_file"), *kv = conf_get(c, "tls", "key_file");
+        a->tls_cert_line = cv ? cv->line : 0;
+        a->tls_key_line = kv ? kv->line : 0;
 
         /* a key of another source is most likely a forgotten "source =" line */
         for (size_t i = 0; i < ELEMENTSOF(source_keys); i++)

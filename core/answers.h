@@ -80,6 +80,8 @@ typedef struct Answers {
         char *acme_email;
         AnswersAcmeChallenge acme_challenge;
         char *acme_webroot;     /* webroot */
+        unsigned tls_cert_line; /* of cert_file and key_file (0: not in the file), for messages */
+        unsigned tls_key_line;
 
         /* [firewall] */
         AnswersFirewall firewall_backend;

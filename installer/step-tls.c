@@ -244,11 +244,11 @@ static int inspect_files(Installer *ins, StepPlan *sp) {
 
         r = installer_read(ins, a->tls_cert_file, &cert, &cs);
         if (r < 0)
-                return step_plan_note(sp, NOTE_ERROR, _("%s: [tls] cert_file %s: %s"), a->path,
+                return step_plan_note(sp, NOTE_ERROR, _("%s:%u: [tls] cert_file %s: %s"), a->path, a->tls_cert_line,
                                       a->tls_cert_file, strerror(-r));
         r = installer_read(ins, a->tls_key_file, &key, &ks);
         if (r < 0)
-                return step_plan_note(sp, NOTE_ERROR, _("%s: [tls] key_file %s: %s"), a->path,
+                return step_plan_note(sp, NOTE_ERROR, _("%s:%u: [tls] key_file %s: %s"), a->path, a->tls_key_line,
                                       a->tls_key_file, strerror(-r));
         kfull = installer_path(ins, a->tls_key_file);
         if (!kfull)
@@ -256,8 +256,9 @@ static int inspect_files(Installer *ins, StepPlan *sp) {
         if (stat(kfull, &st) >= 0 && (st.st_mode & 077) != 0) {
                 OPENSSL_cleanse(key, ks);
                 return step_plan_note(sp, NOTE_ERROR,
-                                      _("%s: [tls] key_file %s has mode %04o: a private key must not be "
-                                        "readable by others (chmod 600 %s)"), a->path, a->tls_key_file,
+                                      _("%s:%u: [tls] key_file %s has mode %04o: a private key must not be "
+                                        "readable by others (chmod 600 %s)"), a->path, a->tls_key_line,
+                                      a->tls_key_file,
                                       (unsigned) (st.st_mode & 07777), a->tls_key_file);
         }
         r = load_pem(cert, cs, key, ks, &l);
@@ -266,8 +267,8 @@ static int inspect_files(Installer *ins, StepPlan *sp) {
                 return r;
         why = unusable(&l, a->hostname, (time_t) installer_now(ins), 0, true);
         if (why)
-                return step_plan_note(sp, NOTE_ERROR, _("%s: [tls] %s and %s cannot be used for %s: %s"),
-                                      a->path, a->tls_cert_file, a->tls_key_file, a->hostname, _(why));
+                return step_plan_note(sp, NOTE_ERROR, _("%s:%u: [tls] %s and %s cannot be used for %s: %s"),
+                                      a->path, a->tls_cert_line, a->tls_cert_file, a->tls_key_file, a->hostname, _(why));
         return step_plan_note(sp, NOTE_INFO, _("using %s and %s as they are"), a->tls_cert_file,
                               a->tls_key_file);
 }
