@@ -62,6 +62,7 @@ static const ConfKey tls_keys[] = {
         KEY("acme_email", CONF_STRING),
         KEY("acme_challenge", CONF_ENUM, .choices = acme_challenge_names),
         KEY("acme_webroot", CONF_PATH),
+        KEY("acme_ca_bundle", CONF_PATH),
         {}
 };
 static const ConfKey firewall_keys[] = {
@@ -185,6 +186,7 @@ Answers *answers_free(Answers *a) {
         free(a->acme_directory);
         free(a->acme_email);
         free(a->acme_webroot);
+        free(a->acme_ca_bundle);
         strv_free(a->firewall_services);
         free(a->relayhost);
         strv_free(a->mynetworks);
@@ -818,6 +820,7 @@ static int load_tls(Loader *l) {
                 { "acme_email",     ANSWERS_TLS_ACME },
                 { "acme_challenge", ANSWERS_TLS_ACME },
                 { "acme_webroot",   ANSWERS_TLS_ACME },
+                { "acme_ca_bundle", ANSWERS_TLS_ACME },
         };
         const Conf *c = l->conf;
         Answers *a = l->a;
@@ -844,7 +847,8 @@ static int load_tls(Loader *l) {
             (r = get_string(c, "tls", "key_file", &a->tls_key_file)) < 0 ||
             (r = get_string(c, "tls", "acme_directory", &a->acme_directory)) < 0 ||
             (r = get_string(c, "tls", "acme_email", &a->acme_email)) < 0 ||
-            (r = get_string(c, "tls", "acme_webroot", &a->acme_webroot)) < 0)
+            (r = get_string(c, "tls", "acme_webroot", &a->acme_webroot)) < 0 ||
+            (r = get_string(c, "tls", "acme_ca_bundle", &a->acme_ca_bundle)) < 0)
                 return r;
 
         switch (a->tls_source) {

@@ -80,6 +80,9 @@ typedef struct Answers {
         char *acme_email;
         AnswersAcmeChallenge acme_challenge;
         char *acme_webroot;     /* webroot */
+        /* CAs to trust for the ACME server's own HTTPS (a private ACME CA, or pebble in
+         * tests); NULL = the system store. Handed to certbot as REQUESTS_CA_BUNDLE. */
+        char *acme_ca_bundle;
         unsigned tls_cert_line; /* of cert_file and key_file (0: not in the file), for messages */
         unsigned tls_key_line;
 

@@ -214,9 +214,11 @@ static char *argv_to_line(const char *const *argv) {
 }
 
 static int run_command(Installer *ins, const char *step, const char *const *argv,
-                       const char *input, size_t input_size, bool quiet, SpawnResult *ret) {
+                       const char *const *envp, const char *input, size_t input_size, bool quiet,
+                       SpawnResult *ret) {
         SpawnOptions o = {
                 .argv = argv,
+                .envp = envp,
                 .input = input,
                 .input_size = input_size,
                 .merge_stderr = true,
@@ -253,11 +255,11 @@ static int run_command(Installer *ins, const char *step, const char *const *argv
 
 int installer_run(Installer *ins, const char *step, const char *const *argv,
                   const char *input, size_t input_size, SpawnResult *ret) {
-        return run_command(ins, step, argv, input, input_size, false, ret);
+        return run_command(ins, step, argv, NULL, input, input_size, false, ret);
 }
 
 int installer_run_quiet(Installer *ins, const char *step, const char *const *argv, SpawnResult *ret) {
-        return run_command(ins, step, argv, NULL, 0, true, ret);
+        return run_command(ins, step, argv, NULL, NULL, 0, true, ret);
 }
 
 /* --- managed state --- */
@@ -596,6 +598,7 @@ static void step_plan_done(StepPlan *sp) {
                 free(a->input);
                 strv_free(a->undo_argv);
                 strv_free(a->touches);
+                strv_free(a->envp);
         }
         free(sp->actions);
         for (size_t i = 0; i < sp->n_previews; i++) {
@@ -930,7 +933,8 @@ static int apply_run(Installer *ins, const char *step, const Action *a, char **r
                         a->undo_late, &seq);
         if (r < 0)
                 return r;
-        r = installer_run(ins, step, (const char *const *) a->argv, a->input, a->input_size, &res);
+        r = run_command(ins, step, (const char *const *) a->argv, (const char *const *) a->envp,
+                        a->input, a->input_size, false, &res);
         if (r < 0) {
                 if (asprintf(ret_error, _("cannot run %s: %s"), a->argv[0], strerror(-r)) < 0)
                         *ret_error = NULL;

@@ -96,6 +96,7 @@ typedef struct Action {
         bool undo_late;        /* run it after the files are restored (a reload) */
         char **touches;        /* target paths the command changes: backed up first */
         bool ignore_failure;
+        char **envp;           /* RUN: the environment (NULL: spawn's clean one); never a secret */
 } Action;
 
 /* A file as it is and as it will be; shown as a unified diff. */

@@ -38,7 +38,9 @@ static int round_trip(Installer *ins, StepPlan *sp, const char *cert) {
         }
         RoundTrip rt = {
                 .host = a->hostname,
-                .ca_file = a->tls_source == ANSWERS_TLS_SELF_SIGNED ? cert : NULL,
+                /* a private ACME CA (acme_ca_bundle) is the anchor of what it issued */
+                .ca_file = a->tls_source == ANSWERS_TLS_SELF_SIGNED ? cert
+                           : a->tls_source == ANSWERS_TLS_ACME ? a->acme_ca_bundle : NULL,
                 .login = u->name,
                 .password = pw,
                 .address = address,
@@ -85,7 +87,9 @@ static int verify(Installer *ins, StepPlan *sp) {
                 .host_from_flag = true,
                 .domain = a->domain,
                 .connect = "127.0.0.1",
-                .ca_file = a->tls_source == ANSWERS_TLS_SELF_SIGNED ? cert : NULL,
+                /* a private ACME CA (acme_ca_bundle) is the anchor of what it issued */
+                .ca_file = a->tls_source == ANSWERS_TLS_SELF_SIGNED ? cert
+                           : a->tls_source == ANSWERS_TLS_ACME ? a->acme_ca_bundle : NULL,
         };
         r = checks_run(&ctx, &findings);
         for (size_t i = 0; r >= 0 && i < findings.n; i++) {

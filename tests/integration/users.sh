@@ -5,6 +5,9 @@
 # setup re-run changes nothing and keeps carol -> del: the login fails -> rollback: it works
 # again -> rolling back every users transaction returns /etc byte for byte to the state
 # after setup. The password never appears in argv, the plan, the journal or /etc.
+# In virtual mode the same lab host also tests the cert.renewal finding: the certificate
+# file replaced (a renewal) -> "renewed but not reloaded" with the reload commands -> the
+# commands run -> ok.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
@@ -182,6 +185,32 @@ else
         not_ok "rollback left differences: $(diff "$T/after-setup" "$T/after-rollback" | head -10)"
 fi
 expect_eq "$(login "$first" "$pw0")" ok "the first user still logs in"
+
+if [ "$MODE" = virtual ]; then
+        jq_() { python3 "$here/jsonq.py" "$@"; }
+        "$MXDECK" check --only cert --format json >"$T/cert1.json" 2>/dev/null
+        expect_eq "$(jq_ status cert.renewal /etc/ssl/certs/mxdeck.pem <"$T/cert1.json")" ok "cert.renewal ok after setup"
+        expect_eq "$(python3 -c 'import json,sys; print(sorted(f["status"] for f in json.load(sys.stdin)["findings"] if f["id"] == "cert.renewal"))' <"$T/cert1.json")" \
+                "['ok', 'ok']" "cert.renewal: Postfix and Dovecot both ok"
+        # a renewal: a new certificate for the same key, written over the file
+        cp -p /etc/ssl/certs/mxdeck.pem "$T/cert.orig"
+        openssl req -x509 -new -key /etc/ssl/private/mxdeck.key -subj /CN=mail.lab.test \
+                -addext subjectAltName=DNS:mail.lab.test -days 90 -out "$T/renewed.pem" 2>/dev/null
+        cat "$T/renewed.pem" >/etc/ssl/certs/mxdeck.pem
+        "$MXDECK" check --only cert --format json >"$T/cert2.json" 2>/dev/null
+        expect_eq "$(python3 -c 'import json,sys; print(sorted(f["status"] for f in json.load(sys.stdin)["findings"] if f["id"] == "cert.renewal"))' <"$T/cert2.json")" \
+                "['warning', 'warning']" "cert.renewal warns for Postfix and Dovecot after the file changed"
+        expect_match "$(jq_ field cert.renewal summary <"$T/cert2.json")" "renewed but not reloaded" "says renewed but not reloaded"
+        expect_match "$(python3 -c 'import json,sys; print(" ".join(c for f in json.load(sys.stdin)["findings"] if f["id"] == "cert.renewal" for c in f.get("commands", [])))' <"$T/cert2.json")" \
+                "postfix reload.*doveadm reload|doveadm reload.*postfix reload" "the reload commands"
+        python3 -c 'import json,sys; [print(c) for f in json.load(sys.stdin)["findings"] if f["id"] == "cert.renewal" for c in f.get("commands", [])]' <"$T/cert2.json" >"$T/cmds"
+        while read -r cmd; do $cmd >/dev/null 2>&1 || not_ok "$cmd failed"; done <"$T/cmds"
+        renewed_ok() {
+                "$MXDECK" check --only cert --format json 2>/dev/null |
+                        python3 -c 'import json,sys; sys.exit(0 if sorted(f["status"] for f in json.load(sys.stdin)["findings"] if f["id"] == "cert.renewal") == ["ok", "ok"] else 1)'
+        }
+        if wait_for 30 renewed_ok; then ok "cert.renewal ok after the reload"; else not_ok "cert.renewal not ok after the reload"; fi
+fi
 postfix stop >/dev/null 2>&1
 doveadm stop >/dev/null 2>&1
 finish
