@@ -113,7 +113,8 @@ done
 expect_match "$(cat "$T/dry.out")" "postconf -e .*smtpd_banner=" "the plan sets what the guide left out (smtpd_banner)"
 expect_match "$(cat "$T/dry.out")" "users: mailboxes and passwords \(nothing to change\)" "bob exists with this password: nothing to change"
 expect_match "$(cat "$T/dry.out")" "using $crt and $key as they are" "the guide's certificate is used in place"
-if grep -q "postconf -M" "$T/dry.out"; then not_ok "the plan replaces master.cf entries the guide made: $(grep 'postconf -M' "$T/dry.out")"; else ok "master.cf entries adopted as they are"; fi
+if grep -q '^  \$ postconf -M ' "$T/dry.out"; then not_ok "the plan replaces master.cf entries the guide made: $(grep '\$ postconf -M ' "$T/dry.out")"; else ok "master.cf entries adopted as they are"; fi
+expect_match "$(grep '^  \$ postconf -P ' "$T/dry.out")" "submission/inet/smtpd_tls_auth_only=yes" "only the missing -o options are added"
 if grep -q "differs from the preview" "$T/dry.out"; then not_ok "preview mismatch"; fi
 snapshot "$T/after-dry"
 cmp -s "$T/before" "$T/after-dry" && ok "the dry run changed nothing" || not_ok "the dry run changed files"
