@@ -81,7 +81,7 @@ expect_match "$(cat "$T/dry.out")" "renewal-hooks/deploy/mxdeck-reload" "the pla
 rc=$?
 expect_eq "$rc" 0 "setup with acme: changed and verified"
 [ "$rc" = 0 ] || { tail -40 "$T/run1.log"; tail -20 "$T/pebble.log"; }
-tx=$(sed -n 's/^Done: transaction \([^ ]*\).*/\1/p' "$T/run1.log")
+tx=$(sed -n -e 's/^Done: transaction \([^ ]*\).*/\1/p' -e 's/^Undo what was done so far with: mxdeck rollback \([^ ]*\).*/\1/p' "$T/run1.log" | head -1)
 live=/etc/letsencrypt/live/mail.lab.test
 expect_eq "$(postconf -h smtpd_tls_cert_file)" "$live/fullchain.pem" "Postfix uses certbot's fullchain"
 expect_eq "$(stat -L -c %a "$live/privkey.pem")" 600 "the private key is 0600"
