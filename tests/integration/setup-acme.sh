@@ -9,9 +9,9 @@
 # acme_ca_bundle, which mxdeck hands to certbot as REQUESTS_CA_BUNDLE (spawn's environment).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
-. "$here/lib.sh"
 # two setup runs and more in one lab: more than lib.sh's default bound (meson allows 450 s)
-LAB_TIMEOUT=${LAB_TIMEOUT:-420}
+export LAB_TIMEOUT=${LAB_TIMEOUT:-420}
+. "$here/lib.sh"
 command -v pebble >/dev/null || skip "pebble is not installed (Debian package pebble; scripts/bootstrap)"
 command -v certbot >/dev/null || skip "certbot is not installed (Debian package certbot; scripts/bootstrap)"
 in_lab_or_reexec --hostname mail.lab.test -- "$0"

@@ -10,9 +10,9 @@
 # commands run -> ok.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
-. "$here/lib.sh"
 # two setup runs and more in one lab: more than lib.sh's default bound (meson allows 450 s)
-LAB_TIMEOUT=${LAB_TIMEOUT:-420}
+export LAB_TIMEOUT=${LAB_TIMEOUT:-420}
+. "$here/lib.sh"
 MODE=${1:-virtual}
 in_lab_or_reexec --hostname mail.lab.test -- "$0" "$MODE"
 
