@@ -17,6 +17,7 @@ static const Verb verbs[] = {
           verb_setup_usage },
         { "rollback", verb_rollback, N_("undo a setup transaction byte for byte"), verb_rollback_usage },
         { "history", verb_history, N_("list setup transactions and what they changed"), verb_history_usage },
+        { "users", verb_users, N_("list, add, delete mailboxes and set their passwords"), verb_users_usage },
         { "monitor", verb_monitor, N_("the live dashboard (also 'mxdeck' alone on a terminal)"),
           verb_monitor_usage },
         { "queue", verb_queue, N_("show the mail queue (summary, list, shape) and act on it safely"),

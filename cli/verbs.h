@@ -18,6 +18,7 @@ int verb_rollback(int argc, char *argv[]);
 int verb_history(int argc, char *argv[]);
 int verb_monitor(int argc, char *argv[]);
 int verb_queue(int argc, char *argv[]);
+int verb_users(int argc, char *argv[]);
 
 extern const char verb_check_usage[];
 extern const char verb_dns_usage[];
@@ -28,6 +29,7 @@ extern const char verb_rollback_usage[];
 extern const char verb_history_usage[];
 extern const char verb_monitor_usage[];
 extern const char verb_queue_usage[];
+extern const char verb_users_usage[];
 
 /* Exit codes of verbs other than check: 0 ok, 1 failed, 2 usage. check uses the Nagios
  * codes 0..3 (3 also for usage errors). */

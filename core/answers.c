@@ -62,6 +62,7 @@ static const ConfKey tls_keys[] = {
         KEY("acme_email", CONF_STRING),
         KEY("acme_challenge", CONF_ENUM, .choices = acme_challenge_names),
         KEY("acme_webroot", CONF_PATH),
+        KEY("acme_ca_bundle", CONF_PATH),
         {}
 };
 static const ConfKey firewall_keys[] = {
@@ -195,6 +196,7 @@ Answers *answers_free(Answers *a) {
         free(a->acme_directory);
         free(a->acme_email);
         free(a->acme_webroot);
+        free(a->acme_ca_bundle);
         strv_free(a->firewall_services);
         free(a->relayhost);
         free(a->smtp_address_preference);
@@ -829,6 +831,7 @@ static int load_tls(Loader *l) {
                 { "acme_email",     ANSWERS_TLS_ACME },
                 { "acme_challenge", ANSWERS_TLS_ACME },
                 { "acme_webroot",   ANSWERS_TLS_ACME },
+                { "acme_ca_bundle", ANSWERS_TLS_ACME },
         };
         const Conf *c = l->conf;
         Answers *a = l->a;
@@ -838,6 +841,9 @@ static int load_tls(Loader *l) {
                                  ANSWERS_TLS_SELF_SIGNED);
         a->acme_challenge = get_enum(c, "tls", "acme_challenge", acme_challenge_names,
                                      _ANSWERS_ACME_MAX, ANSWERS_ACME_STANDALONE);
+        const ConfValue *cv = conf_get(c, "tls", "cert_file"), *kv = conf_get(c, "tls", "key_file");
+        a->tls_cert_line = cv ? cv->line : 0;
+        a->tls_key_line = kv ? kv->line : 0;
 
         /* a key of another source is most likely a forgotten "source =" line */
         for (size_t i = 0; i < ELEMENTSOF(source_keys); i++)
@@ -852,7 +858,8 @@ static int load_tls(Loader *l) {
             (r = get_string(c, "tls", "key_file", &a->tls_key_file)) < 0 ||
             (r = get_string(c, "tls", "acme_directory", &a->acme_directory)) < 0 ||
             (r = get_string(c, "tls", "acme_email", &a->acme_email)) < 0 ||
-            (r = get_string(c, "tls", "acme_webroot", &a->acme_webroot)) < 0)
+            (r = get_string(c, "tls", "acme_webroot", &a->acme_webroot)) < 0 ||
+            (r = get_string(c, "tls", "acme_ca_bundle", &a->acme_ca_bundle)) < 0)
                 return r;
 
         switch (a->tls_source) {
@@ -1260,4 +1267,16 @@ int answers_load(const char *path, Answers **ret, char **ret_error) {
         if (r < 0)
                 return r;
         return answers_from_conf(c, ret, ret_error);
+}
+
+/* --- for mxdeck users --- */
+
+bool answers_local_part_is_valid(const char *s, size_t len) {
+        return local_part_is_valid(s, len);
+}
+
+bool answers_mailbox_account_is_valid(const char *name) {
+        return unix_name_is_valid(name) && !streq(name, "root") &&
+               !strv_contains((char *const *) system_accounts, name) &&
+               !startswith(name, "systemd-") && name[0] != '_';
 }

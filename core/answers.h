@@ -80,6 +80,11 @@ typedef struct Answers {
         char *acme_email;
         AnswersAcmeChallenge acme_challenge;
         char *acme_webroot;     /* webroot */
+        /* CAs to trust for the ACME server's own HTTPS (a private ACME CA, or pebble in
+         * tests); NULL = the system store. Handed to certbot as REQUESTS_CA_BUNDLE. */
+        char *acme_ca_bundle;
+        unsigned tls_cert_line; /* of cert_file and key_file (0: not in the file), for messages */
+        unsigned tls_key_line;
 
         /* [firewall] */
         AnswersFirewall firewall_backend;
@@ -131,3 +136,10 @@ const char *answers_firewall_to_string(AnswersFirewall f);
 /* The TCP port of a [firewall] services word (smtp 25, submission 587, smtps 465, imap 143,
  * imaps 993, pop3 110, pop3s 995, sieve 4190, http 80, https 443), or -EINVAL. */
 int answers_firewall_service_port(const char *service);
+
+/* The name checks of the answers file, for `mxdeck users` (which takes names outside it):
+ * a mailbox local part as mxdeck creates them (lower-case letters, digits, '.', '_', '-';
+ * at most 64), and a Unix account name that may be a mailbox (not root, not a system
+ * account such as postfix or vmail). */
+bool answers_local_part_is_valid(const char *s, size_t len);
+bool answers_mailbox_account_is_valid(const char *name);

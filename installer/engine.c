@@ -223,9 +223,9 @@ int installer_query(Installer *ins, const char *const *argv, SpawnResult *ret) {
         return ins->spawn ? ins->spawn(&o, ret, ins->spawn_userdata) : spawn_run(&o, ret);
 }
 
-static int run_command_env(Installer *ins, const char *step, const char *const *argv,
-                           const char *const *envp, const char *input, size_t input_size,
-                           bool quiet, SpawnResult *ret) {
+static int run_command(Installer *ins, const char *step, const char *const *argv,
+                       const char *const *envp, const char *input, size_t input_size, bool quiet,
+                       SpawnResult *ret) {
         SpawnOptions o = {
                 .argv = argv,
                 .envp = envp,
@@ -263,18 +263,13 @@ static int run_command_env(Installer *ins, const char *step, const char *const *
         return 0;
 }
 
-static int run_command(Installer *ins, const char *step, const char *const *argv,
-                       const char *input, size_t input_size, bool quiet, SpawnResult *ret) {
-        return run_command_env(ins, step, argv, NULL, input, input_size, quiet, ret);
-}
-
 int installer_run(Installer *ins, const char *step, const char *const *argv,
                   const char *input, size_t input_size, SpawnResult *ret) {
-        return run_command(ins, step, argv, input, input_size, false, ret);
+        return run_command(ins, step, argv, NULL, input, input_size, false, ret);
 }
 
 int installer_run_quiet(Installer *ins, const char *step, const char *const *argv, SpawnResult *ret) {
-        return run_command(ins, step, argv, NULL, 0, true, ret);
+        return run_command(ins, step, argv, NULL, NULL, 0, true, ret);
 }
 
 /* --- managed state --- */
@@ -990,8 +985,8 @@ static int apply_run(Installer *ins, const char *step, const Action *a, char **r
                 if (r < 0)
                         return r;
         }
-        r = run_command_env(ins, step, (const char *const *) a->argv, (const char *const *) a->envp,
-                            a->input, a->input_size, false, &res);
+        r = run_command(ins, step, (const char *const *) a->argv, (const char *const *) a->envp,
+                        a->input, a->input_size, false, &res);
         if (r < 0) {
                 if (asprintf(ret_error, _("cannot run %s: %s"), a->argv[0], strerror(-r)) < 0)
                         *ret_error = NULL;

@@ -193,9 +193,12 @@ int maincf_set(const char *text, size_t size, char *const *names, char *const *v
                 r = logical(v, n, i, &l, &next);
                 if (r < 0)
                         goto fail;
-                for (e = 0; e < n_edits; e++)
-                        if (split_definition(l, &k, &val) && streq(k, names[e]))
-                                break;
+                /* split once: it cuts l at the end of the name */
+                e = n_edits;
+                if (split_definition(l, &k, &val))
+                        for (e = 0; e < n_edits; e++)
+                                if (streq(k, names[e]))
+                                        break;
                 if (e == n_edits) {
                         for (size_t j = i; j < next && r >= 0; j++)
                                 r = out_add(&o, v[j].s, v[j].len);

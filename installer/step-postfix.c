@@ -380,17 +380,32 @@ static int append_line(char **buf, size_t *len, const char *a, const char *b) {
 
 static int plan_tables(Installer *ins, StepPlan *sp) {
         const Answers *a = installer_answers(ins);
-        _cleanup_free_ char *mb = strdup(""), *al = strdup("");
-        size_t mbl = 0, all = 0;
+        _cleanup_free_ char *mb = strdup(""), *al = strdup(""), *old_mb = NULL;
+        size_t mbl = 0, all = 0, old_mbl = 0;
         bool virtual = a->users_mode == ANSWERS_USERS_VIRTUAL;
         int r;
 
         if (!mb || !al)
                 return -ENOMEM;
+        /* the mailboxes added with `mxdeck users add` stay, in place */
+        if (virtual && installer_read_planned(ins, MAILBOXES, &old_mb, &old_mbl) >= 0) {
+                free(mb);
+                mb = TAKE_PTR(old_mb);
+                mbl = old_mbl;
+        }
         for (size_t i = 0; i < a->n_users; i++) {
                 const AnswersUser *u = &a->users[i];
-                if (virtual && (r = append_line(&mb, &mbl, u->name, "OK")) < 0)
-                        return r;
+                if (virtual) {
+                        _cleanup_free_ char *line = NULL;
+                        char *n;
+                        size_t nl;
+                        if (asprintf(&line, "%s OK\n", u->name) < 0 ||
+                            table_edit(mb, mbl, u->name, ' ', line, &n, &nl) < 0)
+                                return -ENOMEM;
+                        free(mb);
+                        mb = n;
+                        mbl = nl;
+                }
                 for (char **x = u->aliases; *x; x++) {
                         _cleanup_free_ char *from = NULL;
                         /* system mode: a local part; Postfix qualifies it with $myorigin */

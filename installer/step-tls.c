@@ -21,6 +21,9 @@
 
 #define VALIDITY_DAYS 825       /* the longest a browser-era client accepts without fuss */
 #define RENEW_BEFORE_DAYS 30
+#define ACME_DIR "/etc/letsencrypt"
+#define ACME_LIVE ACME_DIR "/live"
+#define ACME_HOOK ACME_DIR "/renewal-hooks/deploy/mxdeck-reload"
 
 int tls_paths(const Installer *ins, char **ret_cert, char **ret_key) {
         const Answers *a = installer_answers(ins);
@@ -29,6 +32,12 @@ int tls_paths(const Installer *ins, char **ret_cert, char **ret_key) {
         if (a->tls_source == ANSWERS_TLS_FILES) {
                 *ret_cert = strdup(a->tls_cert_file);
                 *ret_key = strdup(a->tls_key_file);
+        } else if (a->tls_source == ANSWERS_TLS_ACME) {
+                /* certbot's stable names: links to the newest files of the lineage */
+                if (asprintf(ret_cert, ACME_LIVE "/%s/fullchain.pem", a->hostname) < 0)
+                        *ret_cert = NULL;
+                if (asprintf(ret_key, ACME_LIVE "/%s/privkey.pem", a->hostname) < 0)
+                        *ret_key = NULL;
         } else {
                 if (asprintf(ret_cert, "%s/mxdeck.pem", p->cert_dir) < 0)
                         *ret_cert = NULL;
@@ -244,11 +253,11 @@ static int inspect_files(Installer *ins, StepPlan *sp) {
 
         r = installer_read(ins, a->tls_cert_file, &cert, &cs);
         if (r < 0)
-                return step_plan_note(sp, NOTE_ERROR, _("%s: [tls] cert_file %s: %s"), a->path,
+                return step_plan_note(sp, NOTE_ERROR, _("%s:%u: [tls] cert_file %s: %s"), a->path, a->tls_cert_line,
                                       a->tls_cert_file, strerror(-r));
         r = installer_read(ins, a->tls_key_file, &key, &ks);
         if (r < 0)
-                return step_plan_note(sp, NOTE_ERROR, _("%s: [tls] key_file %s: %s"), a->path,
+                return step_plan_note(sp, NOTE_ERROR, _("%s:%u: [tls] key_file %s: %s"), a->path, a->tls_key_line,
                                       a->tls_key_file, strerror(-r));
         kfull = installer_path(ins, a->tls_key_file);
         if (!kfull)
@@ -256,8 +265,9 @@ static int inspect_files(Installer *ins, StepPlan *sp) {
         if (stat(kfull, &st) >= 0 && (st.st_mode & 077) != 0) {
                 OPENSSL_cleanse(key, ks);
                 return step_plan_note(sp, NOTE_ERROR,
-                                      _("%s: [tls] key_file %s has mode %04o: a private key must not be "
-                                        "readable by others (chmod 600 %s)"), a->path, a->tls_key_file,
+                                      _("%s:%u: [tls] key_file %s has mode %04o: a private key must not be "
+                                        "readable by others (chmod 600 %s)"), a->path, a->tls_key_line,
+                                      a->tls_key_file,
                                       (unsigned) (st.st_mode & 07777), a->tls_key_file);
         }
         r = load_pem(cert, cs, key, ks, &l);
@@ -266,10 +276,122 @@ static int inspect_files(Installer *ins, StepPlan *sp) {
                 return r;
         why = unusable(&l, a->hostname, (time_t) installer_now(ins), 0, true);
         if (why)
-                return step_plan_note(sp, NOTE_ERROR, _("%s: [tls] %s and %s cannot be used for %s: %s"),
-                                      a->path, a->tls_cert_file, a->tls_key_file, a->hostname, _(why));
+                return step_plan_note(sp, NOTE_ERROR, _("%s:%u: [tls] %s and %s cannot be used for %s: %s"),
+                                      a->path, a->tls_cert_line, a->tls_cert_file, a->tls_key_file, a->hostname, _(why));
         return step_plan_note(sp, NOTE_INFO, _("using %s and %s as they are"), a->tls_cert_file,
                               a->tls_key_file);
+}
+
+/* certbot's deploy hook: run after every issuance and renewal, so that the daemons serve
+ * the new certificate (they read it only when they start or reload). */
+static const char acme_hook[] =
+        "#!/bin/sh\n"
+        "# Written by mxdeck setup. certbot runs this after it renews the certificate, so that\n"
+        "# Postfix and Dovecot serve the new one: they read it only when they start or reload.\n"
+        "postfix reload\n"
+        "doveadm reload\n";
+
+/* certbot with its directories under the root when it is not / */
+static int certbot_argv(const Installer *ins, const char *const *args, char ***ret) {
+        const char *root = installer_root(ins);
+        bool other = !streq(root, "/");
+        size_t n = 0, k = 0;
+        char **v;
+
+        while (args[n])
+                n++;
+        v = calloc(n + 8, sizeof(char *));
+        if (!v)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                if (!(v[k++] = strdup(args[i])))
+                        goto oom;
+                if (i == 1 && other &&
+                    (asprintf(&v[k++], "--config-dir=%s" ACME_DIR, root) < 0 ||
+                     asprintf(&v[k++], "--work-dir=%s/var/lib/letsencrypt", root) < 0 ||
+                     asprintf(&v[k++], "--logs-dir=%s/var/log/letsencrypt", root) < 0))
+                        goto oom;
+        }
+        *ret = v;
+        return 0;
+oom:
+        strv_free(v);
+        return -ENOMEM;
+}
+
+static int inspect_acme(Installer *ins, StepPlan *sp) {
+        const Answers *a = installer_answers(ins);
+        _cleanup_free_ char *cert_path = NULL, *key_path = NULL, *cert = NULL, *key = NULL;
+        _cleanup_(loaded_done) Loaded l = {};
+        _cleanup_strv_free_ char **run = NULL, **undo = NULL;
+        size_t cs = 0, ks = 0;
+        const char *why = N_("there is none yet");
+        int r;
+
+        r = tls_paths(ins, &cert_path, &key_path);
+        if (r < 0)
+                return r;
+        if (installer_read(ins, cert_path, &cert, &cs) >= 0 && installer_read(ins, key_path, &key, &ks) >= 0) {
+                r = load_pem(cert, cs, key, ks, &l);
+                OPENSSL_cleanse(key, ks);
+                if (r < 0)
+                        return r;
+                /* certbot renews by itself (its timer) from 30 days before expiry */
+                why = unusable(&l, a->hostname, (time_t) installer_now(ins), 0, false);
+        } else if (key)
+                OPENSSL_cleanse(key, ks);
+
+        if (why) {
+                const char *args[24];
+                size_t n = 0;
+                args[n++] = "certbot";
+                args[n++] = "certonly";
+                args[n++] = "--non-interactive";
+                args[n++] = "--agree-tos";
+                args[n++] = "--email";
+                args[n++] = a->acme_email;
+                if (a->acme_directory) {
+                        args[n++] = "--server";
+                        args[n++] = a->acme_directory;
+                }
+                args[n++] = "--cert-name";
+                args[n++] = a->hostname;
+                args[n++] = "--domain";
+                args[n++] = a->hostname;
+                if (a->acme_challenge == ANSWERS_ACME_WEBROOT) {
+                        args[n++] = "--webroot";
+                        args[n++] = "--webroot-path";
+                        args[n++] = a->acme_webroot;
+                } else
+                        args[n++] = "--standalone";
+                args[n] = NULL;
+                const char *del[] = { "certbot", "delete", "--non-interactive", "--cert-name", a->hostname, NULL };
+                Action *act;
+
+                if ((r = certbot_argv(ins, args, &run)) < 0 || (r = certbot_argv(ins, del, &undo)) < 0)
+                        return r;
+                r = step_plan_note(sp, NOTE_INFO, _("a certificate for %s from %s (%s): %s"), a->hostname,
+                                   a->acme_directory ? a->acme_directory : _("Let's Encrypt"),
+                                   a->acme_challenge == ANSWERS_ACME_WEBROOT ? _("http-01 through the web root")
+                                                                             : _("http-01 on port 80"),
+                                   _(why));
+                if (r < 0)
+                        return r;
+                r = step_plan_run(sp, NULL, (const char *const *) run, NULL, (const char *const *) undo, &act);
+                if (r < 0)
+                        return r;
+                if (a->acme_ca_bundle) {
+                        act->envp = calloc(4, sizeof(char *));
+                        if (!act->envp || !(act->envp[0] = strdup("PATH=" SPAWN_SAFE_PATH)) ||
+                            !(act->envp[1] = strdup("LC_ALL=C")) ||
+                            asprintf(&act->envp[2], "REQUESTS_CA_BUNDLE=%s", a->acme_ca_bundle) < 0) {
+                                if (act->envp)
+                                        act->envp[2] = NULL;
+                                return -ENOMEM;
+                        }
+                }
+        }
+        return step_plan_file(ins, sp, ACME_HOOK, acme_hook, strlen(acme_hook), 0755, NULL, NULL, false);
 }
 
 static int inspect(Installer *ins, StepPlan *sp) {
@@ -284,9 +406,7 @@ static int inspect(Installer *ins, StepPlan *sp) {
         if (a->tls_source == ANSWERS_TLS_FILES)
                 return inspect_files(ins, sp);
         if (a->tls_source == ANSWERS_TLS_ACME)
-                return step_plan_note(sp, NOTE_ERROR, _("%s: [tls] source = acme is not supported by "
-                                                        "this version yet: use self-signed or files"),
-                                      a->path);
+                return inspect_acme(ins, sp);
 
         r = tls_paths(ins, &cert_path, &key_path);
         if (r < 0)

@@ -20,7 +20,7 @@
 
 /* What useradd and userdel rewrite, their "-" backups included: backed up first so that
  * rollback puts back each byte. */
-static const char *const account_files[] = {
+const char *const account_files[] = {
         "/etc/passwd", "/etc/passwd-", "/etc/group", "/etc/group-", "/etc/shadow", "/etc/shadow-",
         "/etc/gshadow", "/etc/gshadow-", "/etc/subuid", "/etc/subuid-", "/etc/subgid",
         "/etc/subgid-", NULL,
@@ -158,7 +158,7 @@ static char *shadow_hash(const Installer *ins, const char *user) {
 }
 
 /* useradd/userdel with --root for a root other than / */
-static int account_argv(const Installer *ins, const char *const *args, const char **v, size_t max) {
+int account_argv(const Installer *ins, const char *const *args, const char **v, size_t max) {
         size_t k = 0;
 
         v[k++] = args[0];
@@ -175,7 +175,7 @@ static int account_argv(const Installer *ins, const char *const *args, const cha
 static int inspect_virtual(Installer *ins, StepPlan *sp) {
         const Answers *a = installer_answers(ins);
         _cleanup_free_ char *old = NULL, *text = strdup("");
-        size_t old_size = 0, len = 0;
+        size_t old_size = 0, len = 0, nlen;
         int r;
 
         if (!text)
@@ -208,6 +208,14 @@ static int inspect_virtual(Installer *ins, StepPlan *sp) {
         r = installer_read(ins, PASSWD_FILE, &old, &old_size);
         if (r < 0 && r != -ENOENT)
                 return r;
+        if (old) {
+                free(text);
+                text = malloc(old_size + 1);
+                if (!text)
+                        return -ENOMEM;
+                memcpy(text, old, old_size + 1);
+                len = old_size;
+        }
         for (size_t i = 0; i < a->n_users; i++) {
                 _cleanup_free_ char *existing = old ? passwd_file_hash(old, a->users[i].name) : NULL;
                 _cleanup_free_ char *hash = NULL, *err = NULL, *line = NULL;
@@ -223,13 +231,15 @@ static int inspect_virtual(Installer *ins, StepPlan *sp) {
                  * supplies uid, gid and home */
                 if (asprintf(&line, "%s:{SHA512-CRYPT}%s::::::\n", a->users[i].name, hash) < 0)
                         return -ENOMEM;
-                n = realloc(text, len + strlen(line) + 1);
-                if (!n)
-                        return -ENOMEM;
-                text = n;
-                strcpy(text + len, line);
-                len += strlen(line);
+                /* in place: the lines of users added with `mxdeck users add` stay */
+                r = table_edit(text, len, a->users[i].name, ':', line, &n, &nlen);
                 explicit_bzero(line, strlen(line));
+                explicit_bzero(text, len);
+                if (r < 0)
+                        return r;
+                free(text);
+                text = n;
+                len = nlen;
         }
         r = step_plan_file(ins, sp, PASSWD_FILE, text, len, 0640, NULL, "dovecot", true);
         explicit_bzero(text, len);

@@ -4,11 +4,39 @@
 #include <errno.h>
 #include <string.h>
 
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
 #include "checks.h"
 #include "macro.h"
 #include "roundtrip.h"
 #include "settings.h"
 #include "steps.h"
+
+/* What the checks and the round trip trust: a self-signed certificate (mxdeck's, or the
+ * administrator's given as files) is its own anchor; a private ACME CA (acme_ca_bundle)
+ * is the anchor of what it issued; else the system store (NULL). */
+static const char *trust_anchor(Installer *ins, const char *cert) {
+        const Answers *a = installer_answers(ins);
+        _cleanup_free_ char *pem = NULL;
+        size_t size;
+        bool self = false;
+
+        if (a->tls_source == ANSWERS_TLS_SELF_SIGNED)
+                return cert;
+        if (a->tls_source == ANSWERS_TLS_ACME)
+                return a->acme_ca_bundle;
+        if (installer_read(ins, cert, &pem, &size) >= 0) {
+                BIO *b = BIO_new_mem_buf(pem, (int) size);
+                X509 *x = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
+                self = x && X509_check_issued(x, x) == X509_V_OK;
+                X509_free(x);
+                BIO_free(b);
+                ERR_clear_error();
+        }
+        return self ? cert : NULL;
+}
 
 /* As the first user: submit, deliver, fetch, delete. Skipped (said so) when the answers
  * give only a hash: there is no password to log in with. */
@@ -38,7 +66,7 @@ static int round_trip(Installer *ins, StepPlan *sp, const char *cert) {
         }
         RoundTrip rt = {
                 .host = a->hostname,
-                .ca_file = a->tls_source == ANSWERS_TLS_SELF_SIGNED ? cert : NULL,
+                .ca_file = trust_anchor(ins, cert),
                 .login = u->name,
                 .password = pw,
                 .address = address,
@@ -85,7 +113,7 @@ static int verify(Installer *ins, StepPlan *sp) {
                 .host_from_flag = true,
                 .domain = a->domain,
                 .connect = "127.0.0.1",
-                .ca_file = a->tls_source == ANSWERS_TLS_SELF_SIGNED ? cert : NULL,
+                .ca_file = trust_anchor(ins, cert),
         };
         r = checks_run(&ctx, &findings);
         for (size_t i = 0; r >= 0 && i < findings.n; i++) {

@@ -41,3 +41,16 @@ bool account_exists(const Installer *ins, const char *name);
 /* Verifies that a file postconf edited came out as previewed (postfixcf.h): a mismatch is
  * reported as an output line, not an error. */
 void verify_previews(Installer *ins, StepPlan *sp);
+
+/* A table as text (one entry per line, its key up to the first sep): text with key's line
+ * replaced by line (NULL: removed), or line appended when key has none. line ends with
+ * '\n'. Lines of other keys stay as they are, in their order. */
+int table_edit(const char *text, size_t size, const char *key, char sep, const char *line,
+               char **ret, size_t *ret_size);
+
+/* What useradd, userdel and chpasswd rewrite (their "-" backups included), NULL-terminated:
+ * backed up before each of them runs. */
+extern const char *const account_files[];
+/* args with "--root ROOT" inserted after the command for a root other than / (useradd,
+ * userdel, chpasswd); v has room for max entries. */
+int account_argv(const Installer *ins, const char *const *args, const char **v, size_t max);

@@ -17,6 +17,7 @@ static const Check catalog[] = {
         { "config", "config.tables", check_config_tables },
         { "config", "config.sasl", check_config_sasl },
         { "cert", "cert.files", check_cert_files },
+        { "cert", "cert.renewal", check_cert_renewal },
         { "port tls smtp imap pop3", "port.smtp", check_mail_listeners },
         { "dns dnsbl", "dns.mx", check_dns },
         { "system", "system.hostname", check_system_hostname },

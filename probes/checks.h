@@ -7,6 +7,7 @@
 #include "finding.h"
 #include "probe.h"
 #include "dns-checks.h"
+#include "certrenewal.h"
 #include "listeners.h"
 #include "local.h"
 #include "queue-checks.h"

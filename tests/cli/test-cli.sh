@@ -123,5 +123,22 @@ run 0 'No transactions'                      "history with none"             -- 
 run 3 'Nothing to roll back'                 "rollback with none"            -- rollback --root "$T/root"
 run 2 'no transaction 2020'                  "rollback of an unknown id"     -- rollback 20200101-000000-0000 --root "$T/root"
 
+# users: usage, and refusals before anything changes
+run 0 '^Usage: mxdeck users list'            "users --help"                  -- users --help
+run 2 'missing command'                      "users without a command"       -- users
+run 2 "unknown command 'frob'"               "users frob"                    -- users frob
+run 2 'add takes one NAME'                   "users add without a name"      -- users add --root "$T/root"
+run 2 "run 'mxdeck setup' first"             "users list before any setup"   -- users list --root "$T/root"
+run 2 "'--mode' takes|--mode takes 'system' or 'virtual'" "users --mode bad" -- users list --mode other
+mkdir -p "$T/root/etc/postfix"
+printf 'root:x:0:0::/root:/bin/sh\n' >"$T/root/etc/passwd"
+printf 'ID=debian\nVERSION_ID="12"\n' >"$T/root/etc/os-release"
+run 2 'use --password-stdin'                 "users add: no terminal, no --password-stdin" -- users add carol --mode system --root "$T/root"
+printf 'short\n' >"$T/short.pw"
+"$mxdeck" users add carol --mode system --root "$T/root" --password-stdin <"$T/short.pw" >"$T/out" 2>"$T/err"
+if [ $? = 2 ] && grep -q 'shorter than 8' "$T/err"; then ok "users add: a short password refused"; else bad "users add: short password: $(cat "$T/err")"; fi
+run 2 'not a valid mailbox account name'     "users add: a system account"   -- users del postfix --mode system --root "$T/root"
+if [ -e "$T/root/var/lib/mxdeck/transactions" ]; then bad "a refused users command started a transaction"; else ok "refused users commands changed nothing"; fi
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

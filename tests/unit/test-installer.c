@@ -682,6 +682,9 @@ static void test_postconf_previews(void **state) {
                 { "a = 1\nb = 2\na = 3\n  cont\n# x\n\nc = 4\n", { "a" }, { "9" } },
                 { "x = 1\n  y\n\tz\nw = 2\n", { "x", "new" }, { "k", "v" } },
                 { "x = 1", { "y" }, { "2" } },
+                /* existing names after the first edited one (adopting a hand-made main.cf) */
+                { "a = 1\nb = 2\nc = 3\n", { "b", "c", "a" }, { "x", "9", "8" } },
+                { "a = 1\nb = 2\nc = \n", { "new", "c", "a" }, { "x", "9", "8" } },
         };
         char dir[] = "/tmp/test-postconf-XXXXXX";
         *state = NULL;
