@@ -555,8 +555,12 @@ static int add_postfix(LogStats *s, const LogEvent *ev) {
                         inflight_remove(&s->inflight, ev->queue_id.p, ev->queue_id.n);
                 if (ev->kind == LOG_KIND_REJECT || ev->kind == LOG_KIND_REJECT_WARNING) {
                         char prefix[48];
-                        snprintf(prefix, sizeof(prefix), "%s%s: ", ev->kind == LOG_KIND_REJECT_WARNING ? "warning " : "",
-                                 log_reject_class_to_string(ev->reject_class));
+                        const char *w = ev->kind == LOG_KIND_REJECT_WARNING ? "warning " : "",
+                                   *c = log_reject_class_to_string(ev->reject_class);
+                        size_t wl = strlen(w), cl = MIN(strlen(c), sizeof(prefix) - wl - 3);
+                        memcpy(prefix, w, wl); /* no snprintf on a line's way */
+                        memcpy(prefix + wl, c, cl);
+                        memcpy(prefix + wl + cl, ": ", 3);
                         r = count_reason(&s->reject_reasons, prefix, ev->reason);
                 }
                 break;

@@ -413,6 +413,10 @@ static void test_inflight_bound(void **state) {
         }
         assert_true(s.inflight.n <= LOG_INFLIGHT_MAX);
         assert_true(s.inflight.evicted > 0);
+        /* what is left is recent: the sweep keeps the newest half of the bound */
+        for (size_t k = 0; k < s.inflight.n_slots; k++)
+                if (s.inflight.slots[k].qid[0])
+                        assert_true(s.inflight.slots[k].seq + LOG_INFLIGHT_MAX * 3 / 2 > s.inflight.seq);
         /* the newest are still there, and still found after backward-shift deletions */
         for (unsigned i = LOG_INFLIGHT_MAX * 3 - 10; i < LOG_INFLIGHT_MAX * 3; i++) {
                 char q[16];
@@ -425,12 +429,110 @@ static void test_inflight_bound(void **state) {
         log_stats_done(&s);
 }
 
+/* A line with the previous line's timestamp takes the cached time: the same as a fresh
+ * parse, also when the rest of the line differs or is not a log line at all. */
+static void test_stamp_cache(void **state) {
+        static const char *const lines[] = {
+                "Dec  2 08:10:46 h postfix/qmgr[1]: ABCDEF1: removed",
+                "Dec  2 08:10:46 h postfix/qmgr[1]: ABCDEF2: removed",
+                "Dec  2 08:10:46 ",                      /* the stamp and nothing: unparsed */
+                "Dec  2 08:10:46 h",                     /* no tag: unparsed */
+                "Dec  2 08:10:47 h postfix/qmgr[1]: ABCDEF3: removed",
+                "Dec 02 08:10:47 h postfix/qmgr[1]: ABCDEF4: removed", /* zero-padded day: another stamp */
+                "Dec  2 08:10:47 h dovecot: lmtp(bob): Connect from local",
+        };
+        static const LogKind kinds[] = { LOG_KIND_REMOVED,  LOG_KIND_REMOVED, LOG_KIND_UNPARSED, LOG_KIND_UNPARSED,
+                                         LOG_KIND_REMOVED,  LOG_KIND_REMOVED, LOG_KIND_OTHER };
+        LogClock cached, fresh;
+        log_clock_init(&cached, NOW_USEC);
+        for (size_t i = 0; i < ELEMENTSOF(lines); i++) {
+                LogEvent a, b;
+                log_clock_init(&fresh, NOW_USEC);
+                assert_int_equal(logline_parse_syslog(lines[i], strlen(lines[i]), &cached, &a), kinds[i]);
+                assert_int_equal(logline_parse_syslog(lines[i], strlen(lines[i]), &fresh, &b), kinds[i]);
+                assert_int_equal(a.usec, b.usec);
+                assert_int_equal(a.hour, b.hour);
+                assert_int_equal(a.yday_key, b.yday_key);
+                if (kinds[i] != LOG_KIND_UNPARSED)
+                        assert_true(a.usec > 0);
+        }
+}
+
+/* A control byte, DEL or invalid UTF-8 anywhere in a line makes it unparsed, whichever
+ * part of the vector check (16 at a time, the overlapping tail, 8 at a time, bytes) sees it. */
+static void test_clean_positions(void **state) {
+        const char *base = "Dec  2 08:10:46 h postfix/qmgr[1]: ABCDEF1: removed and some more text to be long";
+        static const char bad[] = { '\x1b', '\x00', '\x7f', '\r', '\x80' };
+        size_t full = strlen(base);
+        LogClock clock;
+        log_clock_init(&clock, NOW_USEC);
+        for (size_t len = 52; len <= full; len++)
+                for (size_t pos = 0; pos < len; pos++)
+                        for (size_t k = 0; k < ELEMENTSOF(bad); k++) {
+                                char line[128];
+                                LogEvent ev;
+                                memcpy(line, base, len);
+                                line[pos] = bad[k];
+                                if (bad[k] == '\r' && pos == len - 1)
+                                        continue; /* a trailing CR is a line end */
+                                if (logline_parse_syslog(line, len, &clock, &ev) != LOG_KIND_UNPARSED)
+                                        fail_msg("byte 0x%02x at %zu of %zu was accepted", (unsigned char) bad[k], pos, len);
+                        }
+        /* valid UTF-8 and a tab are text */
+        const char *ok = "Dec  2 08:10:46 h postfix/smtpd[1]: warning: caf\xc3\xa9\tna\xc3\xafve text, long enough to vector";
+        LogEvent ev;
+        assert_int_equal(logline_parse_syslog(ok, strlen(ok), &clock, &ev), LOG_KIND_WARNING);
+}
+
+/* LogMap: keys folded from '@' on, found again after the index grew, counted, bounded,
+ * and the top list ordered by value then key. */
+static void test_map(void **state) {
+        LogMap m = {};
+        char key[64];
+        for (unsigned i = 0; i < 5000; i++) {
+                int n = snprintf(key, sizeof(key), "User%u@Dom%u.EXAMPLE", i, i % 7);
+                bool isnew = false;
+                LogMapEntry *e = log_map_get(&m, key, (size_t) n, true, &isnew);
+                assert_non_null(e);
+                assert_true(isnew);
+                e->v[0] += i % 10;
+        }
+        assert_int_equal(m.n, 5000);
+        for (unsigned i = 0; i < 5000; i += 97) {
+                int n = snprintf(key, sizeof(key), "User%u@dom%u.example", i, i % 7); /* domain case differs */
+                bool isnew = true;
+                LogMapEntry *e = log_map_get(&m, key, (size_t) n, true, &isnew);
+                assert_non_null(e);
+                assert_false(isnew);
+                assert_string_equal(log_map_key(&m, e), key);
+                n = snprintf(key, sizeof(key), "user%u@dom%u.example", i, i % 7); /* local part differs: another key */
+                assert_null(log_map_find(&m, key, (size_t) n, true));
+        }
+        assert_int_equal(log_map_count(&m, 0), 4500); /* i % 10 == 0 has 0 */
+        LogMapEntry *top[3];
+        assert_int_equal(log_map_top(&m, 0, top, 3), 3);
+        assert_int_equal(top[0]->v[0], 9);
+        assert_int_equal(top[2]->v[0], 9);
+        assert_true(strcmp(log_map_key(&m, top[0]), log_map_key(&m, top[1])) < 0);
+        log_map_done(&m);
+
+        LogMap b = { .max_entries = 3 };
+        for (unsigned i = 0; i < 5; i++) {
+                int n = snprintf(key, sizeof(key), "k%u", i);
+                LogMapEntry *e = log_map_get(&b, key, (size_t) n, false, NULL);
+                assert_true(i < 3 ? e != NULL : e == NULL);
+        }
+        assert_int_equal(b.dropped, 2);
+        log_map_done(&b);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_lines),         cmocka_unit_test(test_fields),
                 cmocka_unit_test(test_queue_ids),     cmocka_unit_test(test_year),
                 cmocka_unit_test(test_splitter),      cmocka_unit_test(test_client_domain),
-                cmocka_unit_test(test_inflight_bound),
+                cmocka_unit_test(test_inflight_bound), cmocka_unit_test(test_stamp_cache),
+                cmocka_unit_test(test_clean_positions), cmocka_unit_test(test_map),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
