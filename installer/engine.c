@@ -44,7 +44,11 @@ struct Installer {
          * that (two steps editing main.cf show two diffs that add up). */
         json_t *planned;        /* path -> content */
         const Plan *plan;       /* during installer_plan */
+        void *userdata;         /* installer_set_userdata */
 };
+
+void installer_set_userdata(Installer *ins, void *userdata) { ins->userdata = userdata; }
+void *installer_userdata(const Installer *ins) { return ins->userdata; }
 
 const Plan *installer_current_plan(const Installer *ins) { return ins->plan; }
 
@@ -641,14 +645,19 @@ Plan *plan_free(Plan *p) {
 }
 
 int installer_plan(Installer *ins, Plan **ret) {
-        _cleanup_(plan_freep) Plan *p = calloc(1, sizeof(Plan));
         const Step *const *steps;
         size_t n;
+
+        steps = steps_table(&n);
+        return installer_plan_steps(ins, steps, n, ret);
+}
+
+int installer_plan_steps(Installer *ins, const Step *const *steps, size_t n, Plan **ret) {
+        _cleanup_(plan_freep) Plan *p = calloc(1, sizeof(Plan));
         int r;
 
         if (!p)
                 return -ENOMEM;
-        steps = steps_table(&n);
         ins->plan = p;
         json_object_clear(ins->planned);
         for (size_t i = 0; i < n; i++) {
