@@ -18,9 +18,22 @@
 #include "settings.h"
 
 #define MAX_ADDRS 16
+#define PROBE_TIMEOUT_MS 2000
 
 static const char *mail_domain(const Answers *a, size_t i) {
         return i == 0 ? a->domain : a->domains[i - 1];
+}
+
+/* One quick question first: without a resolver that answers, every check would wait for its
+ * whole time limit to say "unknown". */
+static bool resolver_answers(const char *resolver, const char *domain) {
+        _cleanup_(dns_client_freep) DnsClient *c = NULL;
+        _cleanup_(dns_answer_done) DnsAnswer ans = {};
+        _cleanup_free_ char *err = NULL;
+
+        if (dns_client_new(resolver, PROBE_TIMEOUT_MS, &c, &err) < 0 || dns_query(c, domain, 6 /* SOA */, &ans) < 0)
+                return false;
+        return ans.status != DNS_STATUS_TIMEOUT && ans.status != DNS_STATUS_ERROR;
 }
 
 static size_t plan_addrs(const Answers *a, SpfAddr *addrs, bool *ret_detected) {
@@ -116,6 +129,13 @@ int setup_dns_plan(FILE *f, const Answers *a, DistroFamily family, bool systemd)
                 return r;
         (void) settings_load_default(&settings, NULL);
         static const char *const only[] = { "dns", NULL };
+        if (!resolver_answers(settings.resolver, a->domain)) {
+                fprintf(f, _("\nDNS checks left out: the resolver (%s) does not answer from here. Run 'mxdeck check "
+                             "--only dns' once it does.\n"),
+                        settings.resolver ? settings.resolver : _("the resolvers of /etc/resolv.conf"));
+                settings_done(&settings);
+                return 0;
+        }
         for (size_t i = 0; mail_domain(a, i); i++) {
                 const char *d = mail_domain(a, i);
                 FindingList list = {};

@@ -21,7 +21,7 @@
 #include "steps.h"
 
 #define SOCKET_TIMEOUT_MS 15000
-#define DNS_TIMEOUT_MS 5000
+#define DNS_TIMEOUT_MS 3000
 
 static const char *const conf_keys[] = {
         "Syslog", "UMask", "Mode", "Canonicalization", "SignatureAlgorithm", "OversignHeaders",
@@ -343,6 +343,8 @@ static int verify(Installer *ins, StepPlan *sp) {
                                    _("DNS not reachable: the published DKIM key was not checked");
                 if (asprintf(&l, "%s: %s", what, strempty(detail)) >= 0)
                         emit(ins, sp, l);
+                if (st == DKIM_DNS_UNREACHABLE)
+                        break; /* the next domains would wait as long for nothing */
         }
         settings_done(&settings);
         return r < 0 ? r : 0;
