@@ -122,6 +122,29 @@ int setup_dns_plan(FILE *f, const Answers *a, DistroFamily family, bool systemd)
                 render_records_zone(f, set, false);
                 fputc('\n', f);
         }
+        /* signed domains that do not receive mail here need only their DKIM record */
+        for (char **d = a->dkim_domains; a->dkim_enabled && d && *d; d++) {
+                bool mail = false;
+                for (size_t i = 0; mail_domain(a, i); i++)
+                        mail = mail || streq(mail_domain(a, i), *d);
+                if (mail)
+                        continue;
+                _cleanup_(records_freep) RecordSet *set = NULL;
+                RecordInput in = { .domain = *d, .host = a->hostname };
+                r = records_compute(&in, &set);
+                if (r < 0)
+                        return r;
+                fprintf(f, _("; %s: mail from it is signed here; its zone needs the DKIM record:\n"), *d);
+                for (size_t i = 0; i < set->n_records; i++) {
+                        if (!strstr(set->records[i].name, "._domainkey.") || !set->records[i].strings)
+                                continue;
+                        fprintf(f, "%s IN TXT", set->records[i].name);
+                        for (char **s = set->records[i].strings; *s; s++)
+                                fprintf(f, " \"%s\"", *s);
+                        fputc('\n', f);
+                }
+                fputc('\n', f);
+        }
         print_ptr(f, a, addrs, n_addrs, detected);
 
         r = settings_init(&settings);
