@@ -13,7 +13,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 in_lab_or_reexec --hostname mail.lab.test -- "$0"
 
-for tool in nsd nsd-checkzone opendkim opendkim-testmsg python3; do
+for tool in nsd nsd-checkzone drill opendkim opendkim-testmsg python3; do
         command -v $tool >/dev/null || skip "$tool is not installed (scripts/bootstrap --test installs it)"
 done
 
@@ -79,7 +79,12 @@ nsd_start() {
         nsd-checkzone lab.test "$Z/lab.test.zone" >"$T/checkzone.log" 2>&1 ||
                 fail "zone lab.test does not load: $(cat "$T/checkzone.log")"
         nsd -c "$T/nsd.conf" || fail "nsd does not start: $(cat "$T/nsd.log" 2>/dev/null)"
-        wait_for_port 53 10 || fail "nsd does not listen on 127.0.0.1:53"
+        # its TCP socket accepts before the server processes answer: ask until one does
+        wait_for 20 _serves SOA lab.test || fail "nsd does not answer for lab.test: $(cat "$T/nsd.log" 2>/dev/null)"
+}
+# _serves TYPE NAME: nsd answers the question with at least one record
+_serves() {
+        [ -n "$(drill -Q @127.0.0.1 "$2" "$1" 2>/dev/null)" ]
 }
 # publish SELECTOR...: the zone gets the TXT record of each selector (from its key file)
 publish() {
@@ -92,6 +97,9 @@ publish() {
                         >>"$Z/lab.test.zone"
         done
         nsd_start
+        for s in "$@"; do
+                wait_for 20 _serves TXT "$s._domainkey.lab.test" || fail "nsd does not serve the record of $s"
+        done
 }
 nsd_start
 
