@@ -11,6 +11,7 @@
 #include "context.h"
 #include "dns-records.h"
 #include "dns.h"
+#include "dnsplan.h"
 #include "macro.h"
 #include "termsafe.h"
 #include "verbs.h"
@@ -60,7 +61,7 @@ static void print_txt(FILE *f, char *const *strings) {
         }
 }
 
-static void render_records_zone(FILE *f, const RecordSet *s, bool mta_sts) {
+void render_records_zone(FILE *f, const RecordSet *s, bool mta_sts) {
         fprintf(f, _("; DNS records for %s (mail host %s), computed by mxdeck.\n"), s->domain, s->host);
         fputs(_("; Add them to the zone of the domain, after its SOA and NS records.\n"), f);
         fputs("$TTL 3600\n", f);

@@ -13,6 +13,7 @@ static const Verb verbs[] = {
         { "check", verb_check, N_("run health checks and print findings (text, JSON, Nagios, Prometheus)"),
           verb_check_usage },
         { "dns", verb_dns, N_("print the DNS records to publish for this mail server"), verb_dns_usage },
+        { "dkim", verb_dkim, N_("DKIM selectors and what DNS serves; rotate the key in stages"), verb_dkim_usage },
         { "setup", verb_setup, N_("set up Postfix and Dovecot from an answers file (plan, apply, verify)"),
           verb_setup_usage },
         { "rollback", verb_rollback, N_("undo a setup transaction byte for byte"), verb_rollback_usage },

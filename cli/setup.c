@@ -12,6 +12,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "answers.h"
+#include "dnsplan.h"
 #include "installer.h"
 #include "journal.h"
 #include "macro.h"
@@ -337,6 +338,10 @@ int verb_setup(int argc, char *argv[]) {
                         _cleanup_free_ char *table = NULL;
                         if (installer_client_settings(answers, &table) >= 0)
                                 printf("\n%s", table);
+                        fflush(stdout);
+                        r = setup_dns_plan(stdout, answers, installer_profile(ins)->family, io.systemd);
+                        if (r < 0)
+                                fprintf(stderr, _("mxdeck setup: the DNS plan: %s\n"), strerror(-r));
                 }
         }
         apply_result_done(&res);

@@ -11,6 +11,7 @@ typedef struct Verb {
 
 int verb_check(int argc, char *argv[]);
 int verb_dns(int argc, char *argv[]);
+int verb_dkim(int argc, char *argv[]);
 int verb_lab(int argc, char *argv[]);
 int verb_log(int argc, char *argv[]);
 int verb_setup(int argc, char *argv[]);
@@ -22,6 +23,7 @@ int verb_users(int argc, char *argv[]);
 
 extern const char verb_check_usage[];
 extern const char verb_dns_usage[];
+extern const char verb_dkim_usage[];
 extern const char verb_lab_usage[];
 extern const char verb_log_usage[];
 extern const char verb_setup_usage[];

@@ -88,6 +88,7 @@ static const ConfKey dovecot_keys[] = {
 static const ConfKey dkim_keys[] = {
         KEY("enabled", CONF_BOOL),
         KEY("selector", CONF_STRING),
+        KEY("domains", CONF_LIST),
         {}
 };
 static const ConfKey hardening_keys[] = {
@@ -203,6 +204,7 @@ Answers *answers_free(Answers *a) {
         strv_free(a->mynetworks);
         strv_free(a->dovecot_protocols);
         free(a->dkim_selector);
+        strv_free(a->dkim_domains);
         free(a);
         return NULL;
 }
@@ -1144,6 +1146,51 @@ static int load_postfix(Loader *l) {
 
 /* --- [dovecot], [dkim], [hardening] --- */
 
+/* [dkim] domains: the domains whose mail is signed. Default: every mail domain. A domain
+ * this server does not receive mail for is allowed (an application's sender domain relayed
+ * through it), but it must be a real domain name and listed once. */
+static int load_dkim_domains(Loader *l) {
+        Answers *a = l->a;
+        const char *s = conf_get_string(l->conf, "dkim", "domains");
+        int r;
+
+        if (!s || !*s) {
+                size_t n = 0;
+                while (a->domains[n])
+                        n++;
+                a->dkim_domains = calloc(n + 2, sizeof(char *));
+                if (!a->dkim_domains || !(a->dkim_domains[0] = strdup(a->domain)))
+                        return -ENOMEM;
+                for (size_t i = 0; i < n; i++)
+                        if (!(a->dkim_domains[i + 1] = strdup(a->domains[i])))
+                                return -ENOMEM;
+                return 0;
+        }
+        r = conf_split_list(s, &a->dkim_domains);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; a->dkim_domains[i]; i++) {
+                _cleanup_free_ char *q = NULL;
+
+                ascii_lower(a->dkim_domains[i]);
+                q = conf_quote(a->dkim_domains[i]);
+                if (!q)
+                        return -ENOMEM;
+                if (!hostname_is_fqdn(a->dkim_domains[i]))
+                        return fail_at(l, "dkim", "domains", 0,
+                                       _("[dkim] domains: '%s' is not a mail domain "
+                                         "(expected names such as example.org)"), q);
+                for (size_t j = 0; j < i; j++)
+                        if (streq(a->dkim_domains[j], a->dkim_domains[i]))
+                                return fail_at(l, "dkim", "domains", 0,
+                                               _("[dkim] domains: '%s' is listed twice"), q);
+        }
+        if (!a->dkim_domains[0])
+                return fail_at(l, "dkim", "domains", 0,
+                               _("[dkim] domains is empty: name a domain, or set enabled = no"));
+        return 0;
+}
+
 static int load_rest(Loader *l) {
         const Conf *c = l->conf;
         Answers *a = l->a;
@@ -1169,6 +1216,7 @@ static int load_rest(Loader *l) {
         r = conf_get_bool(c, "dkim", "enabled", &a->dkim_enabled);
         if (r < 0 && r != -ENOENT)
                 return r;
+        a->dkim_enabled_explicit = r >= 0;
         r = get_string(c, "dkim", "selector", &selector);
         if (r < 0)
                 return r;
@@ -1183,6 +1231,9 @@ static int load_rest(Loader *l) {
                 }
                 a->dkim_selector = TAKE_PTR(selector);
         }
+        r = load_dkim_domains(l);
+        if (r < 0)
+                return r;
 
         a->fail2ban = false;
         r = conf_get_bool(c, "hardening", "fail2ban", &a->fail2ban);

@@ -105,7 +105,9 @@ typedef struct Answers {
 
         /* [dkim] */
         bool dkim_enabled;
+        bool dkim_enabled_explicit;    /* enabled = ... is in the file (not the default) */
         char *dkim_selector;           /* NULL = auto (YYYYMM at install time) */
+        char **dkim_domains;           /* signed domains; default: domain + domains; never NULL */
 
         /* [hardening] */
         bool fail2ban;

@@ -95,6 +95,8 @@ static const SettingsField fields[] = {
         STR("dns", "trust_anchor", CONF_PATH, trust_anchor),
         LIST("dns", "dnsbl_zones", dnsbl_zones),
 
+        NUM("dkim", "grace_days", dkim_grace_days, 7, 0, 365),
+
         NUM("dashboard", "refresh_seconds", refresh_seconds, 5, 1, 3600),
         BOOL("dashboard", "color", color, true),
 };
@@ -115,7 +117,7 @@ static const struct {
 };
 
 static const char *const section_names[] = {
-        "check", "tls", "disk", "queue", "log", "dns", "dashboard",
+        "check", "tls", "disk", "queue", "log", "dns", "dkim", "dashboard",
 };
 
 /* --- schema, built once from the table --- */

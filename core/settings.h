@@ -36,6 +36,8 @@ typedef struct Settings {
         char *resolver;                    /* ADDR[:PORT], NULL = /etc/resolv.conf */
         char *trust_anchor;                /* file, NULL = system default */
         char **dnsbl_zones;                /* NULL-terminated; default list in settings.c */
+        /* [dkim] */
+        unsigned dkim_grace_days;          /* old key kept after `dkim rotate switch`, default 7 */
         /* [dashboard] */
         unsigned refresh_seconds;          /* default 5 */
         bool color;                        /* default yes (NO_COLOR still wins) */

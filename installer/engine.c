@@ -48,7 +48,11 @@ struct Installer {
          * that (two steps editing main.cf show two diffs that add up). */
         json_t *planned;        /* path -> content */
         const Plan *plan;       /* during installer_plan */
+        void *userdata;         /* installer_set_userdata */
 };
+
+void installer_set_userdata(Installer *ins, void *userdata) { ins->userdata = userdata; }
+void *installer_userdata(const Installer *ins) { return ins->userdata; }
 
 const Plan *installer_current_plan(const Installer *ins) { return ins->plan; }
 
@@ -684,9 +688,15 @@ static void wait_note(const char *line, void *userdata) {
 }
 
 int installer_plan(Installer *ins, Plan **ret) {
-        _cleanup_(plan_freep) Plan *p = calloc(1, sizeof(Plan));
         const Step *const *steps;
         size_t n;
+
+        steps = steps_table(&n);
+        return installer_plan_steps(ins, steps, n, ret);
+}
+
+int installer_plan_steps(Installer *ins, const Step *const *steps, size_t n, Plan **ret) {
+        _cleanup_(plan_freep) Plan *p = calloc(1, sizeof(Plan));
         int r;
 
         if (!p)
@@ -694,7 +704,6 @@ int installer_plan(Installer *ins, Plan **ret) {
         /* a killed run's commands may still be changing files: plan after they ended */
         if (!ins->offline && !ins->spawn)
                 (void) journal_wait_unfinished(ins->root, wait_note, ins);
-        steps = steps_table(&n);
         ins->plan = p;
         json_object_clear(ins->planned);
         for (size_t i = 0; i < n; i++) {

@@ -293,5 +293,12 @@ int step_plan_file(Installer *ins, StepPlan *sp, const char *path, const char *d
 /* The table a person types into a mail client: server, ports, encryption, user name. */
 int installer_client_settings(const Answers *a, char **ret);
 
+/* A plan of the given steps instead of the setup's table (`mxdeck dkim rotate` plans one
+ * stage this way); same contract as installer_plan. */
+int installer_plan_steps(Installer *ins, const Step *const *steps, size_t n, Plan **ret);
+/* Data for steps planned with installer_plan_steps (their options). */
+void installer_set_userdata(Installer *ins, void *userdata);
+void *installer_userdata(const Installer *ins);
+
 /* The steps in order; `steps_table` is the full table (tests use single steps). */
 const Step *const *steps_table(size_t *ret_n);

@@ -104,6 +104,8 @@ static int verify(Installer *ins, StepPlan *sp) {
         r = settings_init(&settings);
         if (r < 0)
                 return r;
+        /* the administrator's time limits ([check] timeout_seconds) apply here too */
+        (void) settings_load_default(&settings, NULL);
         CheckContext ctx = {
                 .settings = &settings,
                 .family = installer_profile(ins)->family,

@@ -13,6 +13,7 @@ static const Step *const steps[] = {
         &step_users,
         &step_postfix,
         &step_dovecot,
+        &step_dkim,
         &step_services,
         &step_verify,
 };

@@ -10,6 +10,7 @@ extern const Step step_tls;
 extern const Step step_users;
 extern const Step step_postfix;
 extern const Step step_dovecot;
+extern const Step step_dkim;
 extern const Step step_services;
 extern const Step step_verify;
 

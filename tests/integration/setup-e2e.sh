@@ -34,6 +34,10 @@ mode = $MODE
 $section
 password_file = $T/user.pw
 aliases = info
+
+; DKIM has its own lab test (setup-dkim.sh)
+[dkim]
+enabled = no
 EOF
 
 # Debian's "No configuration": the package is installed, main.cf is not there.
