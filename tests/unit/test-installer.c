@@ -879,7 +879,8 @@ static void test_packages_debian(void **state) {
         Fixture *f = fixture(state);
         _cleanup_free_ char *text = NULL;
 
-        if (!spawn_find_program("dpkg-query"))
+        _cleanup_free_ char *dq = spawn_find_program("dpkg-query");
+        if (!dq)
                 skip(); /* the Debian path asks the real dpkg-query (see the top) */
         make_root(f, "debian", answers_virtual);
         {
