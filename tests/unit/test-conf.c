@@ -481,6 +481,19 @@ static void test_answers_defaults(void **state) {
         assert_null(a->dkim_selector);
         assert_false(a->fail2ban);
         assert_null(a->public_ipv4);
+        assert_null(a->smtp_address_preference);
+        assert_true(a->install_packages);
+        assert_false(a->remove_other_mta);
+}
+
+static void test_answers_packages(void **state) {
+        _cleanup_free_ char *path = data_path("good-packages.ini"), *err = NULL;
+        _cleanup_(answers_freep) Answers *a = NULL;
+
+        assert_int_equal(answers_load(path, &a, &err), 0);
+        assert_string_equal(a->smtp_address_preference, "ipv4");
+        assert_false(a->install_packages);
+        assert_true(a->remove_other_mta);
 }
 
 static void test_answers_bad_files(void **state) {
@@ -503,6 +516,7 @@ static void test_answers_bad_files(void **state) {
                 { "bad-after-section.ini", "bad-after-section.ini:1: unexpected text after the section header" },
                 { "bad-user-no-name.ini", "bad-user-no-name.ini:4: section [user] needs a name, as in [user NAME]" },
                 { "bad-enum.ini", "bad-enum.ini:5: key 'mode' in [users]: 'virtul' is not a valid choice (expected one of: system, virtual)" },
+                { "bad-address-preference.ini", "bad-address-preference.ini:5: key 'smtp_address_preference' in [postfix]: 'ipv5' is not a valid choice (expected one of: any, ipv4, ipv6)" },
                 { "bad-bool.ini", "bad-bool.ini:5: key 'fail2ban' in [hardening]: 'maybe' is not a valid boolean (expected yes or no)" },
                 { "bad-size.ini", "bad-size.ini:5: key 'message_size_limit' in [postfix]: '50X' is not a valid size" },
                 { "bad-size-range.ini", "bad-size-range.ini:5: key 'message_size_limit' in [postfix]: '99999999999999999999' is not a valid size (out of range" },
@@ -762,6 +776,7 @@ int main(void) {
                 cmocka_unit_test(test_answers_good_system),
                 cmocka_unit_test(test_answers_good_virtual),
                 cmocka_unit_test(test_answers_defaults),
+                cmocka_unit_test(test_answers_packages),
                 cmocka_unit_test(test_answers_bad_files),
                 cmocka_unit_test(test_answers_buffer_and_missing),
                 cmocka_unit_test(test_settings_defaults),

@@ -818,6 +818,7 @@ static void test_packages_rhel(void **state) {
         _cleanup_free_ char *text = NULL, *notes = NULL, *tx = NULL;
         const char answers[] = "[server]\nhostname = mail.example.test\ndomain = example.test\n"
                                "[users]\nmode = system\n[user bob]\npassword_file = /root/bob.pw\n"
+                               "[postfix]\nsmtp_address_preference = ipv4\n"
                                "[packages]\nremove_other_mta = yes\n";
 
         if (!have_postconf() || geteuid() != 0)
@@ -856,6 +857,8 @@ static void test_packages_rhel(void **state) {
         _cleanup_free_ char *maincf = get(f, "/etc/postfix/main.cf");
         assert_non_null(maincf);
         assert_non_null(strstr(maincf, "smtpd_tls_cert_file = /etc/pki/tls/certs/"));
+        /* IPv6 without a PTR: the answers make Postfix send over IPv4 first */
+        assert_non_null(strstr(maincf, "\nsmtp_address_preference = ipv4\n"));
 
         /* rollback: the files come back, the packages are reported, not removed */
         size_t before = f->rec.n;
@@ -879,7 +882,8 @@ static void test_packages_debian(void **state) {
         Fixture *f = fixture(state);
         _cleanup_free_ char *text = NULL;
 
-        if (!spawn_find_program("dpkg-query"))
+        _cleanup_free_ char *dq = spawn_find_program("dpkg-query");
+        if (!dq)
                 skip(); /* the Debian path asks the real dpkg-query (see the top) */
         make_root(f, "debian", answers_virtual);
         {
