@@ -66,9 +66,12 @@ static int inspect(Installer *ins, StepPlan *sp) {
                 return step_plan_note(sp, NOTE_ERROR, _("Postfix and Dovecot must be installed first: %s"),
                                       strempty(cmd));
         }
-        if (exists_under(ins, "/usr/sbin/exim4") || exists_under(ins, "/usr/sbin/sendmail.sendmail")) {
+        if (exists_under(ins, "/usr/sbin/exim4") ||
+            ((exists_under(ins, "/usr/sbin/sendmail.sendmail") || exists_under(ins, "/usr/lib/sm.bin/sendmail")) &&
+             !installer_answers(ins)->remove_sendmail)) {
                 r = step_plan_note(sp, NOTE_ERROR, _("another mail server (Exim or Sendmail) is installed: "
-                                                     "remove it first, it competes for port 25"));
+                                                     "remove it first, it competes for port 25 "
+                                                     "(for Sendmail: [hardening] remove_sendmail = yes)"));
                 if (r < 0)
                         return r;
         }
