@@ -893,10 +893,12 @@ static int apply_write(Installer *ins, const char *step, const Action *a) {
         r = lookup_ids(ins, a->owner, a->group, &uid, &gid);
         if (r < 0)
                 return r;
-        r = journal_backup(ins->journal, step, a->path);
+        /* the directories first: rollback goes newest first, so it removes the file before
+         * the directories it needs */
+        r = parent_dirs(ins, step, a->path);
         if (r < 0)
                 return r;
-        r = parent_dirs(ins, step, a->path);
+        r = journal_backup(ins->journal, step, a->path);
         if (r < 0)
                 return r;
         AtomicWriteOptions o = { .set_mode = true, .mode = a->mode, .set_owner = true, .uid = uid, .gid = gid };

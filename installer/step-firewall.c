@@ -232,9 +232,13 @@ static bool ufw_enabled(const Installer *ins) {
         return false;
 }
 
-static bool nft_installed(const Installer *ins) {
+/* Active: installed, with the persistent configuration that nftables.service loads at
+ * boot, and that service enabled (Debian: sysinit.target, RHEL: multi-user.target). */
+static bool nft_active(const Installer *ins) {
         return (exists_under(ins, "/usr/sbin/nft") || exists_under(ins, "/sbin/nft")) &&
-               exists_under(ins, nft_persistent(ins));
+               exists_under(ins, nft_persistent(ins)) &&
+               (exists_under(ins, "/etc/systemd/system/sysinit.target.wants/nftables.service") ||
+                exists_under(ins, "/etc/systemd/system/multi-user.target.wants/nftables.service"));
 }
 
 static int join_ports(const Port *ports, size_t n, const char *sep, bool names, char **ret) {
@@ -319,9 +323,29 @@ static int plan_firewalld(Installer *ins, StepPlan *sp, sd_bus *bus, const Port 
         const char *address = installer_firewalld_address(ins);
         int r;
 
+        _cleanup_strv_free_ char **known = NULL;
+        _cleanup_free_ Port *fports = calloc(n + 1, sizeof(Port));
+
+        if (!fports)
+                return -ENOMEM;
         r = fwd_call_string(bus, FWD_PATH, FWD_IFACE, "getDefaultZone", NULL, 's', &zone, &err);
         if (r < 0)
                 return step_plan_note(sp, NOTE_ERROR, _("cannot ask firewalld for its default zone: %s"), strempty(err));
+        r = fwd_call_strv(bus, FWD_PATH, FWD_IFACE, "listServices", NULL, &known, &err);
+        if (r < 0)
+                return step_plan_note(sp, NOTE_ERROR, _("cannot ask firewalld for its services: %s"), strempty(err));
+        /* firewalld's names: port 587 is "smtp-submission" (older versions: "submission") */
+        for (size_t i = 0; i < n; i++) {
+                fports[i] = ports[i];
+                if (!strv_has(known, ports[i].service) && streq(ports[i].service, "submission") &&
+                    strv_has(known, "smtp-submission"))
+                        fports[i].service = "smtp-submission";
+                if (!strv_has(known, fports[i].service))
+                        return step_plan_note(sp, NOTE_ERROR, _("firewalld has no service named %s (port %d): "
+                                                                "define it, or choose another backend"),
+                                              ports[i].service, ports[i].port);
+        }
+        ports = fports;
         for (int permanent = 0; permanent < 2; permanent++) {
                 _cleanup_strv_free_ char **have = NULL;
                 r = fwd_services(bus, zone, permanent, &have, &err);
@@ -607,7 +631,7 @@ static int inspect(Installer *ins, StepPlan *sp) {
                         b = BACKEND_FIREWALLD;
                 else if (ufw_enabled(ins))
                         b = BACKEND_UFW;
-                else if (nft_installed(ins))
+                else if (nft_active(ins))
                         b = BACKEND_NFTABLES;
                 else
                         b = BACKEND_NONE;
