@@ -312,7 +312,8 @@ static int fwd_preview(StepPlan *sp, const char *zone, bool permanent, char **ha
                 r = lines_of(after, &new, &ns);
         if (r < 0)
                 return r;
-        if (asprintf(&label, permanent ? "firewalld zone %s, services (permanent)" : "firewalld zone %s, services (runtime)",
+        /* shown as a file: "--- a/firewalld/public/services (permanent)" */
+        if (asprintf(&label, permanent ? "/firewalld/%s/services (permanent)" : "/firewalld/%s/services (runtime)",
                      zone) < 0)
                 return -ENOMEM;
         return step_plan_preview(sp, label, old, os, new, ns, false, NULL);
@@ -575,7 +576,7 @@ static int plan_ufw(Installer *ins, StepPlan *sp, const Port *ports, size_t n) {
         }
         if (streq(old, new))
                 return 0;
-        return step_plan_preview(sp, "ufw rules (mail ports)", old, strlen(old), new, strlen(new), false, NULL);
+        return step_plan_preview(sp, "/ufw/rules (mail ports)", old, strlen(old), new, strlen(new), false, NULL);
 }
 
 static int inspect(Installer *ins, StepPlan *sp) {

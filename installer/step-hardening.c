@@ -221,14 +221,15 @@ static int plan_selinux(Installer *ins, StepPlan *sp) {
                 *o = '\0';
                 if (asprintf(&pat, "%s ", re) < 0)
                         return -ENOMEM;
-                if (!local || !strstr(local, pat)) {
-                        r = step_plan_run(sp, NULL,
-                                          (const char *const[]) { "semanage", "fcontext", "-a", "-t", "cert_t", re, NULL },
-                                          (const char *const[]) { NULL },
-                                          (const char *const[]) { "semanage", "fcontext", "-d", re, NULL }, NULL);
-                        if (r < 0)
-                                return r;
-                }
+                /* a rule of the administrator's or from an earlier run: labelled already */
+                if (local && strstr(local, pat))
+                        continue;
+                r = step_plan_run(sp, NULL,
+                                  (const char *const[]) { "semanage", "fcontext", "-a", "-t", "cert_t", re, NULL },
+                                  (const char *const[]) { NULL },
+                                  (const char *const[]) { "semanage", "fcontext", "-d", re, NULL }, NULL);
+                if (r < 0)
+                        return r;
                 Action *a;
                 const char *rc[] = { "restorecon", "-v", full, NULL };
                 r = step_plan_run(sp, NULL, rc, (const char *const[]) { NULL }, rc, &a);

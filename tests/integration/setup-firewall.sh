@@ -45,12 +45,13 @@ EOF
 answers nftables >"$T/nft.ini"
 answers firewalld >"$T/fwd.ini"
 
+exec 3>&1
 # mxd ARGS...: mxdeck, with its duration as a note (where the test's time goes)
 mxd() {
         local t0=$SECONDS st
         "$MXDECK" "$@"
         st=$?
-        note "mxdeck $1 $3 $4: $((SECONDS - t0)) s" >&2
+        note "mxdeck $1 ${3##*/} $4: $((SECONDS - t0)) s" >&3
         return $st
 }
 
@@ -110,7 +111,7 @@ before_perm=$(firewall-cmd --permanent --list-services)
 
 mxd setup --answers "$T/fwd.ini" --dry-run >"$T/fdry.out" 2>&1
 expect_match "$(cat "$T/fdry.out")" "\* firewalld: add service smtp to zone public \(runtime\)" "the plan names each firewalld change"
-expect_match "$(cat "$T/fdry.out")" "firewalld zone public, services \(permanent\)" "the plan shows the zone's services as a diff"
+expect_match "$(cat "$T/fdry.out")" "\+\+\+ b/firewalld/public/services \(permanent\)" "the plan shows the zone's services as a diff"
 if grep -q "add service imaps" "$T/fdry.out"; then not_ok "the plan adds imaps, which the zone has"; else ok "imaps, already there, is not added"; fi
 
 mxd setup --answers "$T/fwd.ini" --yes --format json >"$T/frun1.json" 2>"$T/frun1.log"
@@ -127,7 +128,7 @@ expect_eq "$?" 3 "firewalld: second run changes nothing (exit 3)"
 "$MXDECK" history >"$T/history"
 expect_match "$(cat "$T/history")" "firewalld: add service pop3s to zone public \(permanent\)" "history lists the firewalld changes"
 
-"$MXDECK" rollback >"$T/frb.out" 2>&1
+mxd rollback >"$T/frb.out" 2>&1
 expect_eq "$?" 0 "firewalld: rollback"
 expect_eq "$(firewall-cmd --list-services)" "$before_rt" "firewalld runtime services exactly as before (imaps kept)"
 expect_eq "$(firewall-cmd --permanent --list-services)" "$before_perm" "firewalld permanent services exactly as before (imaps kept)"
@@ -136,7 +137,7 @@ wait "$fwd_pid" 2>/dev/null
 
 # --- 3. rollback of the nftables transaction ---
 note "at ${SECONDS}s: 3. rollback of the nftables transaction"
-"$MXDECK" rollback "$tx1" >"$T/rb.out" 2>&1
+mxd rollback "$tx1" >"$T/rb.out" 2>&1
 st=$?; cat "$T/rb.out"; (exit $st)
 expect_eq "$?" 0 "nftables: rollback"
 if nft list table inet mxdeck >/dev/null 2>&1; then not_ok "table inet mxdeck still loaded"; else ok "table inet mxdeck deleted"; fi
