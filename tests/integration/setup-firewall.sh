@@ -51,7 +51,7 @@ mxd() {
         local t0=$SECONDS st
         "$MXDECK" "$@"
         st=$?
-        note "mxdeck $1 ${3##*/} $4: $((SECONDS - t0)) s" >&3
+        note "mxdeck $*: $((SECONDS - t0)) s" >&3
         return $st
 }
 
@@ -128,18 +128,17 @@ expect_eq "$?" 3 "firewalld: second run changes nothing (exit 3)"
 "$MXDECK" history >"$T/history"
 expect_match "$(cat "$T/history")" "firewalld: add service pop3s to zone public \(permanent\)" "history lists the firewalld changes"
 
-mxd rollback >"$T/frb.out" 2>&1
-expect_eq "$?" 0 "firewalld: rollback"
+mxd rollback 2>&1 | sed 's/^/  /'
+expect_eq "${PIPESTATUS[0]}" 0 "firewalld: rollback"
 expect_eq "$(firewall-cmd --list-services)" "$before_rt" "firewalld runtime services exactly as before (imaps kept)"
 expect_eq "$(firewall-cmd --permanent --list-services)" "$before_perm" "firewalld permanent services exactly as before (imaps kept)"
-kill "$fwd_pid" 2>/dev/null
-wait "$fwd_pid" 2>/dev/null
+# firewalld's own shutdown takes long (it tears its rules down); the lab ends it anyway
+kill -KILL "$fwd_pid" 2>/dev/null
 
 # --- 3. rollback of the nftables transaction ---
 note "at ${SECONDS}s: 3. rollback of the nftables transaction"
-mxd rollback "$tx1" >"$T/rb.out" 2>&1
-st=$?; cat "$T/rb.out"; (exit $st)
-expect_eq "$?" 0 "nftables: rollback"
+mxd rollback "$tx1" 2>&1 | sed 's/^/  /'
+expect_eq "${PIPESTATUS[0]}" 0 "nftables: rollback"
 if nft list table inet mxdeck >/dev/null 2>&1; then not_ok "table inet mxdeck still loaded"; else ok "table inet mxdeck deleted"; fi
 if cmp -s /etc/nftables.conf "$T/nftables.conf.before" && [ "$(stat -c %a /etc/nftables.conf)" = "$(stat -c %a "$T/nftables.conf.before")" ]; then
         ok "/etc/nftables.conf restored byte for byte"
