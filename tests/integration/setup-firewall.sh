@@ -104,10 +104,17 @@ fwd_pid=$!
 fwd_up() { busctl call org.fedoraproject.FirewallD1 /org/fedoraproject/FirewallD1 org.fedoraproject.FirewallD1 getDefaultZone >/dev/null 2>&1; }
 wait_for 30 fwd_up || fail "firewalld did not answer on the bus within 30 s: $(tail -5 "$T/firewalld.log")"
 # the administrator's own service, added before mxdeck: it must survive the rollback
-firewall-cmd --add-service=imaps >/dev/null
-firewall-cmd --permanent --add-service=imaps >/dev/null
+# (over the bus with busctl: each firewall-cmd is a Python start, seconds on a loaded machine;
+# firewall-cmd is kept as the independent oracle for what the zone holds)
+busctl call org.fedoraproject.FirewallD1 /org/fedoraproject/FirewallD1 org.fedoraproject.FirewallD1.zone \
+        addService ssi public imaps 0 >/dev/null || fail "cannot add imaps at runtime"
+zpath=$(busctl call org.fedoraproject.FirewallD1 /org/fedoraproject/FirewallD1/config \
+        org.fedoraproject.FirewallD1.config getZoneByName s public | sed 's/^o "\(.*\)"$/\1/')
+busctl call org.fedoraproject.FirewallD1 "$zpath" org.fedoraproject.FirewallD1.config.zone \
+        addService s imaps >/dev/null || fail "cannot add imaps permanently"
 before_rt=$(firewall-cmd --list-services)
 before_perm=$(firewall-cmd --permanent --list-services)
+expect_match " $before_rt " " imaps " "the administrator's imaps is in the zone before mxdeck runs"
 
 mxd setup --answers "$T/fwd.ini" --dry-run >"$T/fdry.out" 2>&1
 expect_match "$(cat "$T/fdry.out")" "\* firewalld: add service smtp to zone public \(runtime\)" "the plan names each firewalld change"
@@ -118,9 +125,11 @@ mxd setup --answers "$T/fwd.ini" --yes --format json >"$T/frun1.json" 2>"$T/frun
 rc=$?
 expect_eq "$rc" 0 "firewalld: setup changed and verified"
 [ "$rc" = 0 ] || tail -30 "$T/frun1.log"
+rt=$(firewall-cmd --list-services)
+perm=$(firewall-cmd --permanent --list-services)
 for svc in smtp smtp-submission smtps imaps pop3s; do
-        expect_match " $(firewall-cmd --list-services) " " $svc " "firewalld runtime: $svc"
-        expect_match " $(firewall-cmd --permanent --list-services) " " $svc " "firewalld permanent: $svc"
+        expect_match " $rt " " $svc " "firewalld runtime: $svc"
+        expect_match " $perm " " $svc " "firewalld permanent: $svc"
 done
 expect_match "$(cat /etc/firewalld/zones/public.xml)" '<service name="smtp-submission"/>' "the permanent zone file has the services"
 mxd setup --answers "$T/fwd.ini" --yes >"$T/frun2.log" 2>&1
