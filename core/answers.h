@@ -91,6 +91,9 @@ typedef struct Answers {
         uint64_t mailbox_size_limit;   /* bytes, 0 = unlimited */
         char *relayhost;               /* NULL = deliver directly; else as Postfix writes it */
         char **mynetworks;             /* never NULL */
+        /* smtp_address_preference: "ipv4" (e.g. IPv6 without a PTR record: Gmail refuses
+         * such mail), "ipv6", "any"; NULL = not set by mxdeck */
+        char *smtp_address_preference;
 
         /* [dovecot] */
         char **dovecot_protocols;      /* never NULL */
@@ -103,7 +106,10 @@ typedef struct Answers {
         /* [hardening] */
         bool fail2ban;
         bool rate_limits;              /* Postfix anvil limits (default yes) */
-        bool remove_sendmail;          /* remove Sendmail when installed (default no) */
+
+        /* [packages] */
+        bool install_packages;         /* install what is missing (default yes) */
+        bool remove_other_mta;         /* remove Exim or Sendmail (default no: refuse) */
 } Answers;
 
 /* Reads, parses and validates an answers file. On any problem returns -EINVAL (or the

@@ -5,7 +5,7 @@
  *   administrator's later edit is a conflict, never overwritten silently.
  * - fail2ban ([hardening] fail2ban = yes): the postfix-sasl and dovecot jails in one
  *   drop-in, /etc/fail2ban/jail.d/mxdeck.conf, then fail2ban reloaded (or started).
- * - Sendmail removed when installed and [hardening] remove_sendmail = yes.
+ * (Sendmail and Exim are removed by the packages step: [packages] remove_other_mta.)
  * - RHEL: SELinux stays enforcing (a warning when it is not); a certificate or key outside
  *   the paths the policy labels gets the cert_t type (semanage fcontext) and restorecon. */
 #include <errno.h>
@@ -17,6 +17,7 @@
 
 #include "macro.h"
 #include "steps.h"
+#include "units.h"
 
 #define F2B_DROPIN "/etc/fail2ban/jail.d/mxdeck.conf"
 
@@ -127,31 +128,17 @@ static int plan_fail2ban(Installer *ins, StepPlan *sp) {
                         a->undo_late = true;
                 return r;
         }
-        if (installer_systemd(ins))
-                return step_plan_run(sp, NULL, (const char *const[]) { "systemctl", "enable", "--now", "fail2ban.service", NULL },
-                                     (const char *const[]) { NULL },
-                                     (const char *const[]) { "systemctl", "disable", "--now", "fail2ban.service", NULL }, NULL);
+        if (installer_systemd(ins)) {
+                /* over D-Bus like the services step; an enable that finds it enabled
+                 * changed nothing, and rollback leaves it so */
+                r = step_plan_unit(sp, UNIT_ENABLE, "fail2ban.service", UNIT_DISABLE, false, NULL);
+                if (r >= 0)
+                        r = step_plan_unit(sp, UNIT_RELOAD_OR_RESTART, "fail2ban.service", UNIT_STOP, false, NULL);
+                return r;
+        }
         return step_plan_run(sp, NULL, (const char *const[]) { "fail2ban-client", "start", NULL },
                              (const char *const[]) { NULL },
                              (const char *const[]) { "fail2ban-client", "stop", NULL }, NULL);
-}
-
-static int plan_sendmail(Installer *ins, StepPlan *sp) {
-        bool rhel = installer_profile(ins)->family == DISTRO_RHEL;
-
-        if (!exists_under(ins, "/usr/sbin/sendmail.sendmail") && !exists_under(ins, "/usr/lib/sm.bin/sendmail"))
-                return 0;
-        if (!installer_answers(ins)->remove_sendmail)
-                return 0; /* preflight stops the plan: it competes for port 25 */
-        if (rhel)
-                return step_plan_run(sp, _("remove Sendmail (dnf remove -y sendmail)"),
-                                     (const char *const[]) { "dnf", "remove", "-y", "sendmail", NULL },
-                                     (const char *const[]) { NULL },
-                                     (const char *const[]) { "dnf", "install", "-y", "sendmail", NULL }, NULL);
-        return step_plan_run(sp, _("remove Sendmail (apt-get remove -y sendmail sendmail-bin)"),
-                             (const char *const[]) { "apt-get", "remove", "-y", "sendmail", "sendmail-bin", NULL },
-                             (const char *const[]) { NULL },
-                             (const char *const[]) { "apt-get", "install", "-y", "sendmail-bin", NULL }, NULL);
 }
 
 /* SELINUX= in /etc/selinux/config: "enforcing", "permissive", "disabled", or NULL. */
@@ -244,9 +231,6 @@ static int inspect(Installer *ins, StepPlan *sp) {
         const Answers *a = installer_answers(ins);
         int r;
 
-        r = plan_sendmail(ins, sp);
-        if (r < 0)
-                return r;
         if (a->rate_limits) {
                 r = postfix_plan_params(ins, sp, limit_names, limit_values, ELEMENTSOF(limit_names));
                 if (r < 0)

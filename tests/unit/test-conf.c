@@ -480,8 +480,6 @@ static void test_answers_firewall_hardening(void **state) {
                   "t.ini:5: key 'plaintext' in [firewall]: 'perhaps' is not a valid boolean (expected yes or no)", NULL },
                 { "[hardening]\nrate_limits = often\n",
                   "t.ini:5: key 'rate_limits' in [hardening]: 'often' is not a valid boolean (expected yes or no)", NULL },
-                { "[hardening]\nremove_sendmail = sure\n",
-                  "t.ini:5: key 'remove_sendmail' in [hardening]: 'sure' is not a valid boolean (expected yes or no)", NULL },
         };
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
@@ -529,7 +527,6 @@ static void test_answers_defaults(void **state) {
         assert_false(a->fail2ban);
         assert_false(a->firewall_plaintext);
         assert_true(a->rate_limits);
-        assert_false(a->remove_sendmail);
         assert_null(a->public_ipv4);
 }
 
