@@ -68,6 +68,7 @@ static const ConfKey tls_keys[] = {
 static const ConfKey firewall_keys[] = {
         KEY("backend", CONF_ENUM, .choices = firewall_names),
         KEY("services", CONF_LIST),
+        KEY("plaintext", CONF_BOOL),
         {}
 };
 static const char *const address_preference_names[] = { "any", "ipv4", "ipv6", NULL };
@@ -93,6 +94,7 @@ static const ConfKey dkim_keys[] = {
 };
 static const ConfKey hardening_keys[] = {
         KEY("fail2ban", CONF_BOOL),
+        KEY("rate_limits", CONF_BOOL),
         {}
 };
 
@@ -920,6 +922,32 @@ static int load_firewall(Loader *l) {
                      &a->firewall_services);
         if (r < 0)
                 return r;
+        r = conf_get_bool(c, "firewall", "plaintext", &a->firewall_plaintext);
+        if (r < 0 && r != -ENOENT)
+                return r;
+        for (char **s = a->firewall_services; *s; s++)
+                if (!a->firewall_plaintext && (streq(*s, "imap") || streq(*s, "pop3")) &&
+                    is_set(c, "firewall", "plaintext"))
+                        return fail_at(l, "firewall", "services", 0,
+                                       _("[firewall] services lists %s, but plaintext = no: remove it, "
+                                         "or say plaintext = yes"), *s);
+        /* plaintext = yes: IMAP (143) and POP3 (110) too, for clients that use STARTTLS */
+        for (size_t i = 0; a->firewall_plaintext && i < 2; i++) {
+                const char *svc = i == 0 ? "imap" : "pop3";
+                size_t n = 0;
+                char **v;
+                if (strv_contains(a->firewall_services, svc))
+                        continue;
+                while (a->firewall_services[n])
+                        n++;
+                v = realloc(a->firewall_services, (n + 2) * sizeof(char *));
+                if (!v)
+                        return -ENOMEM;
+                a->firewall_services = v;
+                if (!(v[n] = strdup(svc)))
+                        return -ENOMEM;
+                v[n + 1] = NULL;
+        }
         for (char **s = a->firewall_services; *s; s++)
                 if (answers_firewall_service_port(*s) < 0) {
                         _cleanup_free_ char *q = conf_quote(*s);
@@ -1237,6 +1265,10 @@ static int load_rest(Loader *l) {
 
         a->fail2ban = false;
         r = conf_get_bool(c, "hardening", "fail2ban", &a->fail2ban);
+        if (r < 0 && r != -ENOENT)
+                return r;
+        a->rate_limits = true;
+        r = conf_get_bool(c, "hardening", "rate_limits", &a->rate_limits);
         if (r < 0 && r != -ENOENT)
                 return r;
 

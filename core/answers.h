@@ -89,6 +89,7 @@ typedef struct Answers {
         /* [firewall] */
         AnswersFirewall firewall_backend;
         char **firewall_services; /* never NULL; see answers_firewall_service_port() */
+        bool firewall_plaintext;  /* imap and pop3 (143, 110) added to the services */
 
         /* [postfix] */
         uint64_t message_size_limit;   /* bytes, 0 = unlimited */
@@ -111,6 +112,7 @@ typedef struct Answers {
 
         /* [hardening] */
         bool fail2ban;
+        bool rate_limits;              /* Postfix anvil limits (default yes) */
 
         /* [packages] */
         bool install_packages;         /* install what is missing (default yes) */

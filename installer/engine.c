@@ -41,6 +41,7 @@ struct Installer {
         void *progress_userdata;
         InstallerSpawn spawn;
         void *spawn_userdata;
+        char *firewalld_address;
         int64_t now;
         json_t *managed;        /* key -> value mxdeck wrote */
         Journal *journal;       /* during apply */
@@ -63,6 +64,7 @@ bool installer_offline(const Installer *ins) { return ins->offline; }
 bool installer_systemd(const Installer *ins) { return ins->systemd; }
 bool installer_live_checks(const Installer *ins) { return !ins->offline && !ins->no_live_checks; }
 int64_t installer_now(const Installer *ins) { return ins->now; }
+const char *installer_firewalld_address(const Installer *ins) { return ins->firewalld_address; }
 const char *installer_transaction(const Installer *ins) {
         return ins->journal ? journal_id(ins->journal) : NULL;
 }
@@ -149,6 +151,8 @@ int installer_new(const InstallerOptions *o, Installer **ret, char **ret_error) 
         ins->progress_userdata = o->progress_userdata;
         ins->spawn = o->spawn;
         ins->spawn_userdata = o->spawn_userdata;
+        if (o->firewalld_address && !(ins->firewalld_address = strdup(o->firewalld_address)))
+                return -ENOMEM;
         ins->now = o->now ? o->now : (int64_t) time(NULL);
         ins->profile = o->profile;
         if (!ins->profile) {
@@ -185,6 +189,7 @@ Installer *installer_free(Installer *ins) {
         json_decref(ins->managed);
         json_decref(ins->planned);
         journal_free(ins->journal);
+        free(ins->firewalld_address);
         free(ins->root);
         free(ins);
         return NULL;
@@ -441,6 +446,20 @@ int step_plan_run(StepPlan *sp, const char *summary, const char *const *argv,
                 return -ENOMEM;
         if (ret)
                 *ret = a;
+        return 0;
+}
+
+int step_plan_call(StepPlan *sp, const char *summary, const char *data) {
+        Action *a;
+        int r;
+
+        r = action_new(sp, ACTION_CALL, summary, &a);
+        if (r < 0)
+                return r;
+        a->data = strdup(data);
+        if (!a->data)
+                return -ENOMEM;
+        a->size = strlen(data);
         return 0;
 }
 
@@ -870,10 +889,10 @@ int plan_render_text(const Plan *p, bool color, char **ret) {
                 for (size_t j = 0; j < sp->n_actions; j++) {
                         const Action *a = &sp->actions[j];
                         _cleanup_free_ char *t = NULL;
-                        if (a->kind != ACTION_RUN && a->kind != ACTION_UNIT)
+                        if (a->kind != ACTION_RUN && a->kind != ACTION_UNIT && a->kind != ACTION_CALL)
                                 continue;
                         t = termsafe_strdup(a->summary, 0);
-                        if (!t || (r = text_add(&out, "  $ %s\n", t)) < 0)
+                        if (!t || (r = text_add(&out, a->kind == ACTION_CALL ? "  * %s\n" : "  $ %s\n", t)) < 0)
                                 return -ENOMEM;
                 }
                 for (size_t j = 0; j < sp->n_previews; j++) {
@@ -933,10 +952,12 @@ static int apply_write(Installer *ins, const char *step, const Action *a) {
         r = lookup_ids(ins, a->owner, a->group, &uid, &gid);
         if (r < 0)
                 return r;
-        r = journal_backup(ins->journal, step, a->path);
+        /* the directories first: rollback goes newest first, so it removes the file before
+         * the directories it needs */
+        r = parent_dirs(ins, step, a->path);
         if (r < 0)
                 return r;
-        r = parent_dirs(ins, step, a->path);
+        r = journal_backup(ins->journal, step, a->path);
         if (r < 0)
                 return r;
         AtomicWriteOptions o = { .set_mode = true, .mode = a->mode, .set_owner = true, .uid = uid, .gid = gid };
@@ -1020,6 +1041,22 @@ static int apply_run(Installer *ins, const char *step, const Action *a, char **r
         return 0;
 }
 
+static int apply_call(Installer *ins, const Step *step, const Action *a, char **ret_error) {
+        unsigned seq = 0;
+        int r;
+
+        if (!step->call)
+                return -EOPNOTSUPP;
+        r = journal_call(ins->journal, step->name, a->summary, a->data, &seq);
+        if (r < 0)
+                return r;
+        r = step->call(ins, a, ret_error);
+        (void) journal_ran(ins->journal, seq, r < 0 ? 1 : 0);
+        if (r >= 0)
+                journal_audit(journal_id(ins->journal), step->name, "mxdeck: %s", a->summary);
+        return r;
+}
+
 static int apply_unit(Installer *ins, const char *step, const Action *a, char **ret_error) {
         const char *undo = a->unit_undo_op >= 0 ? unit_op_to_string((UnitOp) a->unit_undo_op) : NULL;
         _cleanup_free_ char *err = NULL;
@@ -1092,6 +1129,10 @@ static int apply_step(Installer *ins, StepPlan *sp, char **ret_error) {
                         break;
                 case ACTION_RUN:
                         r = apply_run(ins, name, a, ret_error);
+                        break;
+                case ACTION_CALL:
+                        installer_emit(ins, INSTALLER_EVENT_OUTPUT_LINE, name, a->summary, 0);
+                        r = apply_call(ins, sp->step, a, ret_error);
                         break;
                 case ACTION_UNIT:
                         r = apply_unit(ins, name, a, ret_error);

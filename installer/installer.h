@@ -61,6 +61,9 @@ typedef struct InstallerOptions {
         bool no_live_checks;
         InstallerSpawn spawn;        /* NULL: spawn_run */
         void *spawn_userdata;
+        /* Where firewalld answers on a direct (peer-to-peer) D-Bus connection instead of
+         * the system bus: only the unit tests set it (their stand-in firewalld). */
+        const char *firewalld_address;
         /* The clock, for transaction ids and certificate validity; 0 = time(NULL). Tests
          * pin it so golden files are stable. */
         int64_t now;
@@ -76,6 +79,8 @@ typedef enum ActionKind {
         ACTION_WRITE,   /* write a whole file (atomic, backed up first) */
         ACTION_RUN,     /* run a command; the files it touches are backed up first */
         ACTION_MKDIR,   /* create a directory (removed on rollback if still empty) */
+        ACTION_CALL,    /* the step's own change (a D-Bus call): Step.call makes it, Step.undo
+                         * reverses it; data is its JSON description, journalled first */
         ACTION_UNIT,    /* a systemd unit operation over sd-bus (installer/units.h) */
         _ACTION_KIND_MAX,
 } ActionKind;
@@ -183,6 +188,10 @@ struct Step {
         int (*apply)(Installer *ins, StepPlan *sp);
         int (*verify)(Installer *ins, StepPlan *sp);
         void (*free_state)(void *state);
+        /* ACTION_CALL: make the change a->data describes; reverse it at rollback (no
+         * Installer then: root and the journalled data only). Errors as one line. */
+        int (*call)(Installer *ins, const Action *a, char **ret_error);
+        int (*undo)(const char *root, const char *data, char **ret_error);
 };
 
 /* Inspects every step and returns the plan. Bad state that makes a plan impossible
@@ -225,6 +234,7 @@ bool installer_offline(const Installer *ins);
 bool installer_systemd(const Installer *ins);
 bool installer_live_checks(const Installer *ins);
 int64_t installer_now(const Installer *ins);
+const char *installer_firewalld_address(const Installer *ins); /* NULL: the system bus */
 const char *installer_transaction(const Installer *ins); /* during apply */
 
 /* ROOT + path ("/etc/postfix" under "/tmp/r" is "/tmp/r/etc/postfix"). NULL on ENOMEM. */
@@ -279,6 +289,8 @@ int step_plan_mkdir(StepPlan *sp, const char *path, mode_t mode, const char *own
                     const char *group);
 int step_plan_run(StepPlan *sp, const char *summary, const char *const *argv,
                   const char *const *touches, const char *const *undo_argv, Action **ret);
+/* An ACTION_CALL: data is a JSON object (copied). */
+int step_plan_call(StepPlan *sp, const char *summary, const char *data);
 /* A systemd unit operation (UnitOp of installer/units.h) and its reverse (-1: none). */
 int step_plan_unit(StepPlan *sp, int op, const char *unit, int undo_op, bool undo_late, Action **ret);
 int step_plan_preview(StepPlan *sp, const char *path, const char *old, size_t old_size,

@@ -326,6 +326,23 @@ int journal_ran(Journal *j, unsigned seq, int status) {
         return append(j, json_pack("{s:s, s:i, s:i}", "type", "ran", "of", (int) seq, "status", status));
 }
 
+int journal_call(Journal *j, const char *step, const char *what, const char *data, unsigned *ret_seq) {
+        json_t *d = json_loads(data, 0, NULL);
+        int r;
+
+        if (!d || !json_is_object(d)) {
+                json_decref(d);
+                return -EINVAL;
+        }
+        r = append(j, json_pack("{s:s, s:s, s:s, s:o}", "type", "call", "step", step, "what", what,
+                                "data", d));
+        if (r < 0)
+                return r;
+        if (ret_seq)
+                *ret_seq = j->seq;
+        return 0;
+}
+
 int journal_step(Journal *j, const char *step, const char *what) {
         return append(j, json_pack("{s:s, s:s, s:s}", "type", "step", "step", step, "what", what));
 }
@@ -500,6 +517,10 @@ static int transaction_info(const char *tdir, const char *id, TransactionInfo *r
                 } else if (streq(type, "run")) {
                         _cleanup_free_ char *l = argv_line(json_object_get(e, "argv"));
                         r = l ? strv_push_unique(&t.commands, &nc, l) : -ENOMEM;
+                        if (r >= 0)
+                                r = strv_push_unique(&t.steps, &ns, strempty(jstr(e, "step")));
+                } else if (streq(type, "call")) {
+                        r = strv_push_unique(&t.commands, &nc, strempty(jstr(e, "what")));
                         if (r >= 0)
                                 r = strv_push_unique(&t.steps, &ns, strempty(jstr(e, "step")));
                 } else if (streq(type, "unit")) {
@@ -917,6 +938,21 @@ int journal_rollback(const char *root, const char *id, JournalSpawn spawn, void 
                         r = run_undo(json_object_get(e, "undo"), spawn, spawn_userdata, fn, ud);
                         if (r < 0 && r != -ENOMEM && st == INT_MIN)
                                 r = 0; /* it may never have started */
+                } else if (streq(type, "call")) {
+                        json_int_t seq = json_integer_value(json_object_get(e, "seq"));
+                        int st = seq > 0 && (size_t) seq <= n + 1 ? ran[seq] : INT_MIN;
+                        _cleanup_free_ char *data = json_dumps(json_object_get(e, "data"), JSON_COMPACT);
+                        _cleanup_free_ char *err = NULL;
+                        if (st != INT_MIN && st != 0)
+                                continue; /* it failed: nothing to reverse */
+                        r = data ? journal_undo_call(root, strempty(jstr(e, "step")), data, &err) : -ENOMEM;
+                        if (r >= 0)
+                                note(fn, ud, _("undid: %s"), strempty(jstr(e, "what")));
+                        else if (r != -ENOMEM && st == INT_MIN)
+                                r = 0; /* it may never have been made */
+                        else if (r != -ENOMEM)
+                                note(fn, ud, _("could not undo %s: %s"), strempty(jstr(e, "what")),
+                                     err ? err : strerror(-r));
                 } else if (streq(type, "unit") && json_object_get(e, "undo") &&
                            !json_is_true(json_object_get(e, "late"))) {
                         json_int_t seq = json_integer_value(json_object_get(e, "seq"));

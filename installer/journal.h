@@ -38,6 +38,11 @@ int journal_mkdir(Journal *j, const char *step, const char *path);
 int journal_run(Journal *j, const char *step, const char *const *argv,
                 const char *const *undo_argv, bool late, unsigned *ret_seq);
 int journal_ran(Journal *j, unsigned seq, int status);
+/* Records a step's own change (an ACTION_CALL: data is its JSON description) about to be
+ * made; rollback hands data to that step's undo (journal_undo_call). */
+int journal_call(Journal *j, const char *step, const char *what, const char *data, unsigned *ret_seq);
+/* Reverses a journalled call through its step's undo (steps.c). */
+int journal_undo_call(const char *root, const char *step, const char *data, char **ret_error);
 /* Records a systemd unit operation over sd-bus (installer/units.h: "enable",
  * "reload-or-restart", ...) about to be done and the one that reverses it (NULL: none);
  * like journal_run, with journal_ran for its end (status 0 = done). */

@@ -1,7 +1,9 @@
 /* The step table, in the order the steps run. */
+#include <errno.h>
 #include <pwd.h>
 #include <stdio.h>
 
+#include "journal.h"
 #include "macro.h"
 #include "steps.h"
 
@@ -14,6 +16,8 @@ static const Step *const steps[] = {
         &step_postfix,
         &step_dovecot,
         &step_dkim,
+        &step_hardening,
+        &step_firewall,
         &step_services,
         &step_verify,
 };
@@ -21,6 +25,13 @@ static const Step *const steps[] = {
 const Step *const *steps_table(size_t *ret_n) {
         *ret_n = ELEMENTSOF(steps);
         return steps;
+}
+
+int journal_undo_call(const char *root, const char *step, const char *data, char **ret_error) {
+        for (size_t i = 0; i < ELEMENTSOF(steps); i++)
+                if (streq(steps[i]->name, step))
+                        return steps[i]->undo ? steps[i]->undo(root, data, ret_error) : -EOPNOTSUPP;
+        return -ESRCH;
 }
 
 bool account_exists(const Installer *ins, const char *name) {

@@ -11,6 +11,8 @@ extern const Step step_users;
 extern const Step step_postfix;
 extern const Step step_dovecot;
 extern const Step step_dkim;
+extern const Step step_hardening;
+extern const Step step_firewall;
 extern const Step step_services;
 extern const Step step_verify;
 

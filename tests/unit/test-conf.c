@@ -461,6 +461,51 @@ static void test_answers_good_virtual(void **state) {
         assert_null(a->relayhost);
 }
 
+/* [firewall] plaintext and the [hardening] keys of the firewall and hardening steps. */
+static void test_answers_firewall_hardening(void **state) {
+        static const char base[] = "[server]\nhostname = mail.example.com\ndomain = example.com\n";
+        static const struct {
+                const char *text;
+                const char *error;      /* NULL: loads */
+                const char *services;   /* joined with ' ' */
+        } cases[] = {
+                { "[firewall]\nplaintext = yes\n", NULL, "smtp submission smtps imaps pop3s imap pop3" },
+                { "[firewall]\nplaintext = yes\nservices = smtp, imap\n", NULL, "smtp imap pop3" },
+                { "[firewall]\nplaintext = no\nservices = smtp, imaps\n", NULL, "smtp imaps" },
+                /* without plaintext said, a list naming imap is taken as it is */
+                { "[firewall]\nservices = smtp, imap\n", NULL, "smtp imap" },
+                { "[firewall]\nplaintext = no\nservices = smtp, pop3\n",
+                  "t.ini:6: [firewall] services lists pop3, but plaintext = no: remove it, or say plaintext = yes", NULL },
+                { "[firewall]\nplaintext = perhaps\n",
+                  "t.ini:5: key 'plaintext' in [firewall]: 'perhaps' is not a valid boolean (expected yes or no)", NULL },
+                { "[hardening]\nrate_limits = often\n",
+                  "t.ini:5: key 'rate_limits' in [hardening]: 'often' is not a valid boolean (expected yes or no)", NULL },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_free_ char *text = NULL, *err = NULL, *joined = strdup("");
+                _cleanup_(answers_freep) Answers *a = NULL;
+                int r;
+
+                assert_true(asprintf(&text, "%s%s", base, cases[i].text) > 0);
+                r = answers_load_buffer("t.ini", text, strlen(text), &a, &err);
+                if (cases[i].error) {
+                        if (r != -EINVAL || !err || !startswith(err, cases[i].error))
+                                fail_msg("case %zu: r=%d error '%s', expected '%s'", i, r, strempty(err), cases[i].error);
+                        continue;
+                }
+                if (r < 0)
+                        fail_msg("case %zu: %s", i, strempty(err));
+                for (char **s = a->firewall_services; *s; s++) {
+                        char *n;
+                        assert_true(asprintf(&n, "%s%s%s", joined, *joined ? " " : "", *s) > 0);
+                        free(joined);
+                        joined = n;
+                }
+                assert_string_equal(joined, cases[i].services);
+        }
+}
+
 static void test_answers_defaults(void **state) {
         _cleanup_free_ char *path = data_path("good-minimal.ini"), *err = NULL;
         _cleanup_(answers_freep) Answers *a = NULL;
@@ -480,6 +525,8 @@ static void test_answers_defaults(void **state) {
         assert_true(a->dkim_enabled);
         assert_null(a->dkim_selector);
         assert_false(a->fail2ban);
+        assert_false(a->firewall_plaintext);
+        assert_true(a->rate_limits);
         assert_null(a->public_ipv4);
         assert_null(a->smtp_address_preference);
         assert_true(a->install_packages);
@@ -777,6 +824,7 @@ int main(void) {
                 cmocka_unit_test(test_answers_good_virtual),
                 cmocka_unit_test(test_answers_defaults),
                 cmocka_unit_test(test_answers_packages),
+                cmocka_unit_test(test_answers_firewall_hardening),
                 cmocka_unit_test(test_answers_bad_files),
                 cmocka_unit_test(test_answers_buffer_and_missing),
                 cmocka_unit_test(test_settings_defaults),
