@@ -12,7 +12,7 @@
 #include "verbs.h"
 
 const char verb_monitor_usage[] = N_(
-        "Usage: mxdeck monitor [OPTIONS] [health|log]\n"
+        "Usage: mxdeck monitor [OPTIONS] [health|log|traffic]\n"
         "       mxdeck            (on a terminal: the same as 'mxdeck monitor')\n"
         "\n"
         "The live dashboard: every health check of 'mxdeck check', refreshed in the\n"
@@ -60,8 +60,8 @@ int verb_monitor(int argc, char *argv[]) {
                 cli_options_done(&opt);
                 return EXIT_OK;
         }
-        if (opt.panel && !streq(opt.panel, "health") && !streq(opt.panel, "log")) {
-                usage_error("monitor", _("unknown panel '%s' (this build has: health, log)"), opt.panel);
+        if (opt.panel && !streq(opt.panel, "health") && !streq(opt.panel, "log") && !streq(opt.panel, "traffic")) {
+                usage_error("monitor", _("unknown panel '%s' (this build has: health, log, traffic)"), opt.panel);
                 cli_options_done(&opt);
                 return EXIT_USAGE;
         }

@@ -17,6 +17,7 @@
 #include "logpanel.h"
 #include "macro.h"
 #include "termsafe.h"
+#include "traffic.h"
 #include "tui.h"
 #include "ui.h"
 
@@ -421,10 +422,18 @@ int tui_run(const TuiOptions *opts) {
         if (r < 0)
                 goto out;
         a.n_panels++;
-        r = log_panel_new(a.event, panel_changed, &a, &a.panels[a.n_panels]);
+        /* The traffic panel counts what the log panel reads (one reader for both). */
+        Panel *traffic = NULL;
+        r = traffic_new(&traffic);
         if (r < 0)
                 goto out;
+        r = log_panel_new(a.event, panel_changed, &a, traffic_on_record, traffic, &a.panels[a.n_panels]);
+        if (r < 0) {
+                traffic->free(traffic);
+                goto out;
+        }
         a.n_panels++;
+        a.panels[a.n_panels++] = traffic;
         for (size_t i = 0; i < a.n_panels; i++)
                 if (opts->panel && streq(opts->panel, a.panels[i]->name))
                         a.current = i;
