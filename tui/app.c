@@ -52,14 +52,14 @@ static const struct {
         { "j k Up Down", N_("move") },
         { "PgUp PgDn g G", N_("page, first, last") },
         { "Enter", N_("details of the selected line") },
-        { "/ n N", N_("search, next, previous match") },
-        { "\\ F4", N_("filter (empty to clear)") },
+        { "F3 / n N", N_("search, next, previous match") },
+        { "F4 \\", N_("filter (empty to clear)") },
         { "Ctrl-L", N_("redraw the screen") },
         { "q Esc", N_("back; quit from the top level") },
         { "F10", N_("quit") },
 };
 
-static const char *const global_bar[] = { "F1", N_("Help"), "/", N_("Search"), "\\", N_("Filter"), NULL };
+static const char *const global_bar[] = { "F1", N_("Help"), "F3", N_("Search"), "F4", N_("Filter"), NULL };
 
 /* ---- terminal ---- */
 
@@ -116,6 +116,9 @@ static void draw_title(App *a) {
                 x += ui_text(0, x, ui.cols - x, a->host, ui_attr(UI_TITLE), false);
                 x += ui_text(0, x, ui.cols - x, "  ", ui_attr(UI_TITLE), false);
         }
+        if (geteuid() != 0)
+                /* what needs root says so where it is shown; this says why at a glance */
+                x += ui_text(0, x, ui.cols - x, _("(not root)  "), ui_attr(UI_TITLE), false);
         for (size_t i = 0; i < a->n_panels && x < ui.cols; i++) {
                 char tab[64];
                 snprintf(tab, sizeof(tab), " %zu %s ", i + 1, _(a->panels[i]->title));
@@ -124,8 +127,10 @@ static void draw_title(App *a) {
         }
 }
 
-static int bar_item(int x, const char *key, const char *text) {
-        if (x >= ui.cols)
+/* One key of the bar; an item that does not fit before `end` is left out (F10 Quit keeps
+ * its place at the end on a narrow screen). */
+static int bar_item(int x, int end, const char *key, const char *text) {
+        if (x + (int) termsafe_width(key) + (int) termsafe_width(text) > end)
                 return x;
         x += ui_text(ui.rows - 1, x, ui.cols - x, key, ui_attr(UI_BAR_KEY), false);
         x += ui_text(ui.rows - 1, x, ui.cols - x, text, ui_attr(UI_BAR_TEXT), false);
@@ -149,12 +154,13 @@ static void draw_bar(App *a) {
                 return;
         }
         int x = 0;
+        int end = ui.cols - (int) termsafe_width("F10") - (int) termsafe_width(_("Quit")) - 1;
         for (const char *const *b = global_bar; *b; b += 2)
-                x = bar_item(x, b[0], _(b[1]));
+                x = bar_item(x, end, b[0], _(b[1]));
         Panel *p = a->panels[a->current];
         for (const char *const *b = p->bar; b && *b; b += 2)
-                x = bar_item(x, b[0], _(b[1]));
-        bar_item(x, "F10", _("Quit"));
+                x = bar_item(x, end, b[0], _(b[1]));
+        bar_item(x, ui.cols, "F10", _("Quit"));
 }
 
 static void draw_help(App *a, int top, int height) {
@@ -295,6 +301,7 @@ static void handle_key(App *a, wint_t ch, bool is_key) {
                 switch_panel(a, (a->current + a->n_panels - 1) % a->n_panels);
                 break;
         case '/':
+        case KEY_F(3):
                 a->prompt = PROMPT_SEARCH;
                 a->prompt_buf[0] = 0;
                 break;

@@ -1,19 +1,30 @@
 /* The health panel: every finding of the check catalog, refreshed on the loop while the
  * user works, each marked with its age and as stale when it is older than two refresh
- * intervals (as lnav marks results over old data). Problems first; details and remedy of
- * the selected finding below the list, or full screen with Enter. */
+ * intervals (as lnav marks results over old data), or when its last refresh failed (the
+ * check timed out or errored): then the last good value stays, marked stale with its
+ * time, instead of being replaced by the new unknown finding. Problems first; details
+ * and remedy of the selected finding below the list, or full screen with Enter. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "checks.h"
 #include "health.h"
 #include "macro.h"
 #include "termsafe.h"
 
+/* Per finding: when its value was last good, and why the last refresh did not renew it. */
+typedef struct Meta {
+        uint64_t good_usec;     /* CLOCK_MONOTONIC of the value shown */
+        int64_t good_realtime;  /* the same as a wall-clock time, for "good at 12:03:04" */
+        char *failed;           /* non-NULL: the last refresh failed, this value is stale */
+} Meta;
+
 typedef struct Slot {
         FindingList findings;
+        Meta *meta;            /* one per finding */
         uint64_t updated_usec; /* 0: never */
 } Slot;
 
@@ -56,15 +67,133 @@ static size_t slot_of(const Check *c) {
         return (size_t) (c - t);
 }
 
+static void meta_free(Meta *m, size_t n) {
+        for (size_t i = 0; m && i < n; i++)
+                free(m[i].failed);
+        free(m);
+}
+
+/* A finding that says a value could not be had this time: unknown. Unknown findings that
+ * replace a good value of the same id and target are failed refreshes; so is the
+ * runner's own "the check did not finish / could not run" finding (its id is the check's
+ * and its target empty). */
+static bool same_finding(const Finding *a, const Finding *b) {
+        return streq(a->id, b->id) && streq(strempty(a->target), strempty(b->target));
+}
+
+static int list_push(FindingList *l, Meta **meta, Finding *f, const Meta *m) {
+        if (l->n == l->allocated) {
+                size_t na = MAX(l->allocated * 2, (size_t) 8);
+                Finding *items = reallocarray(l->items, na, sizeof(Finding));
+                if (!items)
+                        return -ENOMEM;
+                l->items = items;
+                Meta *nm = reallocarray(*meta, na, sizeof(Meta));
+                if (!nm)
+                        return -ENOMEM;
+                *meta = nm;
+                l->allocated = na;
+        }
+        l->items[l->n] = *f;
+        (*meta)[l->n] = *m;
+        l->n++;
+        *f = (Finding) {};
+        return 0;
+}
+
+/* Merges a check's new findings with its old ones: a good old value whose refresh failed
+ * stays, marked stale. Takes the findings out of `fresh`. */
+static int merge(Slot *slot, const Check *check, FindingList *fresh) {
+        FindingList out = {};
+        Meta *meta = NULL;
+        uint64_t now = now_usec();
+        int64_t wall = (int64_t) time(NULL);
+        FindingList *old = &slot->findings;
+        bool *taken = calloc(MAX(old->n, (size_t) 1), sizeof(bool));
+        const char *whole_failure = NULL;
+        int r = 0;
+        if (!taken)
+                return -ENOMEM;
+        for (size_t i = 0; i < fresh->n && r == 0; i++) {
+                Finding *f = &fresh->items[i];
+                if (f->status == STATUS_UNKNOWN && streq(f->id, check->id) && !strempty(f->target)[0]) {
+                        size_t k = 0;
+                        while (k < old->n && !same_finding(&old->items[k], f))
+                                k++;
+                        if (k == old->n) {
+                                whole_failure = f->summary; /* decided below, once the rest is merged */
+                                continue;
+                        }
+                }
+                if (f->status == STATUS_UNKNOWN) {
+                        size_t k = 0;
+                        while (k < old->n && (taken[k] || old->items[k].status == STATUS_UNKNOWN ||
+                                              !same_finding(&old->items[k], f)))
+                                k++;
+                        if (k < old->n) {
+                                Meta m = slot->meta[k];
+                                char *why = strdup(f->summary);
+                                if (!why) {
+                                        r = -ENOMEM;
+                                        break;
+                                }
+                                free(m.failed);
+                                m.failed = why;
+                                slot->meta[k].failed = NULL;
+                                taken[k] = true;
+                                r = list_push(&out, &meta, &old->items[k], &m);
+                                continue;
+                        }
+                }
+                r = list_push(&out, &meta, f, &(Meta) { .good_usec = now, .good_realtime = wall });
+        }
+        /* The whole check failed: every good value it had stays, stale, with the reason;
+         * with none, the failure itself is shown. */
+        if (whole_failure && r == 0) {
+                bool kept = false;
+                for (size_t k = 0; k < old->n && r == 0; k++) {
+                        if (taken[k] || old->items[k].status == STATUS_UNKNOWN)
+                                continue;
+                        Meta m = slot->meta[k];
+                        char *why = strdup(whole_failure);
+                        if (!why) {
+                                r = -ENOMEM;
+                                break;
+                        }
+                        free(m.failed);
+                        m.failed = why;
+                        slot->meta[k].failed = NULL;
+                        taken[k] = true;
+                        r = list_push(&out, &meta, &old->items[k], &m);
+                        kept = true;
+                }
+                for (size_t i = 0; i < fresh->n && !kept && r == 0; i++)
+                        if (fresh->items[i].id && fresh->items[i].summary == whole_failure)
+                                r = list_push(&out, &meta, &fresh->items[i],
+                                              &(Meta) { .good_usec = now, .good_realtime = wall });
+        }
+        free(taken);
+        if (r < 0) {
+                findings_done(&out);
+                meta_free(meta, out.n);
+                return r;
+        }
+        meta_free(slot->meta, old->n);
+        findings_done(old);
+        findings_done(fresh);
+        slot->findings = out;
+        slot->meta = meta;
+        return 0;
+}
+
 static void on_check(ChecksRun *run, const Check *check, FindingList *findings, void *userdata) {
         Health *h = userdata;
         size_t i = slot_of(check);
         if (i >= h->n_slots)
                 return;
         /* Replace the check's old findings only now: no empty screen while it runs. */
-        findings_done(&h->slots[i].findings);
-        h->slots[i].findings = *findings;
-        *findings = (FindingList) {};
+        if (merge(&h->slots[i], check, findings) < 0)
+                return; /* out of memory: the old values stay (they age into stale) */
         h->slots[i].updated_usec = now_usec();
         if (h->changed)
                 h->changed(h->userdata);
@@ -169,13 +298,24 @@ static void rebuild(Health *h) {
                 h->selected = h->n_visible - 1;
 }
 
-static uint64_t slot_age_s(const Health *h, const Finding *f) {
+static const Meta *meta_of(const Health *h, const Finding *f) {
         for (size_t i = 0; i < h->n_slots; i++) {
                 const FindingList *l = &h->slots[i].findings;
                 if (l->n && f >= l->items && f < l->items + l->n)
-                        return h->slots[i].updated_usec ? (now_usec() - h->slots[i].updated_usec) / USEC_PER_SEC : 0;
+                        return &h->slots[i].meta[f - l->items];
         }
-        return 0;
+        return NULL;
+}
+
+/* Stale: the last refresh failed, or no news for two refresh cycles (a check is refreshed
+ * every interval plus the time a run takes, at most the timeout). */
+static bool is_stale(const Health *h, const Finding *f, uint64_t *ret_age) {
+        const Meta *m = meta_of(h, f);
+        uint64_t age = m && m->good_usec ? (now_usec() - m->good_usec) / USEC_PER_SEC : 0;
+        uint64_t cycle = (uint64_t) h->interval + (h->ctx.settings ? h->ctx.settings->timeout_seconds : 10);
+        if (ret_age)
+                *ret_age = age;
+        return (m && m->failed) || age > 2 * cycle;
 }
 
 static void draw_summary_line(Health *h, int y) {
@@ -215,16 +355,18 @@ static void draw_row(Health *h, int y, const Finding *f, bool selected) {
         ui_text(y, 1, 4, ui_status_word(f->status), selected ? base : ui_status_attr(f->status), false);
         int idw = MIN(30, MAX(12, ui.cols / 3));
         ui_text(y, 6, idw, f->id, base, true);
-        uint64_t age = slot_age_s(h, f);
-        char tail[48] = "";
-        /* A check is refreshed every interval plus the time a run takes (at most the
-         * timeout); twice that without news means its last refreshes did not arrive. */
-        uint64_t cycle = (uint64_t) h->interval + (h->ctx.settings ? h->ctx.settings->timeout_seconds : 10);
-        bool stale = age > 2 * cycle;
+        uint64_t age;
+        char tail[64] = "";
+        bool stale = is_stale(h, f, &age);
         if (stale) {
-                char a[16];
+                const Meta *m = meta_of(h, f);
+                char a[16], at[16] = "";
                 ui_age(age, a);
-                snprintf(tail, sizeof(tail), _(" (stale, %s)"), a);
+                time_t t = m ? (time_t) m->good_realtime : 0;
+                struct tm tm;
+                if (t && localtime_r(&t, &tm))
+                        strftime(at, sizeof(at), "%H:%M:%S", &tm);
+                snprintf(tail, sizeof(tail), _(" (stale: %s ago, at %s)"), a, at);
         }
         int tw = (int) termsafe_width(tail);
         int sx = 6 + idw + 1;
@@ -235,7 +377,7 @@ static void draw_row(Health *h, int y, const Finding *f, bool selected) {
 
 /* The detail lines of f: target, summary, detail, remedy. Returns the number drawn from
  * line `skip` on, within height rows from top. */
-static int draw_details(const Finding *f, int top, int height, size_t skip) {
+static int draw_details(const Finding *f, const char *stale, int top, int height, size_t skip) {
         int y = top, line = 0;
         const struct {
                 const char *label;
@@ -246,6 +388,7 @@ static int draw_details(const Finding *f, int top, int height, size_t skip) {
                 { N_("target"), f->target, UI_NORMAL },
                 { N_("status"), status_to_string(f->status), UI_NORMAL },
                 { N_("summary"), f->summary, UI_NORMAL },
+                { N_("stale"), stale, UI_WARNING },
                 { N_("detail"), f->detail, UI_DIM },
                 { N_("fix"), f->remedy, UI_OK },
         };
@@ -285,6 +428,27 @@ static int draw_details(const Finding *f, int top, int height, size_t skip) {
         return line;
 }
 
+/* The details' "stale" line: since when the value is old, and why. NULL when fresh. */
+static char *stale_text(const Health *h, const Finding *f) {
+        uint64_t age;
+        if (!is_stale(h, f, &age))
+                return NULL;
+        const Meta *m = meta_of(h, f);
+        char at[16] = "?", a[16];
+        ui_age(age, a);
+        time_t t = m ? (time_t) m->good_realtime : 0;
+        struct tm tm;
+        if (t && localtime_r(&t, &tm))
+                strftime(at, sizeof(at), "%H:%M:%S", &tm);
+        char *s = NULL;
+        int r;
+        if (m && m->failed)
+                r = asprintf(&s, _("this value is from %s (%s ago); the last refresh failed: %s"), at, a, m->failed);
+        else
+                r = asprintf(&s, _("this value is from %s (%s ago); no refresh since"), at, a);
+        return r < 0 ? NULL : s;
+}
+
 static void health_draw(Panel *p, int top, int height) {
         Health *h = (Health *) p;
         rebuild(h);
@@ -298,7 +462,8 @@ static void health_draw(Panel *p, int top, int height) {
                 const Finding *f = h->visible[h->selected];
                 for (int y = top; y < top + height; y++)
                         ui_fill(y, 0, ui.cols, A_NORMAL);
-                draw_details(f, top, height, h->details_scroll);
+                _cleanup_free_ char *why = stale_text(h, f);
+                draw_details(f, why, top, height, h->details_scroll);
                 return;
         }
 
@@ -327,8 +492,10 @@ static void health_draw(Panel *p, int top, int height) {
                         ui_text(y, x, 1, ui.ascii ? "-" : "\u2500", ui_attr(UI_DIM), false);
                 for (int r = 1; r <= detail_h; r++)
                         ui_fill(y + r, 0, ui.cols, A_NORMAL);
-                if (h->n_visible)
-                        draw_details(h->visible[h->selected], y + 1, detail_h, 0);
+                if (h->n_visible) {
+                        _cleanup_free_ char *why = stale_text(h, h->visible[h->selected]);
+                        draw_details(h->visible[h->selected], why, y + 1, detail_h, 0);
+                }
         }
 }
 
@@ -437,8 +604,10 @@ static void health_free(Panel *p) {
                 return;
         checks_run_free(h->run);
         sd_event_source_disable_unref(h->timer);
-        for (size_t i = 0; i < h->n_slots; i++)
+        for (size_t i = 0; i < h->n_slots; i++) {
+                meta_free(h->slots[i].meta, h->slots[i].findings.n);
                 findings_done(&h->slots[i].findings);
+        }
         free(h->slots);
         free(h->visible);
         free(h->filter);

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "fiber.h"
 #include "logpanel.h"
@@ -498,11 +499,18 @@ static void log_free(Panel *p) {
 
 static void set_error(LogPanel *l, int r) {
         free(l->error);
-        if (asprintf(&l->error, r == -EACCES || r == -EPERM
-                                        ? _("cannot read the mail log: %s (root, or the groups adm or "
-                                            "systemd-journal, can)")
-                                        : _("no mail log to show: %s"),
-                     strerror(-r)) < 0)
+        l->error = NULL;
+        int k;
+        if (r == -EACCES || r == -EPERM)
+                k = asprintf(&l->error, _("cannot read the mail log: %s (root, or the groups adm or systemd-journal, can)"),
+                             strerror(-r));
+        else if (r == -ENOENT && geteuid() != 0)
+                /* sd-journal shows a user only the files it may read: none is no journal to it */
+                k = asprintf(&l->error, _("no mail log this user can read (root, or the groups adm or systemd-journal, "
+                                          "can read the journal)"));
+        else
+                k = asprintf(&l->error, _("no mail log to show: %s"), strerror(-r));
+        if (k < 0)
                 l->error = NULL;
 }
 
