@@ -285,6 +285,12 @@ static int opt_low_bandwidth(CliOptions *o, const char *arg, char **e) {
         return 0;
 }
 
+static int opt_no_mouse(CliOptions *o, const char *arg, char **e) {
+        (void) arg, (void) e;
+        o->no_mouse = true;
+        return 0;
+}
+
 static int opt_help(CliOptions *o, const char *arg, char **e) {
         (void) arg, (void) e;
         o->help = true;
@@ -324,6 +330,7 @@ static const struct OptionDef {
         { "refresh",      0,   true,  MONITOR,         opt_refresh },
         { "ascii",        0,   false, MONITOR,         opt_ascii },
         { "low-bandwidth", 0,  false, MONITOR,         opt_low_bandwidth },
+        { "no-mouse",     0,   false, MONITOR,         opt_no_mouse },
         { "help",         'h', false, CHECK | RECORDS | MONITOR, opt_help },
 };
 

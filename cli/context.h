@@ -56,6 +56,7 @@ typedef struct CliOptions {
         /* monitor */
         unsigned refresh;         /* --refresh, 0 = settings */
         bool ascii, low_bandwidth;
+        bool no_mouse;            /* --no-mouse */
         const char *panel;        /* the optional PANEL argument */
 } CliOptions;
 

@@ -39,7 +39,9 @@ const char verb_monitor_usage[] = N_(
         "      --port SVC=PORT, --selector NAME, --trust-anchor FILE   as for 'mxdeck check'\n"
         "      --config FILE            settings file instead of /etc/mxdeck/mxdeck.conf\n"
         "      --ascii                  draw with ASCII characters only\n"
-        "      --low-bandwidth          redraw less often, for slow links\n"
+        "      --low-bandwidth          redraw less often, no mouse, for slow links\n"
+        "      --no-mouse               no mouse (clicks select, the wheel scrolls; Shift-click\n"
+        "                               selects text for copying while the mouse is on)\n"
         "      --color WHEN             auto (default; NO_COLOR respected), always, never\n"
         "  -h, --help                   show this help\n");
 
@@ -84,6 +86,7 @@ int verb_monitor(int argc, char *argv[]) {
                 .refresh_seconds = c.opt.refresh,
                 .ascii = c.opt.ascii,
                 .low_bandwidth = c.opt.low_bandwidth,
+                .mouse = !c.opt.no_mouse && c.settings.mouse,
                 .color = c.opt.color == COLOR_ALWAYS ? 1 : c.opt.color == COLOR_NEVER ? 0 : -1,
         };
         r = tui_run(&o);

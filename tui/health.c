@@ -55,6 +55,7 @@ typedef struct Health {
         bool problems_first;
         bool hide_ok;
         char *filter;
+        int list_y, list_h; /* where the last frame drew the list, for clicks */
 } Health;
 
 static const char *const health_bar[] = {
@@ -460,6 +461,7 @@ static void health_draw(Panel *p, int top, int height) {
 
         if (h->details_full && h->n_visible) {
                 const Finding *f = h->visible[h->selected];
+                h->list_h = 0;
                 for (int y = top; y < top + height; y++)
                         ui_fill(y, 0, ui.cols, A_NORMAL);
                 _cleanup_free_ char *why = stale_text(h, f);
@@ -470,6 +472,8 @@ static void health_draw(Panel *p, int top, int height) {
         /* List on top, the selected finding's details below when there is room. */
         int detail_h = height >= 16 ? MIN(height / 3, 10) : 0;
         int list_h = height - detail_h - (detail_h ? 1 : 0);
+        h->list_y = top;
+        h->list_h = list_h;
         if (h->selected < h->top)
                 h->top = h->selected;
         if (list_h > 0 && h->selected >= h->top + (size_t) list_h)
@@ -569,6 +573,19 @@ static KeyResult health_key(Panel *p, int key) {
         return KEY_IGNORED;
 }
 
+static KeyResult health_click(Panel *p, int y, int x) {
+        Health *h = (Health *) p;
+        if (y < h->list_y || y >= h->list_y + h->list_h)
+                return KEY_IGNORED;
+        size_t i = h->top + (size_t) (y - h->list_y);
+        if (i >= h->n_visible)
+                return KEY_IGNORED;
+        if (i == h->selected)
+                return health_key(p, '\n');
+        h->selected = i;
+        return KEY_HANDLED;
+}
+
 static bool health_tick(Panel *p) {
         /* ages and "checking... (Ns)" move on */
         return true;
@@ -630,6 +647,7 @@ int health_new(sd_event *e, const CheckContext *ctx, unsigned interval, HealthCh
                 .tick = health_tick,
                 .search = health_search,
                 .filter = health_filter,
+                .click = health_click,
         };
         h->event = sd_event_ref(e);
         h->ctx = *ctx;

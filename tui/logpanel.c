@@ -68,6 +68,8 @@ typedef struct LogPanel {
         size_t n_trace_lines;
         size_t trace_scroll;
         uint64_t trace_built_at;  /* lines seen (n + dropped) when trace_lines was built */
+        int tail_y, tail_h, tail_x, tail_w; /* where the last frame drew the tail, for clicks */
+        size_t tail_first;
 } LogPanel;
 
 static const char *const log_bar[] = {
@@ -311,6 +313,7 @@ static void draw_line(int y, int x, int width, const Line *ln, bool sel) {
 /* The tail: lines of the filtered list, the selected one in view. */
 static void draw_tail(LogPanel *l, int top, int height, int x, int width) {
         size_t first = l->selected + 1 > (size_t) height ? l->selected + 1 - (size_t) height : 0;
+        l->tail_y = top, l->tail_h = height, l->tail_x = x, l->tail_w = width, l->tail_first = first;
         for (int r = 0; r < height; r++) {
                 size_t i = first + (size_t) r;
                 ui_fill(top + r, x, width, A_NORMAL);
@@ -454,6 +457,20 @@ static KeyResult log_key(Panel *p, int key) {
         return KEY_IGNORED;
 }
 
+static KeyResult log_click(Panel *p, int y, int x) {
+        LogPanel *l = (LogPanel *) p;
+        if (y < l->tail_y || y >= l->tail_y + l->tail_h || x < l->tail_x || x >= l->tail_x + l->tail_w)
+                return KEY_IGNORED;
+        size_t i = l->tail_first + (size_t) (y - l->tail_y);
+        if (i >= l->n_visible)
+                return KEY_IGNORED;
+        if (i == l->selected && !l->follow_on)
+                return log_key(p, '\n');
+        l->follow_on = false;
+        l->selected = i;
+        return KEY_HANDLED;
+}
+
 static bool log_search(Panel *p, const char *text, int dir) {
         LogPanel *l = (LogPanel *) p;
         rebuild(l);
@@ -567,6 +584,7 @@ int log_panel_new(sd_event *e, LogPanelChanged changed, void *userdata, LogRecor
                 .free = log_free,
                 .search = log_search,
                 .filter = log_filter,
+                .click = log_click,
         };
         l->event = sd_event_ref(e);
         l->changed = changed;

@@ -19,6 +19,7 @@ typedef struct Traffic {
         uint64_t events;   /* records counted in some series */
         size_t selected;   /* a highlighted row, for the eye (j/k) */
         bool shared_scale; /* one scale for every row (s) instead of each row's own peak */
+        int row_y[_LOG_RATE_MAX][2]; /* the screen rows of each series in the last frame */
 } Traffic;
 
 static const char *const traffic_bar[] = { "s", N_("Scale"), NULL };
@@ -111,8 +112,11 @@ static void traffic_draw(Panel *p, int top, int height) {
         }
 
         int y = top;
+        memset(t->row_y, 0, sizeof(t->row_y));
         for (int i = 0; i < n && y < top + height; i++) {
                 bool sel = (size_t) i == t->selected;
+                t->row_y[i][0] = y;
+                t->row_y[i][1] = y + 1 + gh;
                 char stats[96];
                 snprintf(stats, sizeof(stats), _("total %llu  peak %u/min  now %u"), (unsigned long long) totals[i],
                          peaks[i], values[i][LOG_RATE_MINUTES - 1]);
@@ -190,6 +194,16 @@ static KeyResult traffic_key(Panel *p, int key) {
         return KEY_IGNORED;
 }
 
+static KeyResult traffic_click(Panel *p, int y, int x) {
+        Traffic *t = (Traffic *) p;
+        for (size_t i = 0; i < ELEMENTSOF(rows); i++)
+                if (y >= t->row_y[i][0] && y < t->row_y[i][1]) {
+                        t->selected = i;
+                        return KEY_HANDLED;
+                }
+        return KEY_IGNORED;
+}
+
 static bool traffic_tick(Panel *p) {
         Traffic *t = (Traffic *) p;
         int64_t before = t->rate.newest_minute;
@@ -227,6 +241,7 @@ int traffic_new(Panel **ret) {
                 .free = traffic_free,
                 .tick = traffic_tick,
                 .search = traffic_search,
+                .click = traffic_click,
         };
         log_rate_init(&t->rate, realtime_usec());
         *ret = &t->panel;
