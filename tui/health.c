@@ -102,8 +102,23 @@ static int list_push(FindingList *l, Meta **meta, Finding *f, const Meta *m) {
         return 0;
 }
 
-/* Merges a check's new findings with its old ones: a good old value whose refresh failed
- * stays, marked stale. Takes the findings out of `fresh`. */
+static int keep_stale(FindingList *out, Meta **meta, Slot *slot, size_t k, const char *why) {
+        Meta m = slot->meta[k];
+        char *w = strdup(strempty(why));
+        if (!w)
+                return -ENOMEM;
+        free(m.failed);
+        m.failed = w;
+        slot->meta[k].failed = NULL;
+        return list_push(out, meta, &slot->findings.items[k], &m);
+}
+
+/* Merges a check's new findings with its old ones. An unknown finding where the old one
+ * (same id and target) was good is a failed refresh of that value: the old value stays,
+ * marked stale. When the check found nothing but unknowns (it timed out, errored, or its
+ * source failed), every good value it had stays, stale, with the reason; the runner's
+ * own "the check did not finish / could not run" finding (the check's id, no target) is
+ * then shown only when there is no old value to keep. Takes the findings out of `fresh`. */
 static int merge(Slot *slot, const Check *check, FindingList *fresh) {
         FindingList out = {};
         Meta *meta = NULL;
@@ -111,68 +126,46 @@ static int merge(Slot *slot, const Check *check, FindingList *fresh) {
         int64_t wall = (int64_t) time(NULL);
         FindingList *old = &slot->findings;
         bool *taken = calloc(MAX(old->n, (size_t) 1), sizeof(bool));
-        const char *whole_failure = NULL;
+        bool all_unknown = fresh->n > 0;
+        const char *reason = NULL;
+        Finding *runner = NULL;
         int r = 0;
         if (!taken)
                 return -ENOMEM;
+        for (size_t i = 0; i < fresh->n; i++)
+                all_unknown = all_unknown && fresh->items[i].status == STATUS_UNKNOWN;
+        if (all_unknown)
+                reason = fresh->items[0].summary;
         for (size_t i = 0; i < fresh->n && r == 0; i++) {
                 Finding *f = &fresh->items[i];
-                if (f->status == STATUS_UNKNOWN && streq(f->id, check->id) && !strempty(f->target)[0]) {
-                        size_t k = 0;
-                        while (k < old->n && !same_finding(&old->items[k], f))
-                                k++;
-                        if (k == old->n) {
-                                whole_failure = f->summary; /* decided below, once the rest is merged */
-                                continue;
-                        }
-                }
                 if (f->status == STATUS_UNKNOWN) {
                         size_t k = 0;
                         while (k < old->n && (taken[k] || old->items[k].status == STATUS_UNKNOWN ||
                                               !same_finding(&old->items[k], f)))
                                 k++;
                         if (k < old->n) {
-                                Meta m = slot->meta[k];
-                                char *why = strdup(f->summary);
-                                if (!why) {
-                                        r = -ENOMEM;
-                                        break;
-                                }
-                                free(m.failed);
-                                m.failed = why;
-                                slot->meta[k].failed = NULL;
                                 taken[k] = true;
-                                r = list_push(&out, &meta, &old->items[k], &m);
+                                r = keep_stale(&out, &meta, slot, k, f->summary);
+                                continue;
+                        }
+                        if (all_unknown && !runner && streq(f->id, check->id) && !strempty(f->target)[0]) {
+                                runner = f; /* decided below */
+                                reason = f->summary;
                                 continue;
                         }
                 }
                 r = list_push(&out, &meta, f, &(Meta) { .good_usec = now, .good_realtime = wall });
         }
-        /* The whole check failed: every good value it had stays, stale, with the reason;
-         * with none, the failure itself is shown. */
-        if (whole_failure && r == 0) {
-                bool kept = false;
-                for (size_t k = 0; k < old->n && r == 0; k++) {
-                        if (taken[k] || old->items[k].status == STATUS_UNKNOWN)
-                                continue;
-                        Meta m = slot->meta[k];
-                        char *why = strdup(whole_failure);
-                        if (!why) {
-                                r = -ENOMEM;
-                                break;
-                        }
-                        free(m.failed);
-                        m.failed = why;
-                        slot->meta[k].failed = NULL;
-                        taken[k] = true;
-                        r = list_push(&out, &meta, &old->items[k], &m);
-                        kept = true;
-                }
-                for (size_t i = 0; i < fresh->n && !kept && r == 0; i++)
-                        if (fresh->items[i].id && fresh->items[i].summary == whole_failure)
-                                r = list_push(&out, &meta, &fresh->items[i],
-                                              &(Meta) { .good_usec = now, .good_realtime = wall });
+        bool kept = false;
+        for (size_t k = 0; all_unknown && k < old->n && r == 0; k++) {
+                if (taken[k] || old->items[k].status == STATUS_UNKNOWN)
+                        continue;
+                taken[k] = true;
+                r = keep_stale(&out, &meta, slot, k, reason);
+                kept = true;
         }
+        if (runner && !kept && r == 0)
+                r = list_push(&out, &meta, runner, &(Meta) { .good_usec = now, .good_realtime = wall });
         free(taken);
         if (r < 0) {
                 findings_done(&out);

@@ -450,7 +450,7 @@ int check_cert_files(const CheckContext *ctx, FindingList *out) {
                 _cleanup_free_ char *detail = NULL, *problem = NULL;
                 const TlsFile *loose = NULL, *missing = NULL;
                 size_t count = 0;
-                bool denied = false;
+                const TlsFile *denied = NULL; /* the file this user may not read, when that is the problem */
                 for (size_t i = 0; i < n; i++) {
                         if (!streq(files[i].daemon, daemons[d]))
                                 continue;
@@ -474,7 +474,7 @@ int check_cert_files(const CheckContext *ctx, FindingList *out) {
                                         r = -ENOMEM;
                                 if (streq(p, _("does not exist")))
                                         missing = &files[i];
-                                denied = file_denied;
+                                denied = file_denied ? &files[i] : NULL;
                         }
                         if (mode_loose && !loose)
                                 loose = &files[i];
@@ -500,7 +500,7 @@ int check_cert_files(const CheckContext *ctx, FindingList *out) {
                 if (problem && denied)
                         f = findings_addf(out, "cert.files", target, STATUS_UNKNOWN,
                                           _("%s's TLS files not tested: this user may not read %s (needs root)"),
-                                          daemons[d], problem);
+                                          daemons[d], denied->path);
                 else if (problem)
                         f = findings_addf(out, "cert.files", missing ? missing->path : target, STATUS_CRITICAL,
                                           _("%s's TLS files are broken: %s"), daemons[d], problem);
