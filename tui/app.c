@@ -408,7 +408,10 @@ static int on_input(sd_event_source *s, int fd, uint32_t revents, void *userdata
         }
         if (revents & (EPOLLHUP | EPOLLERR))
                 (void) sd_event_exit(a->event, 0); /* the terminal went away */
-        mark_dirty(a);
+        /* A key's answer is drawn now: the batched redraw runs at idle priority, and while
+         * a refresh keeps the loop busy that could be long after the key. */
+        (void) sd_event_source_set_enabled(a->redraw, SD_EVENT_OFF);
+        draw(a);
         return 0;
 }
 

@@ -3,7 +3,12 @@
  * intervals (as lnav marks results over old data), or when its last refresh failed (the
  * check timed out or errored): then the last good value stays, marked stale with its
  * time, instead of being replaced by the new unknown finding. Problems first; details
- * and remedy of the selected finding below the list, or full screen with Enter. */
+ * and remedy of the selected finding below the list, or full screen with Enter.
+ *
+ * What changes from second to second (services, listeners, the queue) is refreshed every
+ * interval; the rest (configuration, TLS, DNS, logs, ...) every minute, so an idle
+ * dashboard costs little: the slow checks spawn tools and read an hour of log. F5
+ * refreshes everything at once. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +33,10 @@ typedef struct Slot {
         uint64_t updated_usec; /* 0: never */
 } Slot;
 
+/* Refreshed every interval; every other group every SLOW_PERIOD_S (or interval if longer). */
+static const char *const fast_groups[] = { "service", "port", "queue" };
+#define SLOW_PERIOD_S 60u
+
 typedef struct Health {
         Panel panel;
         sd_event *event;
@@ -45,6 +54,12 @@ typedef struct Health {
 
         Slot *slots;
         size_t n_slots;
+
+        const char *const *user_only;  /* --only (NULL: every group) */
+        const char *fast_only[ELEMENTSOF(fast_groups) + 1]; /* the fast groups among them */
+        size_t n_fast;
+        uint64_t last_full_usec;       /* when the last run of every group started */
+        const char *const *run_only;   /* the groups of the run going on */
 
         /* view */
         const Finding **visible;
@@ -78,6 +93,15 @@ static void meta_free(Meta *m, size_t n) {
  * replace a good value of the same id and target are failed refreshes; so is the
  * runner's own "the check did not finish / could not run" finding (its id is the check's
  * and its target empty). */
+static bool group_in(const char *const *only, const char *group) {
+        if (!only)
+                return true;
+        for (const char *const *g = only; *g; g++)
+                if (streq(*g, group))
+                        return true;
+        return false;
+}
+
 static bool same_finding(const Finding *a, const Finding *b) {
         return streq(a->id, b->id) && streq(strempty(a->target), strempty(b->target));
 }
@@ -119,7 +143,7 @@ static int keep_stale(FindingList *out, Meta **meta, Slot *slot, size_t k, const
  * source failed), every good value it had stays, stale, with the reason; the runner's
  * own "the check did not finish / could not run" finding (the check's id, no target) is
  * then shown only when there is no old value to keep. Takes the findings out of `fresh`. */
-static int merge(Slot *slot, const Check *check, FindingList *fresh) {
+static int merge(Slot *slot, const Check *check, FindingList *fresh, const char *const *only) {
         FindingList out = {};
         Meta *meta = NULL;
         uint64_t now = now_usec();
@@ -132,6 +156,14 @@ static int merge(Slot *slot, const Check *check, FindingList *fresh) {
         int r = 0;
         if (!taken)
                 return -ENOMEM;
+        /* A run of some groups only (the fast ones) leaves the others' values as they are. */
+        for (size_t k = 0; k < old->n && r == 0; k++)
+                if (!group_in(only, strempty(old->items[k].group))) {
+                        Meta m = slot->meta[k];
+                        slot->meta[k].failed = NULL;
+                        taken[k] = true;
+                        r = list_push(&out, &meta, &old->items[k], &m);
+                }
         for (size_t i = 0; i < fresh->n; i++)
                 all_unknown = all_unknown && fresh->items[i].status == STATUS_UNKNOWN;
         if (all_unknown)
@@ -186,7 +218,7 @@ static void on_check(ChecksRun *run, const Check *check, FindingList *findings, 
         if (i >= h->n_slots)
                 return;
         /* Replace the check's old findings only now: no empty screen while it runs. */
-        if (merge(&h->slots[i], check, findings) < 0)
+        if (merge(&h->slots[i], check, findings, h->run_only) < 0)
                 return; /* out of memory: the old values stay (they age into stale) */
         h->slots[i].updated_usec = now_usec();
         if (h->changed)
@@ -205,11 +237,24 @@ static void on_done(ChecksRun *run, void *userdata) {
                 h->changed(h->userdata);
 }
 
-static void start_run(Health *h) {
+static uint64_t slow_period_s(const Health *h) {
+        return MAX((uint64_t) h->interval, (uint64_t) SLOW_PERIOD_S);
+}
+
+/* full: every selected group; else the fast ones (all of them when it is time). */
+static void start_run(Health *h, bool full) {
         h->run = checks_run_free(h->run); /* a refresh asked while one runs starts over */
         h->ctx.deadline = DEADLINE_NONE;  /* each run gets its own --timeout */
         h->run_started_usec = now_usec();
-        h->last_error = checks_start(h->event, &h->ctx, on_check, on_done, h, &h->run);
+        if (!h->last_full_usec || h->n_fast == 0 ||
+            h->run_started_usec - h->last_full_usec >= slow_period_s(h) * USEC_PER_SEC)
+                full = true;
+        if (full)
+                h->last_full_usec = h->run_started_usec;
+        h->run_only = full ? h->user_only : h->fast_only;
+        CheckContext c = h->ctx;
+        c.only = h->run_only;
+        h->last_error = checks_start(h->event, &c, on_check, on_done, h, &h->run);
         if (h->last_error < 0)
                 (void) schedule(h, (uint64_t) h->interval * USEC_PER_SEC);
         if (h->changed)
@@ -218,7 +263,7 @@ static void start_run(Health *h) {
 
 static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Health *h = userdata;
-        start_run(h);
+        start_run(h, false);
         return 0;
 }
 
@@ -233,7 +278,7 @@ static int schedule(Health *h, uint64_t delay_usec) {
 }
 
 void health_refresh(Panel *p) {
-        start_run((Health *) p);
+        start_run((Health *) p, true);
 }
 
 bool health_running(Panel *p) {
@@ -306,7 +351,8 @@ static const Meta *meta_of(const Health *h, const Finding *f) {
 static bool is_stale(const Health *h, const Finding *f, uint64_t *ret_age) {
         const Meta *m = meta_of(h, f);
         uint64_t age = m && m->good_usec ? (now_usec() - m->good_usec) / USEC_PER_SEC : 0;
-        uint64_t cycle = (uint64_t) h->interval + (h->ctx.settings ? h->ctx.settings->timeout_seconds : 10);
+        uint64_t period = h->n_fast && group_in(h->fast_only, strempty(f->group)) ? h->interval : slow_period_s(h);
+        uint64_t cycle = period + (h->ctx.settings ? h->ctx.settings->timeout_seconds : 10);
         if (ret_age)
                 *ret_age = age;
         return (m && m->failed) || age > 2 * cycle;
@@ -554,7 +600,7 @@ static KeyResult health_key(Panel *p, int key) {
                 return KEY_HANDLED;
         case KEY_F(5):
         case 'r':
-                start_run(h);
+                start_run(h, true);
                 return KEY_HANDLED;
         case 's':
                 h->problems_first = !h->problems_first;
@@ -654,7 +700,11 @@ int health_new(sd_event *e, const CheckContext *ctx, unsigned interval, HealthCh
                 health_free(&h->panel);
                 return -ENOMEM;
         }
-        start_run(h);
+        h->user_only = ctx->only;
+        for (size_t i = 0; i < ELEMENTSOF(fast_groups); i++)
+                if (group_in(ctx->only, fast_groups[i]))
+                        h->fast_only[h->n_fast++] = fast_groups[i];
+        start_run(h, true);
         *ret = &h->panel;
         return 0;
 }

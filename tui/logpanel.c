@@ -108,6 +108,11 @@ static int on_record(const LogEvent *ev, const char *raw, size_t raw_len, void *
         }
         if (!text)
                 return 0; /* out of memory: drop this line, keep the tail going */
+        /* termsafe allocates for the worst case (3 bytes per input byte): a ring of 100,000
+         * lines keeps only what it needs */
+        char *exact = realloc(text, strlen(text) + 1);
+        if (exact)
+                text = exact;
         if (l->loader && l->changed)
                 l->changed(l->userdata); /* the last hour fills in while it is read */
         Line *slot;
