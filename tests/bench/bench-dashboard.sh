@@ -86,13 +86,19 @@ printf "  %-50s %9s%%\n" "  with the tools its checks ran (postconf, ...)" "$(pc
 tmux kill-session -t ht
 
 # ---- keystroke to screen while a refresh runs (F5, then F1 at once) ----
+# (phrases of the help's own lines: curses sends only the cells that changed)
+HELP_WORDS='redraw the|panel by|first, last|empty to|top level|previous match|selected line'
 echo
 printf "%-52s %s\n" "key press to screen, ms (min median max)" ""
 printf "  %-50s %s\n" "htop: F1 to its help" \
         "$(python3 "$here/pty-timing.py" key 20 '\x1bOP' 'help|Help|Hisham|Setup' 'q' 'F10.{0,40}Quit' -- htop)"
 printf "  %-50s %s\n" "mxdeck: F1 to the help, a refresh running (F5)" \
-        "$(python3 "$here/pty-timing.py" key 20 '\x1bOP' 'help|search|filter|redraw|quit' 'q' 'F10.{0,40}Quit' '\x1b[15~' -- \
+        "$(python3 "$here/pty-timing.py" key 20 '\x1bOP' "$HELP_WORDS" 'q' 'F10.{0,40}Quit' '\x1b[15~' -- \
                 "$MXDECK" monitor --ca-file "$P/ca.pem")"
+printf "  %-50s %s\n" "mxdeck: the same, 1 s after F5" "$(PRE_WAIT=1 python3 "$here/pty-timing.py" key 10 '\x1bOP' \
+        "$HELP_WORDS" 'q' 'F10.{0,40}Quit' '\x1b[15~' -- "$MXDECK" monitor --ca-file "$P/ca.pem")"
+printf "  %-50s %s\n" "mxdeck: F1 to the help, no refresh asked" "$(python3 "$here/pty-timing.py" key 10 '\x1bOP' \
+        "$HELP_WORDS" 'q' 'F10.{0,40}Quit' -- "$MXDECK" monitor --ca-file "$P/ca.pem")"
 
 # ---- start to first full frame ----
 echo

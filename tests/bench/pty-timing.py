@@ -10,6 +10,7 @@ pty-timing.py key    RUNS KEYS MARK BACK READY [PRE] -- CMD...
                                                      ''), then KEYS -> the screen's answer
                                                      is complete; BACK, and quiet again
 
+PRE_WAIT (environment, seconds, default 0.05): the pause between PRE and KEYS.
 MARK and READY are regular expressions over the output with escape sequences removed.
 A key's answer is timed to the read that completes MARK in what the key caused (curses
 writes a frame at once). curses sends only what changed on the screen, cell by cell, so
@@ -111,7 +112,7 @@ def main():
         for _ in range(runs):
             if pre:
                 os.write(fd, keys(pre))
-                time.sleep(0.05)  # the key that starts the work is read first
+                time.sleep(float(os.environ.get("PRE_WAIT", "0.05")))  # the key that starts the work is read first
                 try:
                     while select.select([fd], [], [], 0)[0]:
                         os.read(fd, 65536)
