@@ -137,6 +137,20 @@ static int keep_stale(FindingList *out, Meta **meta, Slot *slot, size_t k, const
         return list_push(out, meta, &slot->findings.items[k], &m);
 }
 
+static int carry_unselected(FindingList *out, Meta **meta, Slot *slot, bool *taken, const char *const *only,
+                            size_t from, size_t to) {
+        for (size_t k = from; k < to; k++)
+                if (!group_in(only, strempty(slot->findings.items[k].group))) {
+                        Meta m = slot->meta[k];
+                        slot->meta[k].failed = NULL;
+                        taken[k] = true;
+                        int r = list_push(out, meta, &slot->findings.items[k], &m);
+                        if (r < 0)
+                                return r;
+                }
+        return 0;
+}
+
 /* Merges a check's new findings with its old ones. An unknown finding where the old one
  * (same id and target) was good is a failed refresh of that value: the old value stays,
  * marked stale. When the check found nothing but unknowns (it timed out, errored, or its
@@ -156,14 +170,12 @@ static int merge(Slot *slot, const Check *check, FindingList *fresh, const char 
         int r = 0;
         if (!taken)
                 return -ENOMEM;
-        /* A run of some groups only (the fast ones) leaves the others' values as they are. */
-        for (size_t k = 0; k < old->n && r == 0; k++)
-                if (!group_in(only, strempty(old->items[k].group))) {
-                        Meta m = slot->meta[k];
-                        slot->meta[k].failed = NULL;
-                        taken[k] = true;
-                        r = list_push(&out, &meta, &old->items[k], &m);
-                }
+        /* A run of some groups only (the fast ones) leaves the others' values as they are,
+         * in their place: the new values go where the first refreshed one was. */
+        size_t insert_at = 0;
+        while (insert_at < old->n && !group_in(only, strempty(old->items[insert_at].group)))
+                insert_at++;
+        r = carry_unselected(&out, &meta, slot, taken, only, 0, insert_at);
         for (size_t i = 0; i < fresh->n; i++)
                 all_unknown = all_unknown && fresh->items[i].status == STATUS_UNKNOWN;
         if (all_unknown)
@@ -188,6 +200,8 @@ static int merge(Slot *slot, const Check *check, FindingList *fresh, const char 
                 }
                 r = list_push(&out, &meta, f, &(Meta) { .good_usec = now, .good_realtime = wall });
         }
+        if (r == 0)
+                r = carry_unselected(&out, &meta, slot, taken, only, insert_at, old->n);
         bool kept = false;
         for (size_t k = 0; all_unknown && k < old->n && r == 0; k++) {
                 if (taken[k] || old->items[k].status == STATUS_UNKNOWN)

@@ -128,4 +128,7 @@ def main():
     print(stats(times))
 
 
-main()
+try:
+    main()
+except TimeoutError as e:
+    print("failed: %s" % str(e)[:200])
