@@ -12,7 +12,7 @@
 #include "verbs.h"
 
 const char verb_monitor_usage[] = N_(
-        "Usage: mxdeck monitor [OPTIONS] [health|log|traffic]\n"
+        "Usage: mxdeck monitor [OPTIONS] [health|log|queue|traffic]\n"
         "       mxdeck            (on a terminal: the same as 'mxdeck monitor')\n"
         "\n"
         "The live dashboard: every health check of 'mxdeck check', refreshed in the\n"
@@ -21,10 +21,17 @@ const char verb_monitor_usage[] = N_(
         "panel: the mail log's last hour, then its live tail, coloured by kind; f pauses\n"
         "and follows, Enter opens the selected message's trace beside the tail (its queue\n"
         "id, across \"queued as\" and its bounce; q closes it), \\ kind:reject (or any\n"
-        "kind or delivery status) filters by kind. The traffic panel: per-minute\n"
-        "sparklines of the last hour (sent, received, deferred, bounced, rejected,\n"
-        "authentication failures) with totals and peaks. A finding whose refresh failed\n"
-        "keeps its last good value, marked stale with its time.\n"
+        "kind or delivery status) filters by kind.\n"
+        "The queue panel: counts per queue, the age shape (as qshape), the top deferral\n"
+        "reasons and the messages; s sorts (age, size, sender), \\ filters (sender:S\n"
+        "recipient:R domain:D reason:RE age:2h queue:Q, or any text), Space tags, Enter\n"
+        "shows a message, h u d R f hold, release, delete, requeue the tagged messages (or\n"
+        "those the filter shows) and flush, after a confirmation that names the count (the\n"
+        "count typed back above 100); [queue] read_only = yes disables them.\n"
+        "The traffic panel: per-minute sparklines of the last hour (sent, received,\n"
+        "deferred, bounced, rejected, authentication failures) with totals and peaks.\n"
+        "A finding whose refresh failed keeps its last good value, marked stale with its\n"
+        "time.\n"
         "\n"
         "Keys: F1 or ? help, j/k or arrows move, Enter details, / or F3 search, n/N next\n"
         "and previous match, \\ or F4 filter, F5 or r refresh now, s sort, o hide ok\n"
@@ -67,8 +74,9 @@ int verb_monitor(int argc, char *argv[]) {
                 cli_options_done(&opt);
                 return EXIT_OK;
         }
-        if (opt.panel && !streq(opt.panel, "health") && !streq(opt.panel, "log") && !streq(opt.panel, "traffic")) {
-                usage_error("monitor", _("unknown panel '%s' (this build has: health, log, traffic)"), opt.panel);
+        if (opt.panel && !streq(opt.panel, "health") && !streq(opt.panel, "log") && !streq(opt.panel, "queue") &&
+            !streq(opt.panel, "traffic")) {
+                usage_error("monitor", _("unknown panel '%s' (this build has: health, log, queue, traffic)"), opt.panel);
                 cli_options_done(&opt);
                 return EXIT_USAGE;
         }

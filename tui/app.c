@@ -16,6 +16,7 @@
 #include "health.h"
 #include "logpanel.h"
 #include "macro.h"
+#include "queuepanel.h"
 #include "termsafe.h"
 #include "traffic.h"
 #include "tui.h"
@@ -516,6 +517,12 @@ int tui_run(const TuiOptions *opts) {
         if (r < 0)
                 goto out;
         r = log_panel_new(a.event, panel_changed, &a, traffic_on_record, traffic, &a.panels[a.n_panels]);
+        if (r < 0) {
+                traffic->free(traffic);
+                goto out;
+        }
+        a.n_panels++;
+        r = queue_panel_new(a.event, opts->ctx->settings, interval, panel_changed, &a, &a.panels[a.n_panels]);
         if (r < 0) {
                 traffic->free(traffic);
                 goto out;
