@@ -285,6 +285,12 @@ static int opt_low_bandwidth(CliOptions *o, const char *arg, char **e) {
         return 0;
 }
 
+static int opt_no_mouse(CliOptions *o, const char *arg, char **e) {
+        (void) arg, (void) e;
+        o->no_mouse = true;
+        return 0;
+}
+
 /* ---- queue ---- */
 
 static int opt_queue_format(CliOptions *o, const char *arg, char **e) {
@@ -458,6 +464,7 @@ static const struct OptionDef {
         { "refresh",      0,   required_argument, MONITOR,         opt_refresh },
         { "ascii",        0,   no_argument, MONITOR,         opt_ascii },
         { "low-bandwidth", 0,  no_argument, MONITOR,         opt_low_bandwidth },
+        { "no-mouse",     0,   no_argument, MONITOR,         opt_no_mouse },
         { "format",       0,   required_argument, QUEUE,   opt_queue_format },
         { "queue",        0,   required_argument, QUEUE,   opt_queue_queue },
         { "domain",       0,   required_argument, QUEUE,   opt_queue_domain },

@@ -86,6 +86,7 @@ typedef struct CliOptions {
         /* monitor */
         unsigned refresh;         /* --refresh, 0 = settings */
         bool ascii, low_bandwidth;
+        bool no_mouse;            /* --no-mouse */
         const char *panel;        /* the optional PANEL argument */
         /* queue */
         CliQueueOptions queue;

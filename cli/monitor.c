@@ -12,25 +12,31 @@
 #include "verbs.h"
 
 const char verb_monitor_usage[] = N_(
-        "Usage: mxdeck monitor [OPTIONS] [health|log|queue]\n"
+        "Usage: mxdeck monitor [OPTIONS] [health|log|queue|traffic]\n"
         "       mxdeck            (on a terminal: the same as 'mxdeck monitor')\n"
         "\n"
         "The live dashboard: every health check of 'mxdeck check', refreshed in the\n"
         "background while you work, problems first, each with its evidence and remedy,\n"
         "its age, and marked stale when it is older than two refresh intervals. The log\n"
         "panel: the mail log's last hour, then its live tail, coloured by kind; f pauses\n"
-        "and follows, Enter shows only the selected message's lines (its queue id),\n"
-        "\\ kind:reject (or any kind or delivery status) filters by kind.\n"
+        "and follows, Enter opens the selected message's trace beside the tail (its queue\n"
+        "id, across \"queued as\" and its bounce; q closes it), \\ kind:reject (or any\n"
+        "kind or delivery status) filters by kind.\n"
         "The queue panel: counts per queue, the age shape (as qshape), the top deferral\n"
         "reasons and the messages; s sorts (age, size, sender), \\ filters (sender:S\n"
         "recipient:R domain:D reason:RE age:2h queue:Q, or any text), Space tags, Enter\n"
         "shows a message, h u d R f hold, release, delete, requeue the tagged messages (or\n"
         "those the filter shows) and flush, after a confirmation that names the count (the\n"
         "count typed back above 100); [queue] read_only = yes disables them.\n"
+        "The traffic panel: per-minute sparklines of the last hour (sent, received,\n"
+        "deferred, bounced, rejected, authentication failures) with totals and peaks.\n"
+        "A finding whose refresh failed keeps its last good value, marked stale with its\n"
+        "time.\n"
         "\n"
-        "Keys: F1 or ? help, j/k or arrows move, Enter details, / search, n/N next and\n"
-        "previous match, \\ filter, F5 or r refresh now, s sort, o hide ok findings,\n"
-        "Tab or 1-9 panels, q or Esc back, F10 quit.\n"
+        "Keys: F1 or ? help, j/k or arrows move, Enter details, / or F3 search, n/N next\n"
+        "and previous match, \\ or F4 filter, F5 or r refresh now, s sort, o hide ok\n"
+        "findings, Tab or 1-9 panels, q or Esc back, F10 quit; the mouse selects, switches\n"
+        "panels and scrolls.\n"
         "\n"
         "Options:\n"
         "      --refresh SECONDS        between refreshes (default: the refresh_seconds setting, 5)\n"
@@ -45,7 +51,9 @@ const char verb_monitor_usage[] = N_(
         "      --port SVC=PORT, --selector NAME, --trust-anchor FILE   as for 'mxdeck check'\n"
         "      --config FILE            settings file instead of /etc/mxdeck/mxdeck.conf\n"
         "      --ascii                  draw with ASCII characters only\n"
-        "      --low-bandwidth          redraw less often, for slow links\n"
+        "      --low-bandwidth          redraw less often, no mouse, for slow links\n"
+        "      --no-mouse               no mouse (clicks select, the wheel scrolls; Shift-click\n"
+        "                               selects text for copying while the mouse is on)\n"
         "      --color WHEN             auto (default; NO_COLOR respected), always, never\n"
         "  -h, --help                   show this help\n");
 
@@ -66,8 +74,9 @@ int verb_monitor(int argc, char *argv[]) {
                 cli_options_done(&opt);
                 return EXIT_OK;
         }
-        if (opt.panel && !streq(opt.panel, "health") && !streq(opt.panel, "log") && !streq(opt.panel, "queue")) {
-                usage_error("monitor", _("unknown panel '%s' (this build has: health, log, queue)"), opt.panel);
+        if (opt.panel && !streq(opt.panel, "health") && !streq(opt.panel, "log") && !streq(opt.panel, "queue") &&
+            !streq(opt.panel, "traffic")) {
+                usage_error("monitor", _("unknown panel '%s' (this build has: health, log, queue, traffic)"), opt.panel);
                 cli_options_done(&opt);
                 return EXIT_USAGE;
         }
@@ -90,6 +99,7 @@ int verb_monitor(int argc, char *argv[]) {
                 .refresh_seconds = c.opt.refresh,
                 .ascii = c.opt.ascii,
                 .low_bandwidth = c.opt.low_bandwidth,
+                .mouse = !c.opt.no_mouse && c.settings.mouse,
                 .color = c.opt.color == COLOR_ALWAYS ? 1 : c.opt.color == COLOR_NEVER ? 0 : -1,
         };
         r = tui_run(&o);

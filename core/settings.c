@@ -99,6 +99,7 @@ static const SettingsField fields[] = {
 
         NUM("dashboard", "refresh_seconds", refresh_seconds, 5, 1, 3600),
         BOOL("dashboard", "color", color, true),
+        BOOL("dashboard", "mouse", mouse, true),
 };
 
 /* Threshold pairs: for "lower is worse" (days left, free space) the warning level must be

@@ -41,6 +41,7 @@ typedef struct Settings {
         /* [dashboard] */
         unsigned refresh_seconds;          /* default 5 */
         bool color;                        /* default yes (NO_COLOR still wins) */
+        bool mouse;                        /* default yes (clicks and the wheel; --no-mouse) */
 } Settings;
 
 /* Fills *s with the documented defaults. Returns 0 or -ENOMEM. */

@@ -18,13 +18,19 @@
 #include "macro.h"
 #include "queuepanel.h"
 #include "termsafe.h"
+#include "traffic.h"
 #include "tui.h"
 #include "ui.h"
 
 #define MAX_PANELS 4
 #define PROMPT_MAX 256
+#define BAR_ITEMS_MAX 24
 
 typedef enum PromptKind { PROMPT_NONE, PROMPT_SEARCH, PROMPT_FILTER } PromptKind;
+
+typedef struct BarItem {
+        int x0, x1, key;
+} BarItem;
 
 typedef struct App {
         sd_event *event;
@@ -39,6 +45,11 @@ typedef struct App {
         char message[160]; /* one-line notice in the bar ("no match") */
         const char *host;
         int exit_code;
+        bool mouse;
+        /* Where the last frame put the tabs and the bar's keys, for clicks. */
+        int tab_x[MAX_PANELS][2];
+        BarItem bar_items[BAR_ITEMS_MAX];
+        size_t n_bar_items;
 } App;
 
 /* Global keys; each panel adds its own (see the panel's bar). The help screen lists
@@ -52,14 +63,15 @@ static const struct {
         { "j k Up Down", N_("move") },
         { "PgUp PgDn g G", N_("page, first, last") },
         { "Enter", N_("details of the selected line") },
-        { "/ n N", N_("search, next, previous match") },
-        { "\\ F4", N_("filter (empty to clear)") },
+        { "F3 / n N", N_("search, next, previous match") },
+        { "F4 \\", N_("filter (empty to clear)") },
         { "Ctrl-L", N_("redraw the screen") },
+        { "click wheel", N_("select a line, a panel (tabs) or a key (bar); scroll") },
         { "q Esc", N_("back; quit from the top level") },
         { "F10", N_("quit") },
 };
 
-static const char *const global_bar[] = { "F1", N_("Help"), "/", N_("Search"), "\\", N_("Filter"), NULL };
+static const char *const global_bar[] = { "F1", N_("Help"), "F3", N_("Search"), "F4", N_("Filter"), NULL };
 
 /* ---- terminal ---- */
 
@@ -116,17 +128,41 @@ static void draw_title(App *a) {
                 x += ui_text(0, x, ui.cols - x, a->host, ui_attr(UI_TITLE), false);
                 x += ui_text(0, x, ui.cols - x, "  ", ui_attr(UI_TITLE), false);
         }
+        if (geteuid() != 0)
+                /* what needs root says so where it is shown; this says why at a glance */
+                x += ui_text(0, x, ui.cols - x, _("(not root)  "), ui_attr(UI_TITLE), false);
         for (size_t i = 0; i < a->n_panels && x < ui.cols; i++) {
                 char tab[64];
                 snprintf(tab, sizeof(tab), " %zu %s ", i + 1, _(a->panels[i]->title));
                 attr_t at = i == a->current ? (ui_attr(UI_TITLE) | A_REVERSE | A_BOLD) : ui_attr(UI_TITLE);
+                a->tab_x[i][0] = x;
                 x += ui_text(0, x, ui.cols - x, tab, at, false);
+                a->tab_x[i][1] = x;
         }
 }
 
-static int bar_item(int x, const char *key, const char *text) {
-        if (x >= ui.cols)
+/* The key code a bar label stands for, for clicks on it: "F5", "Enter", "s"; 0 for none. */
+static int bar_key_code(const char *key) {
+        if (key[0] == 'F' && key[1] >= '1' && key[1] <= '9')
+                return KEY_F(atoi(key + 1));
+        if (streq(key, "Enter"))
+                return '\n';
+        if (key[0] && !key[1])
+                return (unsigned char) key[0];
+        return 0;
+}
+
+/* One key of the bar; an item that does not fit before `end` is left out (F10 Quit keeps
+ * its place at the end on a narrow screen). */
+static int bar_item(App *a, int x, int end, const char *key, const char *text) {
+        if (x + (int) termsafe_width(key) + (int) termsafe_width(text) > end)
                 return x;
+        if (a->n_bar_items < BAR_ITEMS_MAX)
+                a->bar_items[a->n_bar_items++] = (BarItem) {
+                        .x0 = x,
+                        .x1 = x + (int) termsafe_width(key) + (int) termsafe_width(text),
+                        .key = bar_key_code(key),
+                };
         x += ui_text(ui.rows - 1, x, ui.cols - x, key, ui_attr(UI_BAR_KEY), false);
         x += ui_text(ui.rows - 1, x, ui.cols - x, text, ui_attr(UI_BAR_TEXT), false);
         return x + ui_text(ui.rows - 1, x, ui.cols - x, " ", A_NORMAL, false);
@@ -149,12 +185,13 @@ static void draw_bar(App *a) {
                 return;
         }
         int x = 0;
+        int end = ui.cols - (int) termsafe_width("F10") - (int) termsafe_width(_("Quit")) - 1;
         for (const char *const *b = global_bar; *b; b += 2)
-                x = bar_item(x, b[0], _(b[1]));
+                x = bar_item(a, x, end, b[0], _(b[1]));
         Panel *p = a->panels[a->current];
         for (const char *const *b = p->bar; b && *b; b += 2)
-                x = bar_item(x, b[0], _(b[1]));
-        bar_item(x, "F10", _("Quit"));
+                x = bar_item(a, x, end, b[0], _(b[1]));
+        bar_item(a, x, ui.cols, "F10", _("Quit"));
 }
 
 static void draw_help(App *a, int top, int height) {
@@ -182,6 +219,8 @@ static void draw_help(App *a, int top, int height) {
 static void draw(App *a) {
         read_size();
         erase();
+        a->n_bar_items = 0;
+        memset(a->tab_x, 0, sizeof(a->tab_x));
         if (ui.rows < 5 || ui.cols < 20) {
                 ui_text(0, 0, ui.cols, _("terminal too small"), A_BOLD, false);
                 refresh();
@@ -295,6 +334,7 @@ static void handle_key(App *a, wint_t ch, bool is_key) {
                 switch_panel(a, (a->current + a->n_panels - 1) % a->n_panels);
                 break;
         case '/':
+        case KEY_F(3):
                 a->prompt = PROMPT_SEARCH;
                 a->prompt_buf[0] = 0;
                 break;
@@ -317,6 +357,42 @@ static void handle_key(App *a, wint_t ch, bool is_key) {
         }
 }
 
+/* Clicks and the wheel. Only button presses are asked for (no motion reports), so an idle
+ * mouse costs nothing on the link. */
+static void handle_mouse(App *a) {
+        MEVENT ev;
+        if (getmouse(&ev) != OK)
+                return;
+        a->message[0] = 0;
+        if (a->prompt != PROMPT_NONE)
+                return;
+        Panel *p = a->panels[a->current];
+        if (ev.bstate & (BUTTON4_PRESSED | BUTTON5_PRESSED)) {
+                if (a->help)
+                        return;
+                int key = ev.bstate & BUTTON4_PRESSED ? KEY_UP : KEY_DOWN;
+                for (int i = 0; i < 3; i++)
+                        (void) p->key(p, key);
+                return;
+        }
+        if (!(ev.bstate & (BUTTON1_PRESSED | BUTTON1_CLICKED)))
+                return;
+        if (ev.y == 0) {
+                for (size_t i = 0; i < a->n_panels; i++)
+                        if (ev.x >= a->tab_x[i][0] && ev.x < a->tab_x[i][1])
+                                switch_panel(a, i);
+                return;
+        }
+        if (ev.y == ui.rows - 1) {
+                for (size_t i = 0; i < a->n_bar_items; i++)
+                        if (ev.x >= a->bar_items[i].x0 && ev.x < a->bar_items[i].x1 && a->bar_items[i].key)
+                                handle_key(a, (wint_t) a->bar_items[i].key, a->bar_items[i].key >= KEY_MIN);
+                return;
+        }
+        if (!a->help && p->click)
+                (void) p->click(p, ev.y, ev.x);
+}
+
 static int on_input(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         App *a = userdata;
         wint_t ch;
@@ -325,11 +401,18 @@ static int on_input(sd_event_source *s, int fd, uint32_t revents, void *userdata
         while ((r = get_wch(&ch)) != ERR) {
                 if (r == KEY_CODE_YES && ch == KEY_RESIZE)
                         continue;
+                if (r == KEY_CODE_YES && ch == KEY_MOUSE) {
+                        handle_mouse(a);
+                        continue;
+                }
                 handle_key(a, ch, r == KEY_CODE_YES);
         }
         if (revents & (EPOLLHUP | EPOLLERR))
                 (void) sd_event_exit(a->event, 0); /* the terminal went away */
-        mark_dirty(a);
+        /* A key's answer is drawn now: the batched redraw runs at idle priority, and while
+         * a refresh keeps the loop busy that could be long after the key. */
+        (void) sd_event_source_set_enabled(a->redraw, SD_EVENT_OFF);
+        draw(a);
         return 0;
 }
 
@@ -413,6 +496,12 @@ int tui_run(const TuiOptions *opts) {
         curs_set(0);
         setup_colors(opts->color);
         read_size();
+        /* Slow links: no mouse (every click is a report and a redraw). */
+        a.mouse = opts->mouse && !opts->low_bandwidth;
+        if (a.mouse) {
+                mouseinterval(0); /* presses at once, no waiting to tell clicks apart */
+                mousemask(BUTTON1_PRESSED | BUTTON4_PRESSED | BUTTON5_PRESSED, NULL);
+        }
 
         a.host = opts->ctx->host;
         unsigned interval = opts->refresh_seconds ? opts->refresh_seconds
@@ -422,14 +511,24 @@ int tui_run(const TuiOptions *opts) {
         if (r < 0)
                 goto out;
         a.n_panels++;
-        r = log_panel_new(a.event, panel_changed, &a, &a.panels[a.n_panels]);
+        /* The traffic panel counts what the log panel reads (one reader for both). */
+        Panel *traffic = NULL;
+        r = traffic_new(&traffic);
         if (r < 0)
                 goto out;
+        r = log_panel_new(a.event, panel_changed, &a, traffic_on_record, traffic, &a.panels[a.n_panels]);
+        if (r < 0) {
+                traffic->free(traffic);
+                goto out;
+        }
         a.n_panels++;
         r = queue_panel_new(a.event, opts->ctx->settings, interval, panel_changed, &a, &a.panels[a.n_panels]);
-        if (r < 0)
+        if (r < 0) {
+                traffic->free(traffic);
                 goto out;
+        }
         a.n_panels++;
+        a.panels[a.n_panels++] = traffic;
         for (size_t i = 0; i < a.n_panels; i++)
                 if (opts->panel && streq(opts->panel, a.panels[i]->name))
                         a.current = i;

@@ -1,21 +1,41 @@
 /* The health panel: every finding of the check catalog, refreshed on the loop while the
  * user works, each marked with its age and as stale when it is older than two refresh
- * intervals (as lnav marks results over old data). Problems first; details and remedy of
- * the selected finding below the list, or full screen with Enter. */
+ * intervals (as lnav marks results over old data), or when its last refresh failed (the
+ * check timed out or errored): then the last good value stays, marked stale with its
+ * time, instead of being replaced by the new unknown finding. Problems first; details
+ * and remedy of the selected finding below the list, or full screen with Enter.
+ *
+ * What changes from second to second (services, listeners, the queue) is refreshed every
+ * interval; the rest (configuration, TLS, DNS, logs, ...) every minute, so an idle
+ * dashboard costs little: the slow checks spawn tools and read an hour of log. F5
+ * refreshes everything at once. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "checks.h"
 #include "health.h"
 #include "macro.h"
 #include "termsafe.h"
 
+/* Per finding: when its value was last good, and why the last refresh did not renew it. */
+typedef struct Meta {
+        uint64_t good_usec;     /* CLOCK_MONOTONIC of the value shown */
+        int64_t good_realtime;  /* the same as a wall-clock time, for "good at 12:03:04" */
+        char *failed;           /* non-NULL: the last refresh failed, this value is stale */
+} Meta;
+
 typedef struct Slot {
         FindingList findings;
+        Meta *meta;            /* one per finding */
         uint64_t updated_usec; /* 0: never */
 } Slot;
+
+/* Refreshed every interval; every other group every SLOW_PERIOD_S (or interval if longer). */
+static const char *const fast_groups[] = { "service", "port", "queue" };
+#define SLOW_PERIOD_S 60u
 
 typedef struct Health {
         Panel panel;
@@ -35,6 +55,12 @@ typedef struct Health {
         Slot *slots;
         size_t n_slots;
 
+        const char *const *user_only;  /* --only (NULL: every group) */
+        const char *fast_only[ELEMENTSOF(fast_groups) + 1]; /* the fast groups among them */
+        size_t n_fast;
+        uint64_t last_full_usec;       /* when the last run of every group started */
+        const char *const *run_only;   /* the groups of the run going on */
+
         /* view */
         const Finding **visible;
         size_t n_visible;
@@ -44,6 +70,7 @@ typedef struct Health {
         bool problems_first;
         bool hide_ok;
         char *filter;
+        int list_y, list_h; /* where the last frame drew the list, for clicks */
 } Health;
 
 static const char *const health_bar[] = {
@@ -56,15 +83,157 @@ static size_t slot_of(const Check *c) {
         return (size_t) (c - t);
 }
 
+static void meta_free(Meta *m, size_t n) {
+        for (size_t i = 0; m && i < n; i++)
+                free(m[i].failed);
+        free(m);
+}
+
+/* A finding that says a value could not be had this time: unknown. Unknown findings that
+ * replace a good value of the same id and target are failed refreshes; so is the
+ * runner's own "the check did not finish / could not run" finding (its id is the check's
+ * and its target empty). */
+static bool group_in(const char *const *only, const char *group) {
+        if (!only)
+                return true;
+        for (const char *const *g = only; *g; g++)
+                if (streq(*g, group))
+                        return true;
+        return false;
+}
+
+static bool same_finding(const Finding *a, const Finding *b) {
+        return streq(a->id, b->id) && streq(strempty(a->target), strempty(b->target));
+}
+
+static int list_push(FindingList *l, Meta **meta, Finding *f, const Meta *m) {
+        if (l->n == l->allocated) {
+                size_t na = MAX(l->allocated * 2, (size_t) 8);
+                Finding *items = reallocarray(l->items, na, sizeof(Finding));
+                if (!items)
+                        return -ENOMEM;
+                l->items = items;
+                Meta *nm = reallocarray(*meta, na, sizeof(Meta));
+                if (!nm)
+                        return -ENOMEM;
+                *meta = nm;
+                l->allocated = na;
+        }
+        l->items[l->n] = *f;
+        (*meta)[l->n] = *m;
+        l->n++;
+        *f = (Finding) {};
+        return 0;
+}
+
+static int keep_stale(FindingList *out, Meta **meta, Slot *slot, size_t k, const char *why) {
+        Meta m = slot->meta[k];
+        char *w = strdup(strempty(why));
+        if (!w)
+                return -ENOMEM;
+        free(m.failed);
+        m.failed = w;
+        slot->meta[k].failed = NULL;
+        return list_push(out, meta, &slot->findings.items[k], &m);
+}
+
+static int carry_unselected(FindingList *out, Meta **meta, Slot *slot, bool *taken, const char *const *only,
+                            size_t from, size_t to) {
+        for (size_t k = from; k < to; k++)
+                if (!group_in(only, strempty(slot->findings.items[k].group))) {
+                        Meta m = slot->meta[k];
+                        slot->meta[k].failed = NULL;
+                        taken[k] = true;
+                        int r = list_push(out, meta, &slot->findings.items[k], &m);
+                        if (r < 0)
+                                return r;
+                }
+        return 0;
+}
+
+/* Merges a check's new findings with its old ones. An unknown finding where the old one
+ * (same id and target) was good is a failed refresh of that value: the old value stays,
+ * marked stale. When the check found nothing but unknowns (it timed out, errored, or its
+ * source failed), every good value it had stays, stale, with the reason; the runner's
+ * own "the check did not finish / could not run" finding (the check's id, no target) is
+ * then shown only when there is no old value to keep. Takes the findings out of `fresh`. */
+static int merge(Slot *slot, const Check *check, FindingList *fresh, const char *const *only) {
+        FindingList out = {};
+        Meta *meta = NULL;
+        uint64_t now = now_usec();
+        int64_t wall = (int64_t) time(NULL);
+        FindingList *old = &slot->findings;
+        bool *taken = calloc(MAX(old->n, (size_t) 1), sizeof(bool));
+        bool all_unknown = fresh->n > 0;
+        const char *reason = NULL;
+        Finding *runner = NULL;
+        int r = 0;
+        if (!taken)
+                return -ENOMEM;
+        /* A run of some groups only (the fast ones) leaves the others' values as they are,
+         * in their place: the new values go where the first refreshed one was. */
+        size_t insert_at = 0;
+        while (insert_at < old->n && !group_in(only, strempty(old->items[insert_at].group)))
+                insert_at++;
+        r = carry_unselected(&out, &meta, slot, taken, only, 0, insert_at);
+        for (size_t i = 0; i < fresh->n; i++)
+                all_unknown = all_unknown && fresh->items[i].status == STATUS_UNKNOWN;
+        if (all_unknown)
+                reason = fresh->items[0].summary;
+        for (size_t i = 0; i < fresh->n && r == 0; i++) {
+                Finding *f = &fresh->items[i];
+                if (f->status == STATUS_UNKNOWN) {
+                        size_t k = 0;
+                        while (k < old->n && (taken[k] || old->items[k].status == STATUS_UNKNOWN ||
+                                              !same_finding(&old->items[k], f)))
+                                k++;
+                        if (k < old->n) {
+                                taken[k] = true;
+                                r = keep_stale(&out, &meta, slot, k, f->summary);
+                                continue;
+                        }
+                        if (all_unknown && !runner && streq(f->id, check->id) && !strempty(f->target)[0]) {
+                                runner = f; /* decided below */
+                                reason = f->summary;
+                                continue;
+                        }
+                }
+                r = list_push(&out, &meta, f, &(Meta) { .good_usec = now, .good_realtime = wall });
+        }
+        if (r == 0)
+                r = carry_unselected(&out, &meta, slot, taken, only, insert_at, old->n);
+        bool kept = false;
+        for (size_t k = 0; all_unknown && k < old->n && r == 0; k++) {
+                if (taken[k] || old->items[k].status == STATUS_UNKNOWN)
+                        continue;
+                taken[k] = true;
+                r = keep_stale(&out, &meta, slot, k, reason);
+                kept = true;
+        }
+        if (runner && !kept && r == 0)
+                r = list_push(&out, &meta, runner, &(Meta) { .good_usec = now, .good_realtime = wall });
+        free(taken);
+        if (r < 0) {
+                findings_done(&out);
+                meta_free(meta, out.n);
+                return r;
+        }
+        meta_free(slot->meta, old->n);
+        findings_done(old);
+        findings_done(fresh);
+        slot->findings = out;
+        slot->meta = meta;
+        return 0;
+}
+
 static void on_check(ChecksRun *run, const Check *check, FindingList *findings, void *userdata) {
         Health *h = userdata;
         size_t i = slot_of(check);
         if (i >= h->n_slots)
                 return;
         /* Replace the check's old findings only now: no empty screen while it runs. */
-        findings_done(&h->slots[i].findings);
-        h->slots[i].findings = *findings;
-        *findings = (FindingList) {};
+        if (merge(&h->slots[i], check, findings, h->run_only) < 0)
+                return; /* out of memory: the old values stay (they age into stale) */
         h->slots[i].updated_usec = now_usec();
         if (h->changed)
                 h->changed(h->userdata);
@@ -82,11 +251,24 @@ static void on_done(ChecksRun *run, void *userdata) {
                 h->changed(h->userdata);
 }
 
-static void start_run(Health *h) {
+static uint64_t slow_period_s(const Health *h) {
+        return MAX((uint64_t) h->interval, (uint64_t) SLOW_PERIOD_S);
+}
+
+/* full: every selected group; else the fast ones (all of them when it is time). */
+static void start_run(Health *h, bool full) {
         h->run = checks_run_free(h->run); /* a refresh asked while one runs starts over */
         h->ctx.deadline = DEADLINE_NONE;  /* each run gets its own --timeout */
         h->run_started_usec = now_usec();
-        h->last_error = checks_start(h->event, &h->ctx, on_check, on_done, h, &h->run);
+        if (!h->last_full_usec || h->n_fast == 0 ||
+            h->run_started_usec - h->last_full_usec >= slow_period_s(h) * USEC_PER_SEC)
+                full = true;
+        if (full)
+                h->last_full_usec = h->run_started_usec;
+        h->run_only = full ? h->user_only : h->fast_only;
+        CheckContext c = h->ctx;
+        c.only = h->run_only;
+        h->last_error = checks_start(h->event, &c, on_check, on_done, h, &h->run);
         if (h->last_error < 0)
                 (void) schedule(h, (uint64_t) h->interval * USEC_PER_SEC);
         if (h->changed)
@@ -95,7 +277,7 @@ static void start_run(Health *h) {
 
 static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Health *h = userdata;
-        start_run(h);
+        start_run(h, false);
         return 0;
 }
 
@@ -110,7 +292,7 @@ static int schedule(Health *h, uint64_t delay_usec) {
 }
 
 void health_refresh(Panel *p) {
-        start_run((Health *) p);
+        start_run((Health *) p, true);
 }
 
 bool health_running(Panel *p) {
@@ -169,13 +351,25 @@ static void rebuild(Health *h) {
                 h->selected = h->n_visible - 1;
 }
 
-static uint64_t slot_age_s(const Health *h, const Finding *f) {
+static const Meta *meta_of(const Health *h, const Finding *f) {
         for (size_t i = 0; i < h->n_slots; i++) {
                 const FindingList *l = &h->slots[i].findings;
                 if (l->n && f >= l->items && f < l->items + l->n)
-                        return h->slots[i].updated_usec ? (now_usec() - h->slots[i].updated_usec) / USEC_PER_SEC : 0;
+                        return &h->slots[i].meta[f - l->items];
         }
-        return 0;
+        return NULL;
+}
+
+/* Stale: the last refresh failed, or no news for two refresh cycles (a check is refreshed
+ * every interval plus the time a run takes, at most the timeout). */
+static bool is_stale(const Health *h, const Finding *f, uint64_t *ret_age) {
+        const Meta *m = meta_of(h, f);
+        uint64_t age = m && m->good_usec ? (now_usec() - m->good_usec) / USEC_PER_SEC : 0;
+        uint64_t period = h->n_fast && group_in(h->fast_only, strempty(f->group)) ? h->interval : slow_period_s(h);
+        uint64_t cycle = period + (h->ctx.settings ? h->ctx.settings->timeout_seconds : 10);
+        if (ret_age)
+                *ret_age = age;
+        return (m && m->failed) || age > 2 * cycle;
 }
 
 static void draw_summary_line(Health *h, int y) {
@@ -215,16 +409,18 @@ static void draw_row(Health *h, int y, const Finding *f, bool selected) {
         ui_text(y, 1, 4, ui_status_word(f->status), selected ? base : ui_status_attr(f->status), false);
         int idw = MIN(30, MAX(12, ui.cols / 3));
         ui_text(y, 6, idw, f->id, base, true);
-        uint64_t age = slot_age_s(h, f);
-        char tail[48] = "";
-        /* A check is refreshed every interval plus the time a run takes (at most the
-         * timeout); twice that without news means its last refreshes did not arrive. */
-        uint64_t cycle = (uint64_t) h->interval + (h->ctx.settings ? h->ctx.settings->timeout_seconds : 10);
-        bool stale = age > 2 * cycle;
+        uint64_t age;
+        char tail[64] = "";
+        bool stale = is_stale(h, f, &age);
         if (stale) {
-                char a[16];
+                const Meta *m = meta_of(h, f);
+                char a[16], at[16] = "";
                 ui_age(age, a);
-                snprintf(tail, sizeof(tail), _(" (stale, %s)"), a);
+                time_t t = m ? (time_t) m->good_realtime : 0;
+                struct tm tm;
+                if (t && localtime_r(&t, &tm))
+                        strftime(at, sizeof(at), "%H:%M:%S", &tm);
+                snprintf(tail, sizeof(tail), _(" (stale: %s ago, at %s)"), a, at);
         }
         int tw = (int) termsafe_width(tail);
         int sx = 6 + idw + 1;
@@ -235,7 +431,7 @@ static void draw_row(Health *h, int y, const Finding *f, bool selected) {
 
 /* The detail lines of f: target, summary, detail, remedy. Returns the number drawn from
  * line `skip` on, within height rows from top. */
-static int draw_details(const Finding *f, int top, int height, size_t skip) {
+static int draw_details(const Finding *f, const char *stale, int top, int height, size_t skip) {
         int y = top, line = 0;
         const struct {
                 const char *label;
@@ -246,6 +442,7 @@ static int draw_details(const Finding *f, int top, int height, size_t skip) {
                 { N_("target"), f->target, UI_NORMAL },
                 { N_("status"), status_to_string(f->status), UI_NORMAL },
                 { N_("summary"), f->summary, UI_NORMAL },
+                { N_("stale"), stale, UI_WARNING },
                 { N_("detail"), f->detail, UI_DIM },
                 { N_("fix"), f->remedy, UI_OK },
         };
@@ -285,6 +482,27 @@ static int draw_details(const Finding *f, int top, int height, size_t skip) {
         return line;
 }
 
+/* The details' "stale" line: since when the value is old, and why. NULL when fresh. */
+static char *stale_text(const Health *h, const Finding *f) {
+        uint64_t age;
+        if (!is_stale(h, f, &age))
+                return NULL;
+        const Meta *m = meta_of(h, f);
+        char at[16] = "?", a[16];
+        ui_age(age, a);
+        time_t t = m ? (time_t) m->good_realtime : 0;
+        struct tm tm;
+        if (t && localtime_r(&t, &tm))
+                strftime(at, sizeof(at), "%H:%M:%S", &tm);
+        char *s = NULL;
+        int r;
+        if (m && m->failed)
+                r = asprintf(&s, _("this value is from %s (%s ago); the last refresh failed: %s"), at, a, m->failed);
+        else
+                r = asprintf(&s, _("this value is from %s (%s ago); no refresh since"), at, a);
+        return r < 0 ? NULL : s;
+}
+
 static void health_draw(Panel *p, int top, int height) {
         Health *h = (Health *) p;
         rebuild(h);
@@ -296,15 +514,19 @@ static void health_draw(Panel *p, int top, int height) {
 
         if (h->details_full && h->n_visible) {
                 const Finding *f = h->visible[h->selected];
+                h->list_h = 0;
                 for (int y = top; y < top + height; y++)
                         ui_fill(y, 0, ui.cols, A_NORMAL);
-                draw_details(f, top, height, h->details_scroll);
+                _cleanup_free_ char *why = stale_text(h, f);
+                draw_details(f, why, top, height, h->details_scroll);
                 return;
         }
 
         /* List on top, the selected finding's details below when there is room. */
         int detail_h = height >= 16 ? MIN(height / 3, 10) : 0;
         int list_h = height - detail_h - (detail_h ? 1 : 0);
+        h->list_y = top;
+        h->list_h = list_h;
         if (h->selected < h->top)
                 h->top = h->selected;
         if (list_h > 0 && h->selected >= h->top + (size_t) list_h)
@@ -327,8 +549,10 @@ static void health_draw(Panel *p, int top, int height) {
                         ui_text(y, x, 1, ui.ascii ? "-" : "\u2500", ui_attr(UI_DIM), false);
                 for (int r = 1; r <= detail_h; r++)
                         ui_fill(y + r, 0, ui.cols, A_NORMAL);
-                if (h->n_visible)
-                        draw_details(h->visible[h->selected], y + 1, detail_h, 0);
+                if (h->n_visible) {
+                        _cleanup_free_ char *why = stale_text(h, h->visible[h->selected]);
+                        draw_details(h->visible[h->selected], why, y + 1, detail_h, 0);
+                }
         }
 }
 
@@ -390,7 +614,7 @@ static KeyResult health_key(Panel *p, int key) {
                 return KEY_HANDLED;
         case KEY_F(5):
         case 'r':
-                start_run(h);
+                start_run(h, true);
                 return KEY_HANDLED;
         case 's':
                 h->problems_first = !h->problems_first;
@@ -400,6 +624,19 @@ static KeyResult health_key(Panel *p, int key) {
                 return KEY_HANDLED;
         }
         return KEY_IGNORED;
+}
+
+static KeyResult health_click(Panel *p, int y, int x) {
+        Health *h = (Health *) p;
+        if (y < h->list_y || y >= h->list_y + h->list_h)
+                return KEY_IGNORED;
+        size_t i = h->top + (size_t) (y - h->list_y);
+        if (i >= h->n_visible)
+                return KEY_IGNORED;
+        if (i == h->selected)
+                return health_key(p, '\n');
+        h->selected = i;
+        return KEY_HANDLED;
 }
 
 static bool health_tick(Panel *p) {
@@ -437,8 +674,10 @@ static void health_free(Panel *p) {
                 return;
         checks_run_free(h->run);
         sd_event_source_disable_unref(h->timer);
-        for (size_t i = 0; i < h->n_slots; i++)
+        for (size_t i = 0; i < h->n_slots; i++) {
+                meta_free(h->slots[i].meta, h->slots[i].findings.n);
                 findings_done(&h->slots[i].findings);
+        }
         free(h->slots);
         free(h->visible);
         free(h->filter);
@@ -461,6 +700,7 @@ int health_new(sd_event *e, const CheckContext *ctx, unsigned interval, HealthCh
                 .tick = health_tick,
                 .search = health_search,
                 .filter = health_filter,
+                .click = health_click,
         };
         h->event = sd_event_ref(e);
         h->ctx = *ctx;
@@ -474,7 +714,11 @@ int health_new(sd_event *e, const CheckContext *ctx, unsigned interval, HealthCh
                 health_free(&h->panel);
                 return -ENOMEM;
         }
-        start_run(h);
+        h->user_only = ctx->only;
+        for (size_t i = 0; i < ELEMENTSOF(fast_groups); i++)
+                if (group_in(ctx->only, fast_groups[i]))
+                        h->fast_only[h->n_fast++] = fast_groups[i];
+        start_run(h, true);
         *ret = &h->panel;
         return 0;
 }

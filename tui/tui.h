@@ -14,8 +14,10 @@ typedef struct TuiOptions {
         unsigned refresh_seconds;
         /* Draw with ASCII only (no line-drawing or block characters). */
         bool ascii;
-        /* For slow links: redraw ages less often, no spinner. */
+        /* For slow links: redraw ages less often, no spinner, no mouse. */
         bool low_bandwidth;
+        /* Clicks select rows and switch panels, the wheel scrolls (off with low_bandwidth). */
+        bool mouse;
         /* Colours: -1 auto (NO_COLOR respected), 0 never, 1 always. */
         int color;
 } TuiOptions;

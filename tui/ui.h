@@ -75,4 +75,7 @@ struct Panel {
          * false when there is none. Filter (\): show only what matches text ("" = all). */
         bool (*search)(Panel *p, const char *text, int dir);
         void (*filter)(Panel *p, const char *text);
+        /* A click (mouse button 1) at screen row y, column x inside the panel's area (may be
+         * NULL): select what is there; a click on what is already selected acts as Enter. */
+        KeyResult (*click)(Panel *p, int y, int x);
 };

@@ -313,6 +313,12 @@ int check_config_sasl(const CheckContext *ctx, FindingList *out) {
                 f = findings_addf(out, "config.sasl", path, STATUS_OK, _("Dovecot's auth socket answers Postfix at %s"), path);
                 return f ? 0 : -ENOMEM;
         }
+        if ((st == -EACCES || st == -EPERM) && geteuid() != 0) {
+                /* The socket is Postfix's and root's to use: this user cannot tell. */
+                f = findings_addf(out, "config.sasl", path, STATUS_UNKNOWN,
+                                  _("not tested: this user may not connect to Dovecot's auth socket %s (needs root)"), path);
+                return f ? 0 : -ENOMEM;
+        }
         bool running = dovecot_running(ctx);
         f = findings_addf(out, "config.sasl", path, STATUS_CRITICAL,
                           st == -ENOENT ? _("Postfix authenticates clients through %s, which is missing: nobody can "
@@ -365,15 +371,19 @@ static char *trim_value(const char *v) {
 }
 
 /* What is wrong with a file, or NULL. *ret_mode_loose: a key others may read. */
-static const char *file_problem(const TlsFile *t, X509 **ret_cert, EVP_PKEY **ret_key, bool *ret_mode_loose) {
+static const char *file_problem(const TlsFile *t, X509 **ret_cert, EVP_PKEY **ret_key, bool *ret_mode_loose,
+                                bool *ret_denied) {
         struct stat st;
         if (stat(t->path, &st) < 0)
                 return errno == ENOENT ? _("does not exist") : _("cannot be read");
         if (!S_ISREG(st.st_mode))
                 return _("is not a regular file");
         FILE *fp = fopen(t->path, "re");
-        if (!fp)
+        if (!fp) {
+                /* Not root: a key only root may read is the right mode, not a broken file. */
+                *ret_denied = (errno == EACCES || errno == EPERM) && geteuid() != 0;
                 return _("cannot be read");
+        }
         if (t->kind != FILE_KEY) {
                 *ret_cert = PEM_read_X509(fp, NULL, NULL, NULL);
                 rewind(fp);
@@ -440,14 +450,15 @@ int check_cert_files(const CheckContext *ctx, FindingList *out) {
                 _cleanup_free_ char *detail = NULL, *problem = NULL;
                 const TlsFile *loose = NULL, *missing = NULL;
                 size_t count = 0;
+                const TlsFile *denied = NULL; /* the file this user may not read, when that is the problem */
                 for (size_t i = 0; i < n; i++) {
                         if (!streq(files[i].daemon, daemons[d]))
                                 continue;
                         count++;
                         X509 *c = NULL;
                         EVP_PKEY *k = NULL;
-                        bool mode_loose = false;
-                        const char *p = file_problem(&files[i], &c, &k, &mode_loose);
+                        bool mode_loose = false, file_denied = false;
+                        const char *p = file_problem(&files[i], &c, &k, &mode_loose, &file_denied);
                         char *joined;
                         if (asprintf(&joined, "%s%s%s = %s: %s", strempty(detail), detail ? "\n" : "", files[i].setting,
                                      files[i].path, p ? p : _("fine")) < 0) {
@@ -463,6 +474,7 @@ int check_cert_files(const CheckContext *ctx, FindingList *out) {
                                         r = -ENOMEM;
                                 if (streq(p, _("does not exist")))
                                         missing = &files[i];
+                                denied = file_denied ? &files[i] : NULL;
                         }
                         if (mode_loose && !loose)
                                 loose = &files[i];
@@ -485,7 +497,11 @@ int check_cert_files(const CheckContext *ctx, FindingList *out) {
                 bool mismatch = !problem && cert && key && X509_check_private_key(cert, key) != 1;
                 Finding *f;
                 const char *target = cert_file ? cert_file->path : files[0].path;
-                if (problem)
+                if (problem && denied)
+                        f = findings_addf(out, "cert.files", target, STATUS_UNKNOWN,
+                                          _("%s's TLS files not tested: this user may not read %s (needs root)"),
+                                          daemons[d], denied->path);
+                else if (problem)
                         f = findings_addf(out, "cert.files", missing ? missing->path : target, STATUS_CRITICAL,
                                           _("%s's TLS files are broken: %s"), daemons[d], problem);
                 else if (!cert || !key)

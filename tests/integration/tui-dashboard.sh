@@ -3,7 +3,10 @@
 # the health panel fills from the engine while keys work, details and remedy show, help
 # lists the keys, search and filter work, a hostile banner stays inert (the window title
 # does not change), resizing from 200x60 to 80x24 keeps it usable, q and SIGTERM restore
-# the terminal.
+# the terminal. The log panel's tail and the trace side view (across a bounce's new queue
+# id), the traffic panel's counts after real deliveries, clicks and the wheel, a stale mark
+# after a refresh that fails for real (the queue cannot be read), and the view of a user
+# who is not root (in group systemd-journal, and in no group).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
@@ -125,31 +128,119 @@ else
         ok "kind:delivery shows delivery lines only"
 fi
 keys k Enter
-wait_screen 5 "trace of [0-9A-Za-z]+" && ok "Enter traces the message by queue id" || not_ok "no trace: $(cap | sed -n 2p)"
-qid=$(cap | sed -n 2p | sed -n 's/.*trace of \([0-9A-Za-z]*\).*/\1/p')
-if [ -n "$qid" ] && cap | sed -n '3,22p' | grep -E '^[0-9-]{2}:' | grep -vq "$qid"; then
-        not_ok "the trace shows lines of other messages"
+wait_screen 5 "trace of [0-9A-Za-z]+: [0-9]+ lines" && ok "Enter opens the message's trace in a side view" ||
+        not_ok "no trace: $(cap | tail -12)"
+qid=$(cap | sed -n 's/.*trace of \([0-9A-Za-z]*\):.*/\1/p' | head -1)
+expect_match "$(cap | sed -n 2p)" "filter: kind:delivery" "the tail stays above the trace, with its filter"
+trace_lines=$(cap | sed -n '/trace of /,$p' | sed 1d | grep -E '^[0-9-]{2}:')
+if [ -z "$qid" ] || [ -z "$trace_lines" ] || grep -vq "$qid" <<<"$trace_lines"; then
+        not_ok "the trace shows lines of other messages: $trace_lines"
 else
-        ok "the trace shows only $qid's lines"
+        ok "the trace shows only $qid's lines ($(wc -l <<<"$trace_lines") of them)"
 fi
-keys q '\' Enter 1
-wait_screen 5 "critical.*ok" && ok "1 goes back to the health panel" || not_ok "panel switch: $(cap | sed -n 2p)"
+grep -q "client=" <<<"$trace_lines" && grep -q "removed" <<<"$trace_lines" &&
+        ok "the trace runs from smtpd's client= to qmgr's removed" || not_ok "trace incomplete: $trace_lines"
+keys q
+wait_screen 5 "following|paused" && ! cap | grep -q "trace of " && ok "q closes the trace, the tail stays" ||
+        not_ok "q did not close the trace: $(cap | tail -5)"
+
+# A bounce: the trace follows the sender notification's new queue id too.
+printf 'Subject: bounce me\n\nx\n' | sendmail -f a@example.org nosuchuser@mail.lab.test
+keys '\' s t a t u s = b o u n c e d Enter
+wait_screen 20 "status=bounced" && ok "the bounce appears in the tail" || not_ok "no bounce: $(cap | tail -4)"
+keys Enter
+wait_screen 5 "trace of [0-9A-Za-z]+: [0-9]+ lines, [2-9] queue ids" &&
+        ok "the trace follows the bounce to its notification's queue id" ||
+        not_ok "trace across the bounce: $(cap | grep 'trace of')"
+expect_match "$(cap | sed -n '/trace of /,$p')" "sender non-delivery notification" "the trace shows the bounce line"
+keys Escape '\' Enter
+
+# The traffic panel: the deliveries, the relay refusal and the bounce above are counted.
+tn=$(cap | head -1 | grep -o '[0-9] Traffic' | cut -c1)
+keys "${tn:-3}"
+wait_screen 10 "sent +total [1-9]" && ok "traffic: sent counts the deliveries" || not_ok "traffic: $(cap | head -6)"
+expect_match "$(cap)" "received +total [1-9]" "traffic: received counted"
+expect_match "$(cap)" "rejected +total [1-9]" "traffic: the relay refusal counted"
+expect_match "$(cap)" "bounced +total [1-9]" "traffic: the bounce counted"
+expect_match "$(cap)" "auth failures +total 0 " "traffic: no authentication failures"
+cap | grep -q '[▁▂▃▄▅▆▇█]' && ok "traffic: sparklines in block characters" || not_ok "no sparkline: $(cap | head -8)"
+expect_match "$(cap)" "-60m +-30m +now" "traffic: the time axis"
+[ "$(cap | wc -L)" -le 80 ] && ok "traffic fits 80 columns" || not_ok "traffic is $(cap | wc -L) columns wide"
+
+# The mouse: a click on a tab switches panels; on a row selects it; the wheel scrolls.
+click() { keys -l $'\e[<0;'"$1;$2"'M'; keys -l $'\e[<0;'"$1;$2"'m'; }
+hx=$(cap | head -1 | grep -bo '1 Health' | cut -d: -f1)
+click $((hx + 2)) 1
+wait_screen 5 "critical.*ok" && ok "a click on the Health tab switches to it" || not_ok "tab click: $(cap | sed -n 2p)"
+keys g
+click 5 5
+wait_screen 5 "^>" && [ "$(cap | grep -n '^>' | cut -d: -f1)" = 5 ] && ok "a click selects the row under it" ||
+        not_ok "row click: selection on line $(cap | grep -n '^>' | cut -d: -f1)"
+keys -l $'\e[<65;5;5M'
+wait_screen 5 "^>" && [ "$(cap | grep -n '^>' | cut -d: -f1)" = 8 ] && ok "the wheel scrolls three rows" ||
+        not_ok "wheel: selection on line $(cap | grep -n '^>' | cut -d: -f1)"
 
 # q quits and the terminal is restored (the shell's next output is on a normal screen).
 keys q
 wait_screen 10 "EXIT=0" && ok "q quits with status 0" || not_ok "no clean exit: $(cap | tail -3)"
 expect_eq "$(tmux display-message -p -t "$S" '#{alternate_on}')" 0 "the alternate screen is left"
 
-# SIGTERM ends it cleanly too.
+# SIGTERM ends it cleanly too; 'monitor traffic' opens on the traffic panel.
 tmux kill-session -t "$S"
 tmux -f /dev/null new-session -d -s "$S" -x 100 -y 30 \
-        "$MXDECK monitor --refresh 60 --only service 2>$T/err2; echo \"EXIT=\$?\"; sleep 600"
+        "$MXDECK monitor traffic --refresh 60 --only service 2>$T/err2; echo \"EXIT=\$?\"; sleep 600"
 wait_screen 20 "Health" || fail "second dashboard did not open"
+wait_screen 5 "last 60 minutes" && ok "monitor traffic opens on the traffic panel" || not_ok "not on traffic: $(cap | head -3)"
 # (anchored on the binary's path: the lab's own init is an mxdeck process too)
-pid=$(pgrep -f '^[^ ]*/mxdeck monitor --refresh 60' | head -1)
+pid=$(pgrep -f '^[^ ]*/mxdeck monitor traffic --refresh 60' | head -1)
 [ -n "$pid" ] && kill -TERM "$pid"
 wait_screen 10 "EXIT=0" && ok "SIGTERM ends it with status 0" || not_ok "SIGTERM: $(cap | tail -3)"
 expect_eq "$(tmux display-message -p -t "$S" '#{alternate_on}')" 0 "the terminal is restored after SIGTERM"
+tmux kill-server 2>/dev/null
+
+# Stale marks: the queue check's source fails for real (the queue directory is gone from
+# the configuration); its last good value stays, marked stale with its time.
+qdir=$(postconf -h queue_directory)
+tmux -f /dev/null new-session -d -s "$S" -x 120 -y 30 \
+        "$MXDECK monitor --refresh 1 --timeout 5 --only queue 2>$T/err3; echo \"EXIT=\$?\"; sleep 600"
+wait_screen 20 "(OK|WARN|CRIT) +queue\.size" || fail "no queue.size: $(cap | head -5) $(cat "$T/err3")"
+cap | grep -q "stale" && not_ok "stale before any failure: $(cap | grep stale)" || ok "fresh values are not marked stale"
+postconf -e queue_directory=/nonexistent-mxdeck-test
+wait_screen 20 "(OK|WARN|CRIT) +queue\.size .*\(stale: [0-9]+s ago, at [0-9]{2}:[0-9]{2}:[0-9]{2}\)" &&
+        ok "a failed refresh keeps the last good value, marked stale with its time" ||
+        not_ok "no stale mark: $(cap | sed -n 2,6p)"
+cap | grep -q "UNKN +queue\.size" && not_ok "the unknown finding replaced the good one" || ok "no unknown queue.size shown"
+keys / q u e u e . s i z e Enter Enter
+wait_screen 5 "^ stale +this value is from [0-9:]+ .*the last refresh failed: cannot read the mail queue" &&
+        ok "the details say why it is stale" || not_ok "stale details: $(cap | grep -A1 '^ stale')"
+keys q
+postconf -e "queue_directory=$qdir"
+fresh_again() { cap | grep -E "(OK|WARN|CRIT) +queue\.size" | grep -vq "stale"; }
+wait_for 20 fresh_again && ok "the next good refresh clears the mark" || not_ok "still stale: $(cap | grep queue.size)"
+tmux kill-server 2>/dev/null
+
+# Not root: a user in group systemd-journal. Boot's tmpfiles give the journal to that group
+# (as on a real system: the lab's journald starts without them).
+systemd-tmpfiles --create --prefix=/run/log/journal >/dev/null 2>&1 || note "systemd-tmpfiles: $?"
+useradd -m -G systemd-journal mxjournal && useradd -m mxnobody || fail "cannot add the users"
+tmux -f /dev/null new-session -d -s "$S" -x 120 -y 30 \
+        "runuser -u mxjournal -- env TERM=xterm-256color $MXDECK monitor --refresh 60 --ca-file $P/ca.pem --only config,cert 2>$T/err4; echo \"EXIT=\$?\"; sleep 600"
+wait_screen 30 "updated [0-9]+s ago" || fail "non-root dashboard: $(cap | head -5) $(cat "$T/err4")"
+expect_match "$(cap | head -1)" "\(not root\)" "the title says it runs without root"
+expect_match "$(cap)" "UNKN +config\.postfix +not tested: 'postfix check' is reserved for the superuser \(needs root\)" \
+        "config.postfix says it needs root instead of failing"
+expect_match "$(cap)" "UNKN +config\.sasl +not tested: .*\(needs root\)" "config.sasl says it needs root"
+expect_match "$(cap)" "UNKN +cert\.files +Postfix's TLS files not tested: .*" "cert.files says it needs root"
+cap | grep -Eq "CRIT +(config\.postfix|config\.sasl|cert\.files)" && not_ok "a root-only check failed as critical" ||
+        ok "no root-only check reported critical"
+keys 2
+wait_screen 10 "journal .*[1-9][0-9]* lines" && ok "the log panel reads the journal through the group" ||
+        not_ok "non-root log: $(cap | sed -n 2,3p)"
+tmux kill-server 2>/dev/null
+tmux -f /dev/null new-session -d -s "$S" -x 120 -y 30 \
+        "runuser -u mxnobody -- env TERM=xterm-256color $MXDECK monitor log --refresh 60 --only service 2>$T/err5; echo \"EXIT=\$?\"; sleep 600"
+wait_screen 20 "no mail log this user can read \(root, or the groups adm or systemd-journal, can read the journal\)" &&
+        ok "without the group the log panel says which groups can read it" || not_ok "no-group log: $(cap | sed -n 2,3p)"
 tmux kill-server 2>/dev/null
 
 # Not on a terminal: a clear refusal, not a garbled screen.
