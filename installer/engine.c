@@ -30,6 +30,7 @@ struct Installer {
         const Answers *answers;
         const DistroProfile *profile;
         ConflictPolicy conflicts;
+        char *const *take_ours;
         bool offline;
         bool systemd;
         bool no_live_checks;
@@ -134,6 +135,7 @@ int installer_new(const InstallerOptions *o, Installer **ret, char **ret_error) 
                 ins->root[l - 1] = '\0';
         ins->answers = o->answers;
         ins->conflicts = o->conflicts;
+        ins->take_ours = o->take_ours;
         ins->offline = o->offline;
         ins->systemd = o->systemd;
         ins->no_live_checks = o->no_live_checks;
@@ -301,6 +303,8 @@ int installer_managed_decide(Installer *ins, StepPlan *sp, const char *key, cons
         c->ours = strdup(strempty(wanted));
         c->recorded = strdup(recorded);
         c->taken = ins->conflicts == CONFLICT_TAKE_OURS;
+        for (char *const *t = ins->take_ours; t && *t && !c->taken; t++)
+                c->taken = streq(*t, what);
         if (!c->what || (current && !c->theirs) || !c->ours || !c->recorded)
                 return -ENOMEM;
         *ret = c->taken ? MANAGED_TAKE : MANAGED_KEEP;

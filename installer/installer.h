@@ -49,6 +49,9 @@ typedef struct InstallerOptions {
         const Answers *answers;
         const DistroProfile *profile; /* NULL: from ROOT/etc/os-release */
         ConflictPolicy conflicts;
+        /* Conflicts resolved one by one (the wizard): the `what` of each conflict to take
+         * ours for, whatever `conflicts` says; NULL-terminated, or NULL. Not copied. */
+        char *const *take_ours;
         /* Leave out the steps that need a live system: starting services, the probes and
          * the round trip. The CLI sets it for a --root other than /. */
         bool offline;
