@@ -31,6 +31,7 @@ struct Installer {
         const DistroProfile *profile;
         ConflictPolicy conflicts;
         char *const *take_ours;
+        const char *roundtrip_password;
         bool offline;
         bool systemd;
         bool no_live_checks;
@@ -56,6 +57,10 @@ bool installer_offline(const Installer *ins) { return ins->offline; }
 bool installer_systemd(const Installer *ins) { return ins->systemd; }
 bool installer_live_checks(const Installer *ins) { return !ins->offline && !ins->no_live_checks; }
 int64_t installer_now(const Installer *ins) { return ins->now; }
+const char *installer_roundtrip_password(const Installer *ins) {
+        return ins->roundtrip_password;
+}
+
 const char *installer_transaction(const Installer *ins) {
         return ins->journal ? journal_id(ins->journal) : NULL;
 }
@@ -136,6 +141,7 @@ int installer_new(const InstallerOptions *o, Installer **ret, char **ret_error) 
         ins->answers = o->answers;
         ins->conflicts = o->conflicts;
         ins->take_ours = o->take_ours;
+        ins->roundtrip_password = o->roundtrip_password;
         ins->offline = o->offline;
         ins->systemd = o->systemd;
         ins->no_live_checks = o->no_live_checks;

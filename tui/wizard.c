@@ -112,6 +112,7 @@ struct Wizard {
         WizardOutcome outcome;
         bool done;
         int cur_y, cur_x;                     /* where the focused field's cursor goes */
+        bool applying;
 };
 
 /* ---- small helpers ---- */
@@ -971,7 +972,10 @@ static void draw_bar(Wizard *w) {
                 bar_item(x, "Esc", _("Quit"));
                 break;
         case MODE_APPLY:
-                if (w->failed && !w->rolled_back) {
+                if (w->applying)
+                        ui_text(y, 0, ui.cols, _("Applying: every change is journalled first ('mxdeck rollback' undoes it)"),
+                                ui_attr(UI_BAR_TEXT), false);
+                else if (w->failed && !w->rolled_back) {
                         x = bar_item(x, "r", _("Roll back"));
                         bar_item(x, "k", _("Keep as is and quit"));
                 } else
@@ -1298,8 +1302,15 @@ static int make_plan(Wizard *w) {
                 return -EINVAL;
         free(w->answers->path);
         w->answers->path = strdup(w->saved_path ? w->saved_path : _("(the setup wizard)"));
+        /* the first user's typed password, for verify's round trip (a->users[0] is the first
+         * slot with a name: wizard_ini writes them in order) */
+        const char *first_pw = NULL;
+        for (int s = 0; s < MAX_USERS && !first_pw; s++)
+                if (w->values[field_index("user ", "name", s + 1)][0])
+                        first_pw = w->secret[s][0][0] && w->hash[s] ? w->secret[s][0] : "";
         InstallerOptions io = {
                 .root = w->root,
+                .roundtrip_password = first_pw && *first_pw ? first_pw : NULL,
                 .answers = w->answers,
                 .conflicts = CONFLICT_KEEP_THEIRS,
                 .take_ours = w->take_ours,
@@ -1418,8 +1429,12 @@ static void apply(Wizard *w) {
         int r;
         w->mode = MODE_APPLY;
         lines_reset(w);
+        w->applying = true;
         draw(w);
         r = installer_apply(w->ins, w->plan, &w->res);
+        w->applying = false;
+        /* the typed passwords are no longer needed: only their hashes were used */
+        wipe(w->secret, sizeof(w->secret));
         if (r < 0) {
                 w->failed = true;
                 (void) lines_addf(&w->lines, &w->n_lines, " ");
@@ -1500,21 +1515,11 @@ static bool page_has_error(Wizard *w) {
         return w->error && (w->error_field < 0 || streq(fields[w->error_field].page, pages[w->page].id));
 }
 
-static void leave_users_page(Wizard *w) {
-        /* the typed passwords are not needed once hashed */
-        for (int s = 0; s < MAX_USERS; s++)
-                if (w->hash[s]) {
-                        wipe(w->secret[s], sizeof(w->secret[s]));
-                }
-}
-
 static void go_page(Wizard *w, int dir) {
         if (dir > 0 && page_has_error(w)) {
                 snprintf(w->message, sizeof(w->message), "%s", _("fix the problem shown on this page first"));
                 return;
         }
-        if (streq(pages[w->page].id, "users"))
-                leave_users_page(w);
         for (size_t p = w->page + (size_t) dir; p < ELEMENTSOF(pages); p += (size_t) dir)
                 if (page_shown(w, p)) {
                         w->page = p;
