@@ -16,6 +16,7 @@
 #include "journal.h"
 #include "macro.h"
 #include "termsafe.h"
+#include "rehearse.h"
 #include "verbs.h"
 #include "wizard.h"
 
@@ -171,8 +172,8 @@ static int print_json(const char *status, const Plan *p, const ApplyResult *res,
 }
 
 static int setup_wizard(const char *answers_path, const char *root, const char *save_to,
-                        const char *banner) {
-        _cleanup_free_ char *error = NULL, *cwd = NULL, *def = NULL;
+                        bool rehearsal) {
+        _cleanup_free_ char *error = NULL, *cwd = NULL, *def = NULL, *address = NULL;
         WizardOutcome outcome = WIZARD_QUIT;
         bool live = streq(root, "/");
         int r;
@@ -183,6 +184,16 @@ static int setup_wizard(const char *answers_path, const char *root, const char *
                         def = NULL;
                 save_to = def;
         }
+        if (rehearsal) {
+                /* A rehearsal is for the lab only, and starts like a fresh install (Debian's
+                 * "No configuration": Postfix installed, no main.cf), whatever the host has. */
+                if (!getenv("MXDECK_LAB") || !streq(getenv("MXDECK_LAB"), "1") || !live) {
+                        usage_error("setup", _("--rehearsal runs only inside 'mxdeck lab --rehearse'"));
+                        return EXIT_SETUP_USAGE;
+                }
+                if (unlink("/etc/postfix/main.cf") < 0 && errno != ENOENT)
+                        fprintf(stderr, _("mxdeck setup: cannot start from a fresh main.cf: %s\n"), strerror(errno));
+        }
         WizardOptions wo = {
                 .root = root,
                 .answers_path = answers_path,
@@ -190,7 +201,8 @@ static int setup_wizard(const char *answers_path, const char *root, const char *
                 .offline = !live,
                 .systemd = live && sd_booted() > 0,
                 .color = -1,
-                .banner = banner,
+                .banner = rehearsal ? _("REHEARSAL on a throwaway lab host: your server is not touched") : NULL,
+                .ret_address = &address,
         };
         r = wizard_run(&wo, &outcome, &error);
         if (r < 0) {
@@ -206,9 +218,16 @@ static int setup_wizard(const char *answers_path, const char *root, const char *
                 return EXIT_SETUP_FAILED;
         case WIZARD_DASHBOARD:
                 if (live) {
-                        char *margv[] = { (char *) "monitor", NULL };
+                        char *margv[] = { (char *) "monitor", (char *) "log", NULL };
+                        if (rehearsal && address) {
+                                r = rehearse_traffic(address, stdout);
+                                if (r < 0 && r != -EIO)
+                                        fprintf(stderr, _("mxdeck setup: no traffic: %s\n"), strerror(-r));
+                        }
                         optind = 0;
-                        return verb_monitor(1, margv) == EXIT_OK ? EXIT_SETUP_CHANGED : EXIT_SETUP_FAILED;
+                        /* the rehearsal opens on the log panel, where its traffic shows */
+                        return verb_monitor(rehearsal ? 2 : 1, margv) == EXIT_OK ? EXIT_SETUP_CHANGED
+                                                                                 : EXIT_SETUP_FAILED;
                 }
                 return EXIT_SETUP_CHANGED;
         default:
@@ -217,11 +236,11 @@ static int setup_wizard(const char *answers_path, const char *root, const char *
 }
 
 int verb_setup(int argc, char *argv[]) {
-        enum { ARG_ROOT = 0x100, ARG_ON_CONFLICT, ARG_FORMAT, ARG_NO_WIZARD, ARG_SAVE_TO, ARG_BANNER };
+        enum { ARG_ROOT = 0x100, ARG_ON_CONFLICT, ARG_FORMAT, ARG_NO_WIZARD, ARG_SAVE_TO, ARG_REHEARSAL };
         static const struct option options[] = {
                 { "no-wizard", no_argument, NULL, ARG_NO_WIZARD },
                 { "save-to", required_argument, NULL, ARG_SAVE_TO },
-                { "wizard-banner", required_argument, NULL, ARG_BANNER }, /* mxdeck lab --rehearse */
+                { "rehearsal", no_argument, NULL, ARG_REHEARSAL }, /* inside mxdeck lab --rehearse */
                 { "answers", required_argument, NULL, 'a' },
                 { "dry-run", no_argument, NULL, 'n' },
                 { "yes", no_argument, NULL, 'y' },
@@ -231,8 +250,8 @@ int verb_setup(int argc, char *argv[]) {
                 { "help", no_argument, NULL, 'h' },
                 {}
         };
-        const char *answers_path = NULL, *root = "/", *save_to = NULL, *banner = NULL;
-        bool dry_run = false, yes = false, json = false, no_wizard = false;
+        const char *answers_path = NULL, *root = "/", *save_to = NULL;
+        bool dry_run = false, yes = false, json = false, no_wizard = false, rehearsal = false;
         ConflictPolicy policy = CONFLICT_KEEP_THEIRS;
         _cleanup_(answers_freep) Answers *answers = NULL;
         _cleanup_(installer_freep) Installer *ins = NULL;
@@ -262,8 +281,8 @@ int verb_setup(int argc, char *argv[]) {
                 case ARG_SAVE_TO:
                         save_to = optarg;
                         break;
-                case ARG_BANNER:
-                        banner = optarg;
+                case ARG_REHEARSAL:
+                        rehearsal = true;
                         break;
                 case ARG_ON_CONFLICT:
                         if (streq(optarg, "keep") || streq(optarg, "theirs"))
@@ -305,7 +324,11 @@ int verb_setup(int argc, char *argv[]) {
         /* The wizard on a terminal; --yes, --dry-run, --format json and --no-wizard keep the
          * non-interactive verb (so do scripts: no terminal). */
         if (!yes && !dry_run && !json && !no_wizard && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO))
-                return setup_wizard(answers_path, root, save_to, banner);
+                return setup_wizard(answers_path, root, save_to, rehearsal);
+        if (rehearsal) {
+                usage_error("setup", _("--rehearsal is for 'mxdeck lab --rehearse', on a terminal"));
+                return EXIT_SETUP_USAGE;
+        }
         if (!answers_path) {
                 usage_error("setup", _("--answers FILE is required (without a terminal, or with --yes, "
                                        "--dry-run or --format json)"));

@@ -1453,6 +1453,13 @@ static void apply(Wizard *w) {
         }
         w->outcome = WIZARD_APPLIED;
         w->mode = MODE_END;
+        if (w->o->ret_address && w->answers->n_users > 0) {
+                const char *u = w->answers->users[0].name;
+                free(*w->o->ret_address);
+                if (strchr(u, '@') ? !(*w->o->ret_address = strdup(u))
+                                   : asprintf(w->o->ret_address, "%s@%s", u, w->answers->domain) < 0)
+                        *w->o->ret_address = NULL;
+        }
         end_page(w);
 }
 

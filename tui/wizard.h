@@ -21,6 +21,7 @@ typedef struct WizardOptions {
         bool systemd;
         int color;                 /* -1 auto (NO_COLOR), 0 never, 1 always */
         const char *banner;        /* shown in the title line ("rehearsal"), or NULL */
+        char **ret_address;        /* when set: the first mailbox's address after an apply */
 } WizardOptions;
 
 /* Runs the wizard on the terminal. Returns 0 with *ret set, or a negative errno when the
