@@ -375,6 +375,8 @@ typedef struct Parser {
         unsigned line;
         const ConfSection *section; /* schema entry of the current section */
         size_t first_value;         /* first value of the current section */
+        size_t sections_cap;        /* room in conf->sections and ->section_lines */
+        size_t values_cap;          /* room in conf->values */
         SectionSet set;
         char **error;
 } Parser;
@@ -654,14 +656,20 @@ static int parse_section_line(Parser *p, char *start) {
                             q, c->section_lines[found]);
         }
 
-        char **sections = reallocarray(c->sections, c->n_sections + 1, sizeof(char *));
-        if (!sections)
-                return -ENOMEM;
-        c->sections = sections;
-        unsigned *lines = reallocarray(c->section_lines, c->n_sections + 1, sizeof(unsigned));
-        if (!lines)
-                return -ENOMEM;
-        c->section_lines = lines;
+        if (c->n_sections == p->sections_cap) {
+                /* Grown geometrically: one realloc per section copied the whole array
+                 * each time (quadratic under ASan's allocator, which never grows in place). */
+                size_t cap = p->sections_cap ? p->sections_cap * 2 : 16;
+                char **sections = reallocarray(c->sections, cap, sizeof(char *));
+                if (!sections)
+                        return -ENOMEM;
+                c->sections = sections;
+                unsigned *lines = reallocarray(c->section_lines, cap, sizeof(unsigned));
+                if (!lines)
+                        return -ENOMEM;
+                c->section_lines = lines;
+                p->sections_cap = cap;
+        }
         c->sections[c->n_sections] = TAKE_PTR(name);
         c->section_lines[c->n_sections] = p->line;
         c->n_sections++;
@@ -730,10 +738,14 @@ static int parse_key_line(Parser *p, char *start) {
         if (r < 0)
                 return r;
 
-        ConfValue *values = reallocarray(c->values, c->n_values + 1, sizeof(ConfValue));
-        if (!values)
-                return -ENOMEM;
-        c->values = values;
+        if (c->n_values == p->values_cap) {
+                size_t cap = p->values_cap ? p->values_cap * 2 : 16;
+                ConfValue *values = reallocarray(c->values, cap, sizeof(ConfValue));
+                if (!values)
+                        return -ENOMEM;
+                c->values = values;
+                p->values_cap = cap;
+        }
         ConfValue *v = &c->values[c->n_values];
         *v = (ConfValue) {
                 .section = strdup(section),
@@ -759,8 +771,30 @@ static int parse_line(Parser *p, char *line) {
         return parse_key_line(p, start);
 }
 
+/* The value of KEY among values[from, to), or NULL. */
+static const ConfValue *range_get(const Conf *c, size_t from, size_t to, const char *key) {
+        for (size_t i = from; i < to; i++)
+                if (streq(c->values[i].key, key))
+                        return &c->values[i];
+        return NULL;
+}
+
 static int check_required(Parser *p) {
         const Conf *c = p->conf;
+        _cleanup_free_ size_t *first = NULL;
+
+        /* A section's values are one run right after its header (sections are unique), in
+         * the order of the sections: values[first[i], first[i + 1]) belong to section i.
+         * Looking keys up there keeps this linear in the file, not sections x values. */
+        first = calloc(c->n_sections + 1, sizeof(size_t));
+        if (!first)
+                return -ENOMEM;
+        for (size_t i = 0, j = 0; i < c->n_sections; i++) {
+                first[i] = j;
+                while (j < c->n_values && streq(c->values[j].section, c->sections[i]))
+                        j++;
+                first[i + 1] = j;
+        }
 
         p->line = 0; /* these name no line */
         for (const ConfSection *s = p->schema->sections; s->name; s++) {
@@ -775,11 +809,13 @@ static int check_required(Parser *p) {
                                 continue;
                         seen = true;
                         for (const ConfKey *k = s->keys; k && k->name; k++) {
+                                const ConfValue *cv;
                                 const char *v;
 
                                 if (!k->required)
                                         continue;
-                                v = conf_get_string(c, c->sections[i], k->name);
+                                cv = range_get(c, first[i], first[i + 1], k->name);
+                                v = cv ? cv->value : NULL;
                                 if (!v || !*v) {
                                         _cleanup_free_ char *q = conf_quote(c->sections[i]);
                                         if (!q)
@@ -788,7 +824,7 @@ static int check_required(Parser *p) {
                                                 return fail(p, _("missing required key '%s' in section [%s]"),
                                                             k->name, q);
                                         /* an empty value names its line */
-                                        p->line = conf_get(c, c->sections[i], k->name)->line;
+                                        p->line = cv->line;
                                         return fail(p, _("required key '%s' in section [%s] is empty"),
                                                     k->name, q);
                                 }
