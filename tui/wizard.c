@@ -63,6 +63,7 @@ typedef struct FieldDesc {
         const char *when_value;  /* ...has this value */
         int (*detect)(Wizard *w, char **ret);      /* the default detected on this machine */
         const char *maincf;      /* the main.cf parameter that holds it now, if any */
+        const char *dovecot;     /* the setting of mxdeck's Dovecot drop-in that holds it */
 } FieldDesc;
 
 typedef struct PageDesc {
@@ -337,7 +338,8 @@ static const FieldDesc fields[] = {
              N_("Clients that may send without logging in. Keep it to this host unless you know why."), .placeholder = N_("127.0.0.0/8 [::1]/128"),
              .maincf = "mynetworks"),
         TEXT("dovecot", "dovecot", "protocols", N_("Protocols"),
-             N_("What Dovecot serves: imap, pop3, lmtp, submission, sieve."), .placeholder = N_("imap pop3 lmtp")),
+             N_("What Dovecot serves: imap, pop3, lmtp, submission, sieve."), .placeholder = N_("imap pop3 lmtp"),
+             .dovecot = "protocols"),
         TEXT("dovecot", "dovecot", "quota", N_("Quota"),
              N_("The most a mailbox may hold (2G); empty or 0 for none."), .placeholder = N_("none")),
         CHOICE("firewall", "firewall", "backend", N_("Firewall"),
@@ -687,9 +689,38 @@ static void validate(Wizard *w) {
 
 /* ---- initial values: pre-fill file, else the machine's configuration, else detection ---- */
 
+/* "key = value" in mxdeck's Dovecot drop-in (the file it writes itself). */
+static char *dovecot_dropin_get(const char *text, const char *key) {
+        size_t kl = strlen(key);
+        for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+                l += strspn(l, " \t");
+                if (strncmp(l, key, kl) != 0)
+                        continue;
+                const char *v = l + kl;
+                v += strspn(v, " \t");
+                if (*v != '=')
+                        continue;
+                v++;
+                v += strspn(v, " \t");
+                size_t vl = strcspn(v, "\n");
+                while (vl > 0 && (v[vl - 1] == ' ' || v[vl - 1] == '\t'))
+                        vl--;
+                _cleanup_free_ char *raw = strndup(v, vl);
+                return raw ? termsafe_strdup(raw, 0) : NULL;
+        }
+        return NULL;
+}
+
 static int load_now(Wizard *w) {
-        _cleanup_free_ char *path = NULL, *main_cf = NULL;
+        _cleanup_free_ char *path = NULL, *main_cf = NULL, *dpath = NULL, *dropin = NULL;
         size_t size = 0;
+
+        if (asprintf(&dpath, "%s/etc/dovecot/conf.d/99-mxdeck.conf", streq(w->root, "/") ? "" : w->root) < 0)
+                return -ENOMEM;
+        if (read_file_bounded(dpath, 1 << 20, &dropin, NULL) >= 0)
+                for (size_t i = 0; i < N_FIELDS; i++)
+                        if (fields[i].dovecot)
+                                w->now[i] = dovecot_dropin_get(dropin, fields[i].dovecot);
 
         if (asprintf(&path, "%s/etc/postfix/main.cf", streq(w->root, "/") ? "" : w->root) < 0)
                 return -ENOMEM;
@@ -752,6 +783,85 @@ static int prefill(Wizard *w, char **ret_error) {
         return 0;
 }
 
+static int set_value(Wizard *w, int i, const char *v) {
+        char *c = strdup(v);
+        if (!c)
+                return -ENOMEM;
+        free(w->values[i]);
+        w->values[i] = c;
+        return 0;
+}
+
+/* A server mxdeck set up in virtual mode: its mailboxes (Dovecot's passwd-file, hashes
+ * kept as they are) and their aliases (mxdeck's alias table, without the postmaster and
+ * abuse lines the installer adds by itself). */
+static int users_from_machine(Wizard *w, char **ret_error) {
+        _cleanup_free_ char *path = NULL, *text = NULL, *apath = NULL, *aliases = NULL;
+        const char *root = streq(w->root, "/") ? "" : w->root;
+        int slot = 0, mi = field_index("users", "mode", -1), r;
+
+        if (asprintf(&path, "%s/etc/dovecot/users", root) < 0 ||
+            asprintf(&apath, "%s/etc/postfix/mxdeck-aliases", root) < 0)
+                return -ENOMEM;
+        if (read_file_bounded(path, 16 << 20, &text, NULL) < 0)
+                return 0;
+        (void) read_file_bounded(apath, 16 << 20, &aliases, NULL);
+        for (char *line = text, *next; line && *line; line = next) {
+                next = strchr(line, '\n');
+                if (next)
+                        *next++ = 0;
+                char *colon = strchr(line, ':');
+                if (!colon || line[0] == '#')
+                        continue;
+                *colon = 0;
+                char *hash = colon + 1, *end = strchr(hash, ':');
+                if (end)
+                        *end = 0;
+                if (slot >= MAX_USERS) {
+                        wipe(text, strlen(text));
+                        return conf_error(ret_error, path,
+                                          _("this server has more than %d mailboxes, more than the wizard "
+                                            "shows: use 'mxdeck setup --answers FILE'"), MAX_USERS);
+                }
+                _cleanup_free_ char *name = termsafe_strdup(line, 0), *al = strdup("");
+                if (!name || !al || set_value(w, field_index("user ", "name", slot + 1), name) < 0)
+                        return -ENOMEM;
+                if (hash[0] == '{' && !(w->hash[slot] = strdup(hash)))
+                        return -ENOMEM;
+                for (char *a = aliases, *an; a && *a; a = an) {
+                        an = strchr(a, '\n');
+                        size_t l = an ? (size_t) (an - a) : strlen(a);
+                        if (an)
+                                an++;
+                        _cleanup_free_ char *entry = strndup(a, l), *joined = NULL;
+                        char *sp = entry ? strchr(entry, ' ') : NULL;
+                        if (!sp)
+                                continue;
+                        *sp = 0;
+                        if (!streq(sp + 1, name) || startswith(entry, "postmaster@") || startswith(entry, "abuse@"))
+                                continue;
+                        if (asprintf(&joined, "%s%s%s", al, *al ? " " : "", entry) < 0)
+                                return -ENOMEM;
+                        free(al);
+                        al = TAKE_PTR(joined);
+                }
+                _cleanup_free_ char *safe = termsafe_strdup(al, 0);
+                if (!safe || set_value(w, field_index("user ", "aliases", slot + 1), safe) < 0)
+                        return -ENOMEM;
+                slot++;
+        }
+        wipe(text, strlen(text));
+        if (slot > 0) {
+                r = set_value(w, mi, "virtual");
+                if (r < 0)
+                        return r;
+                w->now[mi] = strdup("virtual");
+                if (!w->now[mi])
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
 static int initial_values(Wizard *w, char **ret_error) {
         int r;
 
@@ -772,13 +882,9 @@ static int initial_values(Wizard *w, char **ret_error) {
                         return -ENOMEM;
                 w->values[i] = v;
         }
-        /* main.cf's domain only when it is really set: Postfix's default is derived */
-        if (w->o->answers_path) {
-                r = prefill(w, ret_error);
-                if (r < 0)
-                        return r;
-        }
-        return 0;
+        /* a pre-fill file says everything; else what the server has */
+        r = w->o->answers_path ? prefill(w, ret_error) : users_from_machine(w, ret_error);
+        return r < 0 ? r : 0;
 }
 
 /* Whether the value differs from what the machine has now (sizes and lists compared by

@@ -198,6 +198,42 @@ cmp -s "$T/postconf-wizard" "$T/postconf-replay" && ok "main.cf is the same as t
         not_ok "main.cf differs: $(diff "$T/postconf-wizard" "$T/postconf-replay" | head -5)"
 cmp -s "$T/users-wizard" /etc/dovecot/users && ok "the passwd-file is the same" || not_ok "the passwd-file differs"
 
+# 7. On the server now set up, the pages start from what is there and mark what changes.
+snapshot "$T/before-rerun"
+start
+keys PgDn
+wait_screen 5 "Users" || fail "no users page on the re-run"
+expect_match "$(cap)" "Mode +< virtual" "the re-run starts from virtual mode"
+expect_match "$(cap)" "User 1 +alice@lab\.test" "and from the existing mailbox"
+expect_match "$(cap | grep -A1 'User 1')" "password +\(unchanged\)" "its password is kept as its hash"
+expect_match "$(cap)" "aliases +info@lab\.test" "and its alias"
+keys PgDn
+wait_screen 5 "Certificates" || fail "users page refused on the re-run: $(cap | tail -5)"
+keys PgDn
+wait_screen 5 "Message size limit +20971520" && ok "the size limit starts from main.cf" || not_ok "size limit: $(cap | grep -i size)"
+keys C-u
+keys -l 30M
+wait_screen 5 "^\* +Message size limit +30M +\(now: 20971520\)" && ok "a changed value is marked with what is there now" ||
+        not_ok "no change mark: $(cap | grep -i 'size limit')"
+keys PgDn
+wait_screen 5 "Dovecot" || fail "no Dovecot page on the re-run"
+keys PgDn
+wait_screen 20 "The plan" || fail "no plan on the re-run"
+keys / m e s s a g e _ s i z e Enter
+wait_screen 5 "message_size_limit=31457280" && ok "the plan changes the size limit" || not_ok "plan: $(cap | head -12)"
+keys g
+cap >"$T/plan-rerun"
+expect_match "$(cat "$T/plan-rerun")" "users: [^(]*\(nothing to change\)" "the users step has nothing to change"
+expect_match "$(cat "$T/plan-rerun")" "dovecot: [^(]*\(nothing to change\)" "nor the Dovecot step (protocols start from its drop-in)"
+keys Escape
+wait_screen 5 "Leave the setup\?" || not_ok "no quit question"
+keys y
+wait_screen 10 "EXIT=5" && ok "left without applying" || not_ok "no exit 5 on the re-run"
+snapshot "$T/after-rerun"
+cmp -s "$T/before-rerun" "$T/after-rerun" && ok "Esc on the plan page of a configured server changed nothing" ||
+        not_ok "files changed: $(diff "$T/before-rerun" "$T/after-rerun" | head -5)"
+tmux kill-server 2>/dev/null
+
 postfix stop >/dev/null 2>&1
 doveadm stop >/dev/null 2>&1
 finish
