@@ -2079,3 +2079,88 @@ int wizard_run(const WizardOptions *o, WizardOutcome *ret, char **ret_error) {
         wizard_done(&w);
         return 0;
 }
+
+/* ---- for the unit tests ---- */
+
+int wizard_uncovered_keys(char ***ret) {
+        char **v = calloc(1, sizeof(char *));
+        size_t n = 0;
+
+        if (!v)
+                return -ENOMEM;
+        for (const ConfSection *sec = answers_schema()->sections; sec->name; sec++)
+                for (const ConfKey *k = sec->keys; k->name; k++) {
+                        bool found = false;
+                        for (size_t i = 0; i < N_FIELDS && !found; i++)
+                                found = streq(fields[i].section, sec->name) &&
+                                        (streq(fields[i].key, k->name) ||
+                                         /* the password field writes these */
+                                         (streq(sec->name, "user ") && streq(fields[i].key, "password") &&
+                                          (streq(k->name, "password_hash") || streq(k->name, "password_file"))));
+                        if (!found) {
+                                _cleanup_free_ char *s = NULL;
+                                if (asprintf(&s, "%s %s", sec->name, k->name) < 0 || strv_push(&v, &n, s) < 0) {
+                                        strv_free(v);
+                                        return -ENOMEM;
+                                }
+                        }
+                }
+        *ret = v;
+        return 0;
+}
+
+int wizard_check(const char *root, const char *const *typed, char **ret_field, char **ret_message,
+                 char **ret_text) {
+        WizardOptions o = { .root = root };
+        Wizard w = { .o = &o, .root = root, .error_field = -1 };
+        int r = 0;
+
+        w.values = calloc(N_FIELDS, sizeof(char *));
+        w.now = calloc(N_FIELDS, sizeof(char *));
+        if (!w.values || !w.now) {
+                wizard_done(&w);
+                return -ENOMEM;
+        }
+        for (size_t p = 0; p < ELEMENTSOF(pages); p++)
+                w.steps_present[p] = true;
+        for (size_t i = 0; i < N_FIELDS && r >= 0; i++)
+                r = set_value(&w, (int) i, fields[i].def ? fields[i].def : "");
+        for (size_t i = 0; i < N_FIELDS && r >= 0; i++)
+                if (fields[i].kind == FIELD_CHOICE && !fields[i].def) {
+                        const char *const *ch = field_choices(&fields[i]);
+                        r = set_value(&w, (int) i, ch && ch[0] ? ch[0] : "");
+                }
+        for (const char *const *t = typed; t && *t && r >= 0; t++) {
+                const char *eq = strchr(*t, '=');
+                _cleanup_free_ char *sk = eq ? strndup(*t, (size_t) (eq - *t)) : NULL;
+                char *sp = sk ? strrchr(sk, ' ') : NULL;
+                if (!sp) {
+                        r = -EINVAL;
+                        break;
+                }
+                *sp = 0;
+                bool user = streq(sk, "user ") || streq(sk, "user");
+                int i = field_index(user ? "user " : sk, sp + 1, user ? 1 : -1);
+                if (i < 0) {
+                        r = -EINVAL;
+                        break;
+                }
+                if (fields[i].kind == FIELD_PASSWORD || fields[i].kind == FIELD_CONFIRM) {
+                        snprintf(w.secret[0][fields[i].kind == FIELD_CONFIRM], SECRET_MAX, "%s", eq + 1);
+                        w.hash_stale[0] = true;
+                } else
+                        r = set_value(&w, i, eq + 1);
+        }
+        if (r >= 0) {
+                validate(&w);
+                *ret_field = NULL;
+                *ret_message = w.error ? strdup(w.error) : NULL;
+                if (w.error && w.error_field >= 0 &&
+                    asprintf(ret_field, "%s %s", fields[w.error_field].section, fields[w.error_field].key) < 0)
+                        r = -ENOMEM;
+                if (r >= 0)
+                        r = wizard_ini(&w, NULL, ret_text, NULL, NULL);
+        }
+        wizard_done(&w);
+        return r;
+}

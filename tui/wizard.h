@@ -28,3 +28,14 @@ typedef struct WizardOptions {
  * terminal could not be set up (-ENOTTY) or the pre-fill file cannot be read (-EINVAL,
  * with *ret_error set). */
 int wizard_run(const WizardOptions *o, WizardOutcome *ret, char **ret_error);
+
+/* For the unit tests. */
+/* The keys of the answers schema ("section key", named sections as "user ") the wizard has
+ * no field for: a NULL-terminated list, empty when every key has one. */
+int wizard_uncovered_keys(char ***ret);
+/* Fills the fields from "section key=value" strings ("user  name", "user  password" and
+ * "user  confirm" are the first user's), as typed, under root, and validates: *ret_field
+ * ("section key", or NULL) and *ret_message are the problem found (NULL: none);
+ * *ret_text is the answers text the wizard would save. */
+int wizard_check(const char *root, const char *const *typed, char **ret_field, char **ret_message,
+                 char **ret_text);
