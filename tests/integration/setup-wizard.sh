@@ -232,6 +232,17 @@ wait_screen 10 "EXIT=5" && ok "left without applying" || not_ok "no exit 5 on th
 snapshot "$T/after-rerun"
 cmp -s "$T/before-rerun" "$T/after-rerun" && ok "Esc on the plan page of a configured server changed nothing" ||
         not_ok "files changed: $(diff "$T/before-rerun" "$T/after-rerun" | head -5)"
+
+# 8. --answers on a terminal: the wizard, pre-filled from the file.
+start --answers "$T/saved.ini"
+keys PgDn
+wait_screen 5 "Users" || fail "no users page with --answers"
+expect_match "$(cap)" "User 1 +alice +" "--answers pre-fills the wizard's users"
+expect_match "$(cap | grep -A1 'User 1')" "password +\(unchanged\)" "with the file's hash"
+keys Escape
+wait_screen 5 "Leave the setup\?" || not_ok "no quit question"
+keys y
+wait_screen 10 "EXIT=5" && ok "left the pre-filled wizard" || not_ok "no exit 5 with --answers"
 tmux kill-server 2>/dev/null
 
 postfix stop >/dev/null 2>&1
