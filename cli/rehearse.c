@@ -169,7 +169,7 @@ static void report(FILE *f, const char *what, int r, bool good) {
         if (!good && r < 0)
                 fprintf(f, " (%s)", strerror(-r));
         else if (!good)
-                fprintf(f, _(" (reply %d)"), r);
+                fprintf(f, " (%s %d)", _("reply"), r);
         fputc('\n', f);
 }
 
