@@ -285,6 +285,139 @@ static int opt_low_bandwidth(CliOptions *o, const char *arg, char **e) {
         return 0;
 }
 
+/* ---- queue ---- */
+
+static int opt_queue_format(CliOptions *o, const char *arg, char **e) {
+        if (!streq(arg, "text") && !streq(arg, "json"))
+                return fail_quoted(e, _("unknown format '%s' (text, json)"), arg);
+        o->json = streq(arg, "json");
+        return 0;
+}
+
+static int opt_queue_queue(CliOptions *o, const char *arg, char **e) {
+        QueueName q = queue_name_from_string(arg);
+        if (q < 0)
+                return fail_quoted(e, _("unknown queue '%s' (maildrop, incoming, active, deferred, hold, corrupt)"), arg);
+        o->queue.filter.queues |= 1u << q;
+        return 0;
+}
+
+static int opt_queue_domain(CliOptions *o, const char *arg, char **e) {
+        if (!*arg)
+                return fail(e, _("--domain needs a name"));
+        o->queue.filter.domain = arg;
+        return 0;
+}
+
+/* shape: a switch; list and actions: the address (--sender ADDR, taken by the parser, or
+ * --sender=ADDR) */
+static int opt_queue_sender(CliOptions *o, const char *arg, char **e) {
+        if (!arg) {
+                o->queue.shape_sender = true;
+                return 0;
+        }
+        if (!*arg)
+                return fail(e, _("--sender needs an address"));
+        o->queue.filter.sender = arg;
+        return 0;
+}
+
+static int opt_queue_recipient(CliOptions *o, const char *arg, char **e) {
+        if (!*arg)
+                return fail(e, _("--recipient needs an address"));
+        o->queue.filter.recipient = arg;
+        return 0;
+}
+
+static int opt_queue_older(CliOptions *o, const char *arg, char **e) {
+        if (parse_duration(arg, &o->queue.filter.older_than_s) < 0 || o->queue.filter.older_than_s <= 0)
+                return fail_quoted(e, _("--older-than wants a duration such as 90s, 30m, 2h, 3d, 1w, not '%s'"), arg);
+        return 0;
+}
+
+static int opt_queue_reason(CliOptions *o, const char *arg, char **e) {
+        QueueFilter *f = &o->queue.filter;
+        if (f->has_reason)
+                regfree(&f->reason);
+        f->has_reason = false;
+        if (regcomp(&f->reason, arg, REG_EXTENDED | REG_ICASE | REG_NOSUB) != 0)
+                return fail_quoted(e, _("--reason: '%s' is not a valid extended regular expression"), arg);
+        f->has_reason = true;
+        return 0;
+}
+
+static int opt_queue_parent(CliOptions *o, const char *arg, char **e) {
+        (void) arg, (void) e;
+        o->queue.shape.parent = true;
+        return 0;
+}
+
+static int opt_queue_linear(CliOptions *o, const char *arg, char **e) {
+        (void) arg, (void) e;
+        o->queue.shape.linear = true;
+        return 0;
+}
+
+static int opt_queue_tick(CliOptions *o, const char *arg, char **e) {
+        uint64_t v;
+        if (parse_uint64(arg, &v) < 0 || v < 1 || v > 100000)
+                return fail_quoted(e, _("--tick wants minutes from 1 to 100000, not '%s'"), arg);
+        o->queue.shape.tick_minutes = (unsigned) v;
+        return 0;
+}
+
+static int opt_queue_buckets(CliOptions *o, const char *arg, char **e) {
+        uint64_t v;
+        if (parse_uint64(arg, &v) < 0 || v < 1 || v > QSHAPE_MAX_BUCKETS) {
+                _cleanup_free_ char *q = quoted(arg);
+                return q ? fail(e, _("--buckets wants 1 to %d, not '%s'"), QSHAPE_MAX_BUCKETS, q) : -ENOMEM;
+        }
+        o->queue.shape.n_buckets = (unsigned) v;
+        return 0;
+}
+
+static int opt_queue_all(CliOptions *o, const char *arg, char **e) {
+        (void) arg, (void) e;
+        o->queue.all = true;
+        return 0;
+}
+
+static int opt_queue_dry_run(CliOptions *o, const char *arg, char **e) {
+        (void) arg, (void) e;
+        o->queue.dry_run = true;
+        return 0;
+}
+
+static int opt_queue_yes(CliOptions *o, const char *arg, char **e) {
+        (void) arg, (void) e;
+        o->queue.yes = true;
+        return 0;
+}
+
+static int opt_queue_site(CliOptions *o, const char *arg, char **e) {
+        if (!*arg || arg[0] == '-' || strpbrk(arg, " \t\r\n"))
+                return fail(e, _("--site wants a domain or [address]"));
+        o->queue.site = arg;
+        return 0;
+}
+
+static int opt_queue_input(CliOptions *o, const char *arg, char **e) {
+        if (!*arg)
+                return fail(e, _("--input needs a file name (- for stdin)"));
+        o->queue.source = QUEUE_SOURCE_INPUT;
+        o->queue.input = arg;
+        return 0;
+}
+
+static int opt_queue_source(CliOptions *o, const char *arg, char **e) {
+        QueueSourceKind k = queue_source_from_string(arg);
+        if (k < 0 || k == QUEUE_SOURCE_INPUT)
+                return fail_quoted(e, _("--source takes auto, files, postqueue or postqueue-p, not '%s'"), arg);
+        if (o->queue.source != QUEUE_SOURCE_INPUT) /* --input wins */
+                o->queue.source = k;
+        return 0;
+}
+
 static int opt_help(CliOptions *o, const char *arg, char **e) {
         (void) arg, (void) e;
         o->help = true;
@@ -294,42 +427,61 @@ static int opt_help(CliOptions *o, const char *arg, char **e) {
 #define CHECK CLI_VERB_CHECK
 #define RECORDS CLI_VERB_DNS_RECORDS
 #define MONITOR CLI_VERB_MONITOR
+#define QUEUE CLI_VERB_QUEUE
 
 static const struct OptionDef {
         const char *name;
         char short_name;  /* 0: long only */
-        bool has_arg;
+        int has_arg;      /* no_argument, required_argument, optional_argument */
         unsigned verbs;   /* CliVerb bits */
         int (*apply)(CliOptions *o, const char *arg, char **ret_error);
 } option_table[] = {
-        { "only",         0,   true,  CHECK | MONITOR,           opt_only },
-        { "skip",         0,   true,  CHECK | MONITOR,           opt_skip },
-        { "format",       0,   true,  CHECK,           opt_format_check },
-        { "format",       0,   true,  RECORDS,         opt_format_records },
-        { "output",       'o', true,  CHECK,           opt_output },
-        { "host",         0,   true,  CHECK | RECORDS | MONITOR, opt_host },
-        { "domain",       0,   true,  CHECK | RECORDS | MONITOR, opt_domain },
-        { "timeout",      0,   true,  CHECK | MONITOR,           opt_timeout },
-        { "config",       0,   true,  CHECK | RECORDS | MONITOR, opt_config },
-        { "color",        0,   true,  CHECK | MONITOR,           opt_color },
-        { "connect",      0,   true,  CHECK | MONITOR,           opt_connect },
-        { "port",         0,   true,  CHECK | MONITOR,           opt_port },
-        { "ca-file",      0,   true,  CHECK | MONITOR,           opt_ca_file },
-        { "selector",     0,   true,  CHECK | RECORDS | MONITOR, opt_selector },
-        { "resolver",     0,   true,  CHECK | MONITOR,           opt_resolver },
-        { "trust-anchor", 0,   true,  CHECK | MONITOR,           opt_trust_anchor },
-        { "address",      0,   true,  RECORDS,         opt_address },
-        { "mta-sts",      0,   false, RECORDS,         opt_mta_sts },
-        { "verbose",      'v', false, CHECK,           opt_verbose },
-        { "refresh",      0,   true,  MONITOR,         opt_refresh },
-        { "ascii",        0,   false, MONITOR,         opt_ascii },
-        { "low-bandwidth", 0,  false, MONITOR,         opt_low_bandwidth },
-        { "help",         'h', false, CHECK | RECORDS | MONITOR, opt_help },
+        { "only",         0,   required_argument, CHECK | MONITOR,           opt_only },
+        { "skip",         0,   required_argument, CHECK | MONITOR,           opt_skip },
+        { "format",       0,   required_argument, CHECK,           opt_format_check },
+        { "format",       0,   required_argument, RECORDS,         opt_format_records },
+        { "output",       'o', required_argument, CHECK,           opt_output },
+        { "host",         0,   required_argument, CHECK | RECORDS | MONITOR, opt_host },
+        { "domain",       0,   required_argument, CHECK | RECORDS | MONITOR, opt_domain },
+        { "timeout",      0,   required_argument, CHECK | MONITOR,           opt_timeout },
+        { "config",       0,   required_argument, CHECK | RECORDS | MONITOR | QUEUE, opt_config },
+        { "color",        0,   required_argument, CHECK | MONITOR,           opt_color },
+        { "connect",      0,   required_argument, CHECK | MONITOR,           opt_connect },
+        { "port",         0,   required_argument, CHECK | MONITOR,           opt_port },
+        { "ca-file",      0,   required_argument, CHECK | MONITOR,           opt_ca_file },
+        { "selector",     0,   required_argument, CHECK | RECORDS | MONITOR, opt_selector },
+        { "resolver",     0,   required_argument, CHECK | MONITOR,           opt_resolver },
+        { "trust-anchor", 0,   required_argument, CHECK | MONITOR,           opt_trust_anchor },
+        { "address",      0,   required_argument, RECORDS,         opt_address },
+        { "mta-sts",      0,   no_argument, RECORDS,         opt_mta_sts },
+        { "verbose",      'v', no_argument, CHECK,           opt_verbose },
+        { "refresh",      0,   required_argument, MONITOR,         opt_refresh },
+        { "ascii",        0,   no_argument, MONITOR,         opt_ascii },
+        { "low-bandwidth", 0,  no_argument, MONITOR,         opt_low_bandwidth },
+        { "format",       0,   required_argument, QUEUE,   opt_queue_format },
+        { "queue",        0,   required_argument, QUEUE,   opt_queue_queue },
+        { "domain",       0,   required_argument, QUEUE,   opt_queue_domain },
+        { "sender",       0,   optional_argument, QUEUE,   opt_queue_sender },
+        { "recipient",    0,   required_argument, QUEUE,   opt_queue_recipient },
+        { "older-than",   0,   required_argument, QUEUE,   opt_queue_older },
+        { "reason",       0,   required_argument, QUEUE,   opt_queue_reason },
+        { "parent",       0,   no_argument, QUEUE,         opt_queue_parent },
+        { "linear",       0,   no_argument, QUEUE,         opt_queue_linear },
+        { "tick",         0,   required_argument, QUEUE,   opt_queue_tick },
+        { "buckets",      0,   required_argument, QUEUE,   opt_queue_buckets },
+        { "all",          0,   no_argument, QUEUE,         opt_queue_all },
+        { "dry-run",      'n', no_argument, QUEUE,         opt_queue_dry_run },
+        { "yes",          'y', no_argument, QUEUE,         opt_queue_yes },
+        { "site",         0,   required_argument, QUEUE,   opt_queue_site },
+        { "input",        0,   required_argument, QUEUE,   opt_queue_input },
+        { "source",       0,   required_argument, QUEUE,   opt_queue_source },
+        { "help",         'h', no_argument, CHECK | RECORDS | MONITOR | QUEUE, opt_help },
 };
 
 #undef CHECK
 #undef RECORDS
 #undef MONITOR
+#undef QUEUE
 
 void cli_options_done(CliOptions *o) {
         if (!o)
@@ -338,7 +490,29 @@ void cli_options_done(CliOptions *o) {
         free(o->domain);
         strv_free(o->only);
         strv_free(o->skip);
+        if (o->queue.filter.has_reason)
+                regfree(&o->queue.filter.reason);
         *o = (CliOptions) {};
+}
+
+static int queue_command(const char *word, CliQueueOptions *q, char **ret_error) {
+        static const struct {
+                const char *name;
+                CliQueueCommand command;
+        } commands[] = {
+                { "summary", CLI_QUEUE_SUMMARY }, { "list", CLI_QUEUE_LIST }, { "shape", CLI_QUEUE_SHAPE },
+                { "show", CLI_QUEUE_SHOW },       { "flush", CLI_QUEUE_FLUSH },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(commands); i++)
+                if (streq(word, commands[i].name)) {
+                        q->command = commands[i].command;
+                        return 0;
+                }
+        q->action = queue_action_from_string(word);
+        if (q->action < 0)
+                return fail_quoted(ret_error, _("unknown command '%s'"), word);
+        q->command = CLI_QUEUE_ACTION;
+        return 0;
 }
 
 int cli_options_parse(CliVerb verb, int argc, char *argv[], CliOptions *ret, char **ret_error) {
@@ -348,15 +522,27 @@ int cli_options_parse(CliVerb verb, int argc, char *argv[], CliOptions *ret, cha
         CliOptions o = { .verb = verb, .format = RENDER_TEXT, .color = COLOR_AUTO };
         int c, r = 0;
 
+        if (verb == CLI_VERB_QUEUE) {
+                o.queue.source = QUEUE_SOURCE_AUTO;
+                qshape_options_init(&o.queue.shape, 0);
+                /* the command comes first: it decides what --sender without '=' means */
+                if (argc > 1 && argv[1][0] != '-') {
+                        r = queue_command(argv[1], &o.queue, ret_error);
+                        if (r < 0)
+                                return r;
+                        argc--;
+                        argv++;
+                }
+        }
+
         for (size_t i = 0; i < ELEMENTSOF(option_table); i++) {
                 const struct OptionDef *d = &option_table[i];
                 if (!(d->verbs & verb))
                         continue;
-                longopts[n++] = (struct option) { d->name, d->has_arg ? required_argument : no_argument, NULL,
-                                                  0x100 + (int) i };
+                longopts[n++] = (struct option) { d->name, d->has_arg, NULL, 0x100 + (int) i };
                 if (d->short_name) {
                         shortopts[s++] = d->short_name;
-                        if (d->has_arg)
+                        if (d->has_arg == required_argument)
                                 shortopts[s++] = ':';
                 }
         }
@@ -372,8 +558,13 @@ int cli_options_parse(CliVerb verb, int argc, char *argv[], CliOptions *ret, cha
                         for (size_t i = 0; i < ELEMENTSOF(option_table); i++)
                                 if (option_table[i].short_name == c && (option_table[i].verbs & verb))
                                         d = &option_table[i];
+                const char *arg = optarg;
+                /* queue's --sender ADDR (list, actions): the next word when it is no option */
+                if (d && d->has_arg == optional_argument && !arg && verb == CLI_VERB_QUEUE &&
+                    o.queue.command != CLI_QUEUE_SHAPE && optind < argc && argv[optind][0] != '-')
+                        arg = argv[optind++];
                 if (d)
-                        r = d->apply(&o, optarg, ret_error);
+                        r = d->apply(&o, arg, ret_error);
                 else if (c == ':')
                         r = fail_quoted(ret_error, _("option '%s' needs a value"), argv[optind - 1]);
                 else if (optopt && optopt < 0x100)
@@ -386,6 +577,12 @@ int cli_options_parse(CliVerb verb, int argc, char *argv[], CliOptions *ret, cha
         /* monitor takes the panel to open on */
         if (r >= 0 && !o.help && verb == CLI_VERB_MONITOR && optind < argc)
                 o.panel = argv[optind++];
+        /* queue: the rest are ids (checked by the verb against its command) */
+        if (r >= 0 && !o.help && verb == CLI_VERB_QUEUE) {
+                o.queue.ids = argv + optind;
+                o.queue.n_ids = (size_t) (argc - optind);
+                optind = argc;
+        }
         if (r >= 0 && !o.help && optind < argc)
                 r = fail_quoted(ret_error, _("unexpected argument '%s'"), argv[optind]);
         if (r < 0) {

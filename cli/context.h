@@ -9,6 +9,9 @@
 
 #include "osrelease.h"
 #include "probe.h"
+#include "queue-actions.h"
+#include "queue-model.h"
+#include "queue-source.h"
 #include "render.h"
 #include "settings.h"
 #include "spf.h"
@@ -21,7 +24,34 @@ typedef enum CliVerb {
         CLI_VERB_CHECK = 1u << 0,
         CLI_VERB_DNS_RECORDS = 1u << 1,
         CLI_VERB_MONITOR = 1u << 2,
+        CLI_VERB_QUEUE = 1u << 3,
 } CliVerb;
+
+/* `mxdeck queue COMMAND`: the word after the verb (none: the summary). */
+typedef enum CliQueueCommand {
+        CLI_QUEUE_SUMMARY,
+        CLI_QUEUE_LIST,
+        CLI_QUEUE_SHAPE,
+        CLI_QUEUE_SHOW,
+        CLI_QUEUE_ACTION, /* hold, release, delete, requeue, expire: see action */
+        CLI_QUEUE_FLUSH,
+} CliQueueCommand;
+
+/* What `mxdeck queue` was given. Strings point into argv. */
+typedef struct CliQueueOptions {
+        CliQueueCommand command;
+        QueueAction action;
+        QueueFilter filter;       /* --queue, --domain, --sender ADDR, --recipient, --older-than,
+                                   * --reason (its regex owned) */
+        bool shape_sender;        /* shape: --sender without a value */
+        QshapeOptions shape;      /* --parent, --linear, --tick, --buckets */
+        bool all, dry_run, yes;
+        const char *site;         /* flush --site */
+        QueueSourceKind source;   /* --source, --input */
+        const char *input;
+        char **ids;               /* the arguments after the command (into argv) */
+        size_t n_ids;
+} CliQueueOptions;
 
 typedef enum ColorWhen {
         COLOR_AUTO,
@@ -52,16 +82,20 @@ typedef struct CliOptions {
         SpfAddr addrs[CLI_MAX_ADDRS];
         size_t n_addrs;
         bool mta_sts;
-        bool json;                /* --format json (else zone) */
+        bool json;                /* --format json (else zone; queue: else text) */
         /* monitor */
         unsigned refresh;         /* --refresh, 0 = settings */
         bool ascii, low_bandwidth;
         const char *panel;        /* the optional PANEL argument */
+        /* queue */
+        CliQueueOptions queue;
 } CliOptions;
 
 void cli_options_done(CliOptions *o);
 
-/* Parses argv (argv[0] the verb's name) with the option table for verb. Returns 0, or
+/* Parses argv (argv[0] the verb's name) with the option table for verb; for queue, argv[1]
+ * may name the command (list, shape, show, flush or an action), and the arguments left
+ * are its ids (what each command accepts is the verb's to check). Returns 0, or
  * -EINVAL with *ret_error a one-line message naming the bad option or value ("unknown
  * group 'x' in --only"), or -ENOMEM. Resets getopt's state first. */
 int cli_options_parse(CliVerb verb, int argc, char *argv[], CliOptions *ret, char **ret_error);

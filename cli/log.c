@@ -54,6 +54,9 @@ const char verb_log_usage[] = N_(
         "      --format FORMAT      text (default) or json (schema mxdeck.logstats/1)\n"
         "      --top N              rows of each top table (default 10)\n"
         "      --unparsed FILE      write the lines not understood to FILE (mode 0600)\n"
+        "trace, user:\n"
+        "      --format FORMAT      text (default) or json (schema mxdeck.logtrace/1,\n"
+        "                           mxdeck.loguser/1)\n"
         "tail:\n"
         "  -f, --follow             keep reading as the log grows (across rotation)\n"
         "  -n, --lines N            without --since, the last N lines (default 20)\n"
@@ -374,6 +377,71 @@ static void print_event(FILE *f, const LogEvent *ev, const char *raw, size_t raw
         fprintf(f, "%s%s%s\n", c ? c : "", line ? line : "?", c ? "\033[0m" : "");
 }
 
+/* ---- one event as JSON (trace and user with --format json) ---- */
+
+static json_t *json_logstr(LogStr v) {
+        _cleanup_free_ char *q = NULL;
+        if (termsafe_dup(v.p ? v.p : "", v.p ? v.n : 0, 0, &q) < 0)
+                return NULL;
+        return json_string(q);
+}
+
+static void json_set_str(json_t *o, const char *key, LogStr v) {
+        if (v.n)
+                json_object_set_new(o, key, json_logstr(v));
+}
+
+static char *iso_time(int64_t usec);
+
+/* See "mxdeck.logtrace/1" in the man page: kind, time, program, pid, line and the fields
+ * the parser found. NULL on ENOMEM. */
+static json_t *event_json(const LogEvent *ev, const char *raw, size_t raw_len) {
+        _cleanup_free_ char *line = display_line(ev, raw, raw_len);
+        json_t *o = json_object();
+        if (!o || !line) {
+                json_decref(o);
+                return NULL;
+        }
+        json_object_set_new(o, "kind", json_string(display_kind(ev)));
+        if (ev->usec) {
+                _cleanup_free_ char *t = iso_time(ev->usec);
+                json_object_set_new(o, "time", t ? json_string(t) : json_null());
+        } else
+                json_object_set_new(o, "time", json_null());
+        json_set_str(o, "program", ev->ident);
+        if (ev->pid)
+                json_object_set_new(o, "pid", json_integer(ev->pid));
+        json_set_str(o, "queue_id", ev->queue_id);
+        json_set_str(o, "client", ev->client);
+        json_set_str(o, "client_ip", ev->client_ip);
+        json_set_str(o, "from", ev->from);
+        json_set_str(o, "to", ev->to);
+        json_set_str(o, "orig_to", ev->orig_to);
+        json_set_str(o, "relay", ev->relay);
+        json_set_str(o, "delay", ev->delay);
+        json_set_str(o, "dsn", ev->dsn);
+        if (ev->status != LOG_STATUS_NONE)
+                json_object_set_new(o, "status", json_string(log_status_to_string(ev->status)));
+        json_set_str(o, "reason", ev->reason);
+        json_set_str(o, "message_id", ev->message_id);
+        json_set_str(o, "new_queue_id", ev->new_queue_id);
+        if (ev->kind == LOG_KIND_QUEUED) {
+                json_object_set_new(o, "size", json_integer((json_int_t) ev->size));
+                json_object_set_new(o, "nrcpt", json_integer((json_int_t) ev->nrcpt));
+        }
+        json_set_str(o, "sasl_username", ev->sasl_user);
+        json_set_str(o, "user", ev->user);
+        json_object_set_new(o, "line", json_string(line));
+        return o;
+}
+
+static int json_print(json_t *root) {
+        int r = json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) < 0 ? -EIO : 0;
+        if (r == 0 && fputc('\n', stdout) == EOF)
+                r = -EIO;
+        return r;
+}
+
 static bool use_color(const char *when) {
         if (streq(when, "always"))
                 return true;
@@ -414,19 +482,12 @@ static const char *const totals_keys[] = {
         "recipient_domains",
 };
 
-static size_t count_nonzero(const LogMap *m, unsigned index) {
-        size_t n = 0;
-        for (size_t i = 0; i < m->n_slots; i++)
-                n += m->slots[i].hash != 0 && m->slots[i].v[index] > 0;
-        return n;
-}
-
 static void totals_values(const LogStats *s, uint64_t v[ELEMENTSOF(totals_keys)]) {
         uint64_t t[] = {
                 s->received, s->delivered, s->forwarded, s->deferred, s->deferrals, s->bounced, s->rejected,
                 s->reject_warnings, s->held, s->discarded, s->bytes_received, s->bytes_delivered,
-                count_nonzero(&s->senders, 0), count_nonzero(&s->sending_domains, 0), count_nonzero(&s->recipients, 0),
-                count_nonzero(&s->recipient_domains, 0),
+                log_map_count(&s->senders, 0), log_map_count(&s->sending_domains, 0), log_map_count(&s->recipients, 0),
+                log_map_count(&s->recipient_domains, 0),
         };
         memcpy(v, t, sizeof(t));
 }
@@ -892,6 +953,7 @@ static void set_done(StrSet *s) {
 typedef struct Session {
         uint32_t pid;
         char **lines;      /* the session so far (bounded) */
+        json_t *events;    /* the same with --format json */
         size_t n;
         bool wanted;       /* a traced message came in on it */
 } Session;
@@ -904,6 +966,7 @@ typedef struct TraceRun {
         bool grew;
         bool printing;
         bool color;
+        json_t *events;    /* --format json: what is printed, collected */
         size_t printed;
         Session sessions[SESSIONS_MAX];
         size_t next_session;
@@ -924,24 +987,42 @@ static int trace_collect(const LogEvent *ev, const char *raw, size_t raw_len, vo
         return 0;
 }
 
+static void session_clear(Session *s) {
+        for (size_t i = 0; s->lines && i < s->n; i++)
+                free(s->lines[i]);
+        free(s->lines);
+        json_decref(s->events);
+        *s = (Session) {};
+}
+
 static Session *session_of(TraceRun *t, uint32_t pid, bool create) {
         for (size_t i = 0; i < SESSIONS_MAX; i++)
-                if (t->sessions[i].pid == pid && t->sessions[i].lines)
+                if (t->sessions[i].pid == pid && (t->sessions[i].lines || t->sessions[i].events))
                         return &t->sessions[i];
         if (!create)
                 return NULL;
         Session *s = &t->sessions[t->next_session];
         t->next_session = (t->next_session + 1) % SESSIONS_MAX;
-        for (size_t i = 0; i < s->n; i++)
-                free(s->lines[i]);
-        free(s->lines);
-        *s = (Session) { .pid = pid, .lines = calloc(SESSION_LINES_MAX, sizeof(char *)) };
-        return s->lines ? s : NULL;
+        session_clear(s);
+        s->pid = pid;
+        if (t->events)
+                s->events = json_array();
+        else
+                s->lines = calloc(SESSION_LINES_MAX, sizeof(char *));
+        return s->lines || s->events ? s : NULL;
 }
 
-static void trace_print(TraceRun *t, const LogEvent *ev, const char *raw, size_t raw_len) {
-        print_event(stdout, ev, raw, raw_len, t->color, true);
+static int trace_print(TraceRun *t, const LogEvent *ev, const char *raw, size_t raw_len, bool session) {
         t->printed++;
+        if (!t->events) {
+                print_event(stdout, ev, raw, raw_len, t->color, true);
+                return 0;
+        }
+        json_t *o = event_json(ev, raw, raw_len);
+        if (!o)
+                return -ENOMEM;
+        json_object_set_new(o, "part", json_string(session ? "session" : "message"));
+        return json_array_append_new(t->events, o) < 0 ? -ENOMEM : 0;
 }
 
 static int trace_show(const LogEvent *ev, const char *raw, size_t raw_len, void *userdata) {
@@ -951,12 +1032,8 @@ static int trace_show(const LogEvent *ev, const char *raw, size_t raw_len, void 
         if (smtpd) {
                 if (ev->kind == LOG_KIND_CONNECT) {
                         Session *s = session_of(t, ev->pid, false);
-                        if (s) {
-                                for (size_t i = 0; i < s->n; i++)
-                                        free(s->lines[i]);
-                                free(s->lines);
-                                *s = (Session) {};
-                        }
+                        if (s)
+                                session_clear(s);
                         s = session_of(t, ev->pid, true);
                         if (!s)
                                 return -ENOMEM;
@@ -966,21 +1043,40 @@ static int trace_show(const LogEvent *ev, const char *raw, size_t raw_len, void 
                         bool ours = ev->queue_id.n && set_has(&t->qids, ev->queue_id);
                         if (ours && !s->wanted) {
                                 /* the session's earlier lines, then this one */
-                                printf("%s\n", _("-- the smtpd session it came in on --"));
-                                for (size_t i = 0; i < s->n; i++)
-                                        printf("%-14s %s\n", "session", s->lines[i]);
+                                if (s->events) {
+                                        size_t i;
+                                        json_t *o;
+                                        json_array_foreach(s->events, i, o)
+                                                if (json_array_append(t->events, o) < 0)
+                                                        return -ENOMEM;
+                                        json_array_clear(s->events);
+                                } else {
+                                        printf("%s\n", _("-- the smtpd session it came in on --"));
+                                        for (size_t i = 0; i < s->n; i++)
+                                                printf("%-14s %s\n", "session", s->lines[i]);
+                                }
                                 s->wanted = true;
                         }
                         if (s->wanted) {
-                                trace_print(t, ev, raw, raw_len);
+                                int r = trace_print(t, ev, raw, raw_len, !ours);
                                 if (ev->kind == LOG_KIND_DISCONNECT)
                                         s->wanted = false, s->n = 0;
-                                return 0;
+                                return r;
                         }
                         if (s->n < SESSION_LINES_MAX) {
-                                s->lines[s->n] = display_line(ev, raw, raw_len);
-                                if (s->lines[s->n])
+                                if (s->events) {
+                                        json_t *o = event_json(ev, raw, raw_len);
+                                        if (!o)
+                                                return -ENOMEM;
+                                        json_object_set_new(o, "part", json_string("session"));
+                                        if (json_array_append_new(s->events, o) < 0)
+                                                return -ENOMEM;
                                         s->n++;
+                                } else {
+                                        s->lines[s->n] = display_line(ev, raw, raw_len);
+                                        if (s->lines[s->n])
+                                                s->n++;
+                                }
                         }
                         return 0;
                 }
@@ -988,12 +1084,36 @@ static int trace_show(const LogEvent *ev, const char *raw, size_t raw_len, void 
         bool mine = (ev->queue_id.n && set_has(&t->qids, ev->queue_id)) ||
                     ((ev->kind == LOG_KIND_LMTP_SAVED || ev->kind == LOG_KIND_SIEVE) && set_has(&t->msgids, ev->message_id));
         if (mine)
-                trace_print(t, ev, raw, raw_len);
+                return trace_print(t, ev, raw, raw_len, false);
         return 0;
+}
+
+/* mxdeck.logtrace/1: see the man page. */
+static int trace_json(TraceRun *t, const char *id, const LogSourceInfo *info) {
+        json_t *root = json_object(), *q = json_array(), *m = json_array();
+        if (!root || !q || !m) {
+                json_decref(root), json_decref(q), json_decref(m);
+                return -ENOMEM;
+        }
+        json_object_set_new(root, "schema", json_string("mxdeck.logtrace/1"));
+        json_object_set_new(root, "id", json_safe_string(id));
+        json_object_set_new(root, "source", json_safe_string(strempty(info->description)));
+        for (size_t i = 0; i < t->qids.n; i++)
+                json_array_append_new(q, json_safe_string(t->qids.v[i]));
+        for (size_t i = 0; i < t->msgids.n; i++)
+                json_array_append_new(m, json_safe_string(t->msgids.v[i]));
+        json_object_set_new(root, "queue_ids", q);
+        json_object_set_new(root, "message_ids", m);
+        json_object_set(root, "events", t->events);
+        json_object_set_new(root, "truncated", json_boolean(info->truncated));
+        int r = json_print(root);
+        json_decref(root);
+        return r;
 }
 
 static int log_trace_verb(LogArgs *a) {
         TraceRun t = { .color = use_color(a->color) };
+        bool json = streq(a->format, "json");
         LogSourceInfo info = {};
         int r, ret = EXIT_OK;
         const char *id = a->id;
@@ -1024,23 +1144,27 @@ static int log_trace_verb(LogArgs *a) {
                 if (!t.grew)
                         break;
         }
+        if (json && !(t.events = json_array())) {
+                ret = EXIT_FAILED;
+                goto out;
+        }
         r = log_source_read(&a->src, trace_show, &t, &info);
         if (r < 0) {
                 source_error(r, &info);
                 ret = EXIT_FAILED;
                 goto out;
         }
+        if (json && trace_json(&t, id, &info) < 0)
+                ret = EXIT_FAILED;
         if (t.printed == 0) {
                 _cleanup_free_ char *q = termsafe_strdup(id, 0);
                 fprintf(stderr, _("mxdeck log: no line about %s\n"), strempty(q));
                 ret = EXIT_FAILED;
         }
 out:
-        for (size_t i = 0; i < SESSIONS_MAX; i++) {
-                for (size_t k = 0; k < t.sessions[i].n; k++)
-                        free(t.sessions[i].lines[k]);
-                free(t.sessions[i].lines);
-        }
+        for (size_t i = 0; i < SESSIONS_MAX; i++)
+                session_clear(&t.sessions[i]);
+        json_decref(t.events);
         set_done(&t.qids);
         set_done(&t.msgids);
         log_source_info_done(&info);
@@ -1056,8 +1180,12 @@ typedef struct UserRun {
         LogMap login_ips;      /* v[0] logins, v[1] failures */
         uint64_t sent, received, logins, login_failures, sasl_failures, rejected, deferred, bounced;
         bool color;
+        json_t *events;        /* --format json */
+        int error;
         size_t shown;
 } UserRun;
+
+#define USER_SHOWN_MAX 200
 
 /* NAME matches an address when equal (case-insensitive) or, for a bare NAME, equal to its
  * local part; a login matches when equal either way. */
@@ -1071,8 +1199,15 @@ static bool user_match(const UserRun *u, LogStr s) {
 }
 
 static void user_show(UserRun *u, const LogEvent *ev, const char *raw, size_t raw_len) {
-        if (u->shown < 200)
-                print_event(stdout, ev, raw, raw_len, u->color, true);
+        if (u->shown < USER_SHOWN_MAX) {
+                if (!u->events)
+                        print_event(stdout, ev, raw, raw_len, u->color, true);
+                else {
+                        json_t *o = event_json(ev, raw, raw_len);
+                        if (!o || json_array_append_new(u->events, o) < 0)
+                                u->error = -ENOMEM;
+                }
+        }
         u->shown++;
 }
 
@@ -1145,7 +1280,56 @@ static int user_record(const LogEvent *ev, const char *raw, size_t raw_len, void
         default:
                 break;
         }
-        return 0;
+        return u->error;
+}
+
+/* mxdeck.loguser/1: see the man page. */
+static int user_json(UserRun *u, const LogSourceInfo *info) {
+        json_t *root = json_object(), *totals = json_object(), *from = json_array();
+        if (!root || !totals || !from) {
+                json_decref(root), json_decref(totals), json_decref(from);
+                return -ENOMEM;
+        }
+        json_object_set_new(root, "schema", json_string("mxdeck.loguser/1"));
+        json_object_set_new(root, "user", json_safe_string(u->name));
+        json_object_set_new(root, "source", json_safe_string(strempty(info->description)));
+        const struct {
+                const char *key;
+                uint64_t v;
+        } t[] = {
+                { "sent", u->sent },         { "received", u->received }, { "deferred", u->deferred },
+                { "bounced", u->bounced },   { "rejected", u->rejected }, { "logins", u->logins },
+                { "login_failures", u->login_failures }, { "sasl_failures", u->sasl_failures },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(t); i++)
+                json_object_set_new(totals, t[i].key, json_integer((json_int_t) t[i].v));
+        json_object_set_new(root, "totals", totals);
+        /* every address it logged in from, or failed to: most logins, then most failures */
+        size_t n = u->login_ips.n;
+        _cleanup_free_ LogMapEntry **rows = calloc(MAX(n, (size_t) 1), sizeof(LogMapEntry *));
+        if (!rows) {
+                json_decref(root), json_decref(from);
+                return -ENOMEM;
+        }
+        size_t k = log_map_top(&u->login_ips, 0, rows, n);
+        for (size_t i = 0; i < u->login_ips.n; i++)
+                if (u->login_ips.entries[i].v[0] == 0)
+                        rows[k++] = &u->login_ips.entries[i];
+        for (size_t i = 0; i < k; i++) {
+                json_t *o = json_object();
+                json_object_set_new(o, "address", json_safe_string(log_map_key(&u->login_ips, rows[i])));
+                json_object_set_new(o, "logins", json_integer((json_int_t) rows[i]->v[0]));
+                json_object_set_new(o, "failures", json_integer((json_int_t) rows[i]->v[1]));
+                json_array_append_new(from, o);
+        }
+        json_object_set_new(root, "logins_from", from);
+        json_object_set(root, "events", u->events);
+        json_object_set_new(root, "events_omitted",
+                            json_integer((json_int_t) (u->shown > USER_SHOWN_MAX ? u->shown - USER_SHOWN_MAX : 0)));
+        json_object_set_new(root, "truncated", json_boolean(info->truncated));
+        int r = json_print(root);
+        json_decref(root);
+        return r;
 }
 
 static int log_user_verb(LogArgs *a) {
@@ -1154,14 +1338,21 @@ static int log_user_verb(LogArgs *a) {
         _cleanup_free_ char *q = termsafe_strdup(a->id, 0);
         int ret = EXIT_OK;
 
+        if (streq(a->format, "json") && !(u.events = json_array()))
+                return EXIT_FAILED;
         int r = log_source_read(&a->src, user_record, &u, &info);
         if (r < 0) {
                 source_error(r, &info);
                 ret = EXIT_FAILED;
                 goto out;
         }
-        if (u.shown > 200)
-                printf(_("(%zu more lines not shown)\n"), u.shown - 200);
+        if (u.events) {
+                if (user_json(&u, &info) < 0)
+                        ret = EXIT_FAILED;
+                goto out;
+        }
+        if (u.shown > USER_SHOWN_MAX)
+                printf(_("(%zu more lines not shown)\n"), u.shown - USER_SHOWN_MAX);
         printf("\n");
         printf(_("Mailbox %s\n"), strempty(q));
         printf(_(" %10" PRIu64 "  messages sent\n"), u.sent);
@@ -1183,6 +1374,7 @@ static int log_user_verb(LogArgs *a) {
                 }
         }
 out:
+        json_decref(u.events);
         log_map_done(&u.sent_qids);
         log_map_done(&u.login_ips);
         log_source_info_done(&info);

@@ -12,7 +12,7 @@
 #include "verbs.h"
 
 const char verb_monitor_usage[] = N_(
-        "Usage: mxdeck monitor [OPTIONS] [health|log]\n"
+        "Usage: mxdeck monitor [OPTIONS] [health|log|queue]\n"
         "       mxdeck            (on a terminal: the same as 'mxdeck monitor')\n"
         "\n"
         "The live dashboard: every health check of 'mxdeck check', refreshed in the\n"
@@ -21,6 +21,12 @@ const char verb_monitor_usage[] = N_(
         "panel: the mail log's last hour, then its live tail, coloured by kind; f pauses\n"
         "and follows, Enter shows only the selected message's lines (its queue id),\n"
         "\\ kind:reject (or any kind or delivery status) filters by kind.\n"
+        "The queue panel: counts per queue, the age shape (as qshape), the top deferral\n"
+        "reasons and the messages; s sorts (age, size, sender), \\ filters (sender:S\n"
+        "recipient:R domain:D reason:RE age:2h queue:Q, or any text), Space tags, Enter\n"
+        "shows a message, h u d R f hold, release, delete, requeue the tagged messages (or\n"
+        "those the filter shows) and flush, after a confirmation that names the count (the\n"
+        "count typed back above 100); [queue] read_only = yes disables them.\n"
         "\n"
         "Keys: F1 or ? help, j/k or arrows move, Enter details, / search, n/N next and\n"
         "previous match, \\ filter, F5 or r refresh now, s sort, o hide ok findings,\n"
@@ -60,8 +66,8 @@ int verb_monitor(int argc, char *argv[]) {
                 cli_options_done(&opt);
                 return EXIT_OK;
         }
-        if (opt.panel && !streq(opt.panel, "health") && !streq(opt.panel, "log")) {
-                usage_error("monitor", _("unknown panel '%s' (this build has: health, log)"), opt.panel);
+        if (opt.panel && !streq(opt.panel, "health") && !streq(opt.panel, "log") && !streq(opt.panel, "queue")) {
+                usage_error("monitor", _("unknown panel '%s' (this build has: health, log, queue)"), opt.panel);
                 cli_options_done(&opt);
                 return EXIT_USAGE;
         }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "context.h"
 #include "macro.h"
 #include "queue-actions.h"
 #include "queue-checks.h"
@@ -60,15 +61,18 @@ const char verb_queue_usage[] = N_(
         "Actions:\n"
         "      --all                every message (an empty filter never means all)\n"
         "  -n, --dry-run            print exactly which messages, change nothing\n"
-        "  -y, --yes                delete and expire without asking (needed without a\n"
-        "                           terminal); on a terminal more than 100 messages need\n"
-        "                           their count typed back\n"
+        "  -y, --yes                act without asking. Otherwise delete and expire ask\n"
+        "                           (without a terminal they are refused), and on a\n"
+        "                           terminal any action on more than 100 messages wants\n"
+        "                           the count typed back\n"
         "      --site SITE          flush: only mail for SITE (postqueue -s)\n"
         "\n"
         "Source:\n"
-        "      --input FILE         read a saved `postqueue -j` dump (- for stdin)\n"
+        "      --input FILE         read a saved `postqueue -j` (or -p) listing (- for stdin)\n"
         "      --source SRC         auto (default: the queue files when readable, as root\n"
         "                           or the mail owner; else postqueue -j), files, postqueue\n"
+        "                           (postqueue -j, or -p when Postfix is older than 3.1);\n"
+        "                           postqueue-p forces the -p listing (for tests)\n"
         "      --format FORMAT      text (default) or json (summary, list, shape)\n"
         "      --config FILE        settings file instead of /etc/mxdeck/mxdeck.conf and\n"
         "                           ~/.config/mxdeck/mxdeck.conf ([queue] read_only = yes\n"
@@ -77,27 +81,18 @@ const char verb_queue_usage[] = N_(
         "\n"
         "Exit status: 0 done, 1 failed or refused, 2 usage error.\n");
 
-typedef enum SubCommand {
-        SUB_SUMMARY,
-        SUB_LIST,
-        SUB_SHAPE,
-        SUB_SHOW,
-        SUB_ACTION,
-        SUB_FLUSH,
-} SubCommand;
-
+/* What a run works on: the parsed options (cli/context.c, the table every verb shares)
+ * and the queue options derived from them. */
 typedef struct QueueArgs {
-        SubCommand sub;
+        CliQueueCommand sub;
         QueueAction action;
         bool json;
         QueueSourceOptions source;
-        QueueFilter filter;
-        const char *reason_re;
+        QueueFilter filter;     /* a copy: its regex belongs to the options */
         QshapeOptions shape;
         bool shape_sender_flag; /* --sender without a value (shape) */
         bool all, dry_run, yes;
         const char *site;
-        const char *config;
         char **ids;             /* positional */
         size_t n_ids;
 } QueueArgs;
@@ -143,213 +138,38 @@ static int64_t now_seconds(void) {
         return (int64_t) time(NULL);
 }
 
-/* --- option parsing --- */
+/* --- option parsing: the shared table, then what each command accepts --- */
 
-static int parse_args(int argc, char *argv[], QueueArgs *a) {
-        enum {
-                ARG_QUEUE = 0x100, ARG_DOMAIN, ARG_SENDER, ARG_RECIPIENT, ARG_OLDER, ARG_REASON,
-                ARG_PARENT, ARG_LINEAR, ARG_TICK, ARG_BUCKETS, ARG_ALL, ARG_SITE, ARG_INPUT,
-                ARG_SOURCE, ARG_FORMAT, ARG_CONFIG,
-        };
-        static const struct option options[] = {
-                { "queue", required_argument, NULL, ARG_QUEUE },
-                { "domain", required_argument, NULL, ARG_DOMAIN },
-                { "sender", optional_argument, NULL, ARG_SENDER },
-                { "recipient", required_argument, NULL, ARG_RECIPIENT },
-                { "older-than", required_argument, NULL, ARG_OLDER },
-                { "reason", required_argument, NULL, ARG_REASON },
-                { "parent", no_argument, NULL, ARG_PARENT },
-                { "linear", no_argument, NULL, ARG_LINEAR },
-                { "tick", required_argument, NULL, ARG_TICK },
-                { "buckets", required_argument, NULL, ARG_BUCKETS },
-                { "all", no_argument, NULL, ARG_ALL },
-                { "dry-run", no_argument, NULL, 'n' },
-                { "yes", no_argument, NULL, 'y' },
-                { "site", required_argument, NULL, ARG_SITE },
-                { "input", required_argument, NULL, ARG_INPUT },
-                { "source", required_argument, NULL, ARG_SOURCE },
-                { "format", required_argument, NULL, ARG_FORMAT },
-                { "config", required_argument, NULL, ARG_CONFIG },
-                { "help", no_argument, NULL, 'h' },
-                {}
-        };
-        int c, first = 1;
-        uint64_t v;
-
-        if (argc > 1 && argv[1][0] != '-') {
-                static const struct {
-                        const char *name;
-                        SubCommand sub;
-                } subs[] = {
-                        { "summary", SUB_SUMMARY }, { "list", SUB_LIST }, { "shape", SUB_SHAPE },
-                        { "show", SUB_SHOW }, { "flush", SUB_FLUSH },
-                };
-                size_t i;
-                for (i = 0; i < ELEMENTSOF(subs); i++)
-                        if (streq(argv[1], subs[i].name))
-                                break;
-                if (i < ELEMENTSOF(subs))
-                        a->sub = subs[i].sub;
-                else if ((a->action = queue_action_from_string(argv[1])) >= 0)
-                        a->sub = SUB_ACTION;
-                else {
-                        queue_usage_error(_("unknown command '%s'"), argv[1]);
-                        return -EINVAL;
-                }
-                first = 2;
-        }
-        argc -= first - 1;
-        argv += first - 1;
-        opterr = 0;
-        optind = 0;
-        while ((c = getopt_long(argc, argv, ":nyh", options, NULL)) >= 0) {
-                switch (c) {
-                case ARG_QUEUE: {
-                        QueueName q = queue_name_from_string(optarg);
-                        if (q < 0) {
-                                queue_usage_error(_("unknown queue '%s' (maildrop, incoming, active, deferred, hold, "
-                                                    "corrupt)"), optarg);
-                                return -EINVAL;
-                        }
-                        a->filter.queues |= 1u << q;
-                        break;
-                }
-                case ARG_DOMAIN:
-                        a->filter.domain = optarg;
-                        break;
-                case ARG_SENDER:
-                        /* shape: a switch; list and actions: the address (--sender ADDR or =ADDR) */
-                        if (!optarg && a->sub != SUB_SHAPE && optind < argc && argv[optind][0] != '-')
-                                optarg = argv[optind++];
-                        if (optarg) {
-                                if (!*optarg) {
-                                        queue_usage_error(_("--sender needs an address"));
-                                        return -EINVAL;
-                                }
-                                a->filter.sender = optarg;
-                        } else
-                                a->shape_sender_flag = true;
-                        break;
-                case ARG_RECIPIENT:
-                        a->filter.recipient = optarg;
-                        break;
-                case ARG_OLDER:
-                        if (parse_duration(optarg, &a->filter.older_than_s) < 0 || a->filter.older_than_s <= 0) {
-                                queue_usage_error(_("--older-than wants a duration such as 90s, 30m, 2h, 3d, 1w, "
-                                                    "not '%s'"), optarg);
-                                return -EINVAL;
-                        }
-                        break;
-                case ARG_REASON:
-                        if (a->filter.has_reason)
-                                regfree(&a->filter.reason);
-                        if (regcomp(&a->filter.reason, optarg, REG_EXTENDED | REG_ICASE | REG_NOSUB) != 0) {
-                                queue_usage_error(_("--reason: '%s' is not a valid extended regular expression"),
-                                                  optarg);
-                                return -EINVAL;
-                        }
-                        a->filter.has_reason = true;
-                        a->reason_re = optarg;
-                        break;
-                case ARG_PARENT:
-                        a->shape.parent = true;
-                        break;
-                case ARG_LINEAR:
-                        a->shape.linear = true;
-                        break;
-                case ARG_TICK:
-                        if (parse_uint64(optarg, &v) < 0 || v < 1 || v > 100000) {
-                                queue_usage_error(_("--tick wants minutes from 1 to 100000, not '%s'"), optarg);
-                                return -EINVAL;
-                        }
-                        a->shape.tick_minutes = (unsigned) v;
-                        break;
-                case ARG_BUCKETS:
-                        if (parse_uint64(optarg, &v) < 0 || v < 1 || v > QSHAPE_MAX_BUCKETS) {
-                                queue_usage_error(_("--buckets wants 1 to %d, not '%s'"), QSHAPE_MAX_BUCKETS, optarg);
-                                return -EINVAL;
-                        }
-                        a->shape.n_buckets = (unsigned) v;
-                        break;
-                case ARG_ALL:
-                        a->all = true;
-                        break;
-                case 'n':
-                        a->dry_run = true;
-                        break;
-                case 'y':
-                        a->yes = true;
-                        break;
-                case ARG_SITE:
-                        a->site = optarg;
-                        break;
-                case ARG_INPUT:
-                        a->source.kind = QUEUE_SOURCE_INPUT;
-                        a->source.input = optarg;
-                        break;
-                case ARG_SOURCE: {
-                        QueueSourceKind k = queue_source_from_string(optarg);
-                        if (k < 0 || k == QUEUE_SOURCE_INPUT) {
-                                queue_usage_error(_("--source takes auto, files or postqueue, not '%s'"), optarg);
-                                return -EINVAL;
-                        }
-                        if (a->source.kind != QUEUE_SOURCE_INPUT)
-                                a->source.kind = k;
-                        break;
-                }
-                case ARG_FORMAT:
-                        if (!streq(optarg, "text") && !streq(optarg, "json")) {
-                                queue_usage_error(_("unknown format '%s' (text, json)"), optarg);
-                                return -EINVAL;
-                        }
-                        a->json = streq(optarg, "json");
-                        break;
-                case ARG_CONFIG:
-                        a->config = optarg;
-                        break;
-                case 'h':
-                        fputs(_(verb_queue_usage), stdout);
-                        return 1;
-                case ':':
-                        queue_usage_error(_("option '%s' needs a value"), argv[optind - 1]);
-                        return -EINVAL;
-                default:
-                        queue_usage_error(_("unknown option '%s'"), argv[optind - 1]);
-                        return -EINVAL;
-                }
-        }
-        a->ids = argv + optind;
-        a->n_ids = (size_t) (argc - optind);
-
+static int check_args(QueueArgs *a) {
         /* what each command accepts */
         bool filters = !queue_filter_is_empty(&a->filter);
-        if (a->n_ids && a->sub != SUB_SHOW && a->sub != SUB_ACTION) {
+        if (a->n_ids && a->sub != CLI_QUEUE_SHOW && a->sub != CLI_QUEUE_ACTION) {
                 queue_usage_error(_("unexpected argument '%s'"), a->ids[0]);
                 return -EINVAL;
         }
-        if (a->sub == SUB_SHOW && a->n_ids != 1) {
+        if (a->sub == CLI_QUEUE_SHOW && a->n_ids != 1) {
                 queue_usage_error(_("show wants exactly one queue id"));
                 return -EINVAL;
         }
-        if (a->shape_sender_flag && a->sub != SUB_SHAPE) {
+        if (a->shape_sender_flag && a->sub != CLI_QUEUE_SHAPE) {
                 queue_usage_error(_("--sender needs an address"));
                 return -EINVAL;
         }
-        if (a->sub == SUB_SHAPE && (a->filter.sender || a->filter.domain || a->filter.recipient ||
+        if (a->sub == CLI_QUEUE_SHAPE && (a->filter.sender || a->filter.domain || a->filter.recipient ||
                                     a->filter.older_than_s || a->filter.has_reason)) {
                 queue_usage_error(_("shape takes --queue, --sender (no value), --parent, --linear, --tick, "
                                     "--buckets"));
                 return -EINVAL;
         }
-        if ((a->all || a->dry_run || a->yes) && a->sub != SUB_ACTION && !(a->sub == SUB_FLUSH && a->dry_run)) {
+        if ((a->all || a->dry_run || a->yes) && a->sub != CLI_QUEUE_ACTION && !(a->sub == CLI_QUEUE_FLUSH && a->dry_run)) {
                 queue_usage_error(_("--all, --dry-run and --yes are for actions"));
                 return -EINVAL;
         }
-        if (a->site && a->sub != SUB_FLUSH) {
+        if (a->site && a->sub != CLI_QUEUE_FLUSH) {
                 queue_usage_error(_("--site is for flush"));
                 return -EINVAL;
         }
-        if (a->sub == SUB_ACTION) {
+        if (a->sub == CLI_QUEUE_ACTION) {
                 for (size_t i = 0; i < a->n_ids; i++)
                         if (!queue_id_is_valid(a->ids[i])) {
                                 _cleanup_(safe_freep) char *s = safe(a->ids[i]);
@@ -370,7 +190,7 @@ static int parse_args(int argc, char *argv[], QueueArgs *a) {
                         return -EINVAL;
                 }
         }
-        if (a->json && (a->sub == SUB_SHOW || a->sub == SUB_ACTION || a->sub == SUB_FLUSH)) {
+        if (a->json && (a->sub == CLI_QUEUE_SHOW || a->sub == CLI_QUEUE_ACTION || a->sub == CLI_QUEUE_FLUSH)) {
                 queue_usage_error(_("--format json is for summary, list and shape"));
                 return -EINVAL;
         }
@@ -470,6 +290,8 @@ static int run_summary(const QueueArgs *a, const QueueSnapshot *s) {
                 json_object_set_new(root, "queues", queues);
                 json_object_set_new(root, "domains", json_counts(sum.domains, sum.n_domains, "domain", false));
                 json_object_set_new(root, "senders", json_counts(sum.senders, sum.n_senders, "sender", false));
+                json_object_set_new(root, "sender_domains",
+                                    json_counts(sum.sender_domains, sum.n_sender_domains, "domain", false));
                 json_object_set_new(root, "reasons", json_counts(sum.reasons, sum.n_reasons, "reason", true));
                 queue_summary_done(&sum);
                 return json_print(root);
@@ -645,28 +467,19 @@ static int run_show(const QueueArgs *a) {
                 queue_usage_error(_("'%s' is not a queue id"), s);
                 return EXIT_USAGE;
         }
-        const char *argv[] = { "postcat", "-q", id, NULL };
-        SpawnOptions o = { .argv = argv, .max_output = SHOW_MAX_OUTPUT, .timeout_ms = 30000 };
-        SpawnResult res = {};
         _cleanup_free_ char *out = NULL, *err = NULL;
-        int r = spawn_run(&o, &res);
+        bool truncated = false;
+        int r = queue_show_message(id, SHOW_MAX_OUTPUT, DEADLINE_NONE, true, &out, &truncated, &err);
 
-        if (r < 0) {
-                fprintf(stderr, _("mxdeck queue: cannot run postcat: %s\n"), strerror(-r));
-                return EXIT_FAILED;
-        }
-        if (termsafe_dup(res.out, res.out_size, TERMSAFE_KEEP_NEWLINE | TERMSAFE_KEEP_TAB, &out) < 0 ||
-            termsafe_dup(res.err, res.err_size, TERMSAFE_KEEP_NEWLINE, &err) < 0) {
-                spawn_result_done(&res);
+        if (r == -ENOMEM || (r < 0 && !out)) {
+                fprintf(stderr, _("mxdeck queue: cannot run postcat: %s\n"), err ? err : strerror(-r));
                 return EXIT_FAILED;
         }
         fputs(out, stdout);
-        if (res.out_truncated)
+        if (truncated)
                 printf(_("\n[... cut at %zu KiB]\n"), SHOW_MAX_OUTPUT / 1024);
-        bool ok = spawn_result_ok(&res);
-        spawn_result_done(&res);
-        if (!ok) {
-                fprintf(stderr, _("mxdeck queue: postcat -q %s failed: %s"), id, err);
+        if (r < 0) {
+                fprintf(stderr, _("mxdeck queue: postcat -q %s failed: %s\n"), id, err ? err : strerror(-r));
                 return EXIT_FAILED;
         }
         return EXIT_OK;
@@ -741,8 +554,10 @@ static int run_action(const QueueArgs *a, const Settings *settings, const QueueS
                 return EXIT_OK;
         }
         fflush(stdout);
-        if (queue_action_is_destructive(a->action) && !a->yes) {
-                if (!isatty(STDIN_FILENO) || !isatty(STDERR_FILENO)) {
+        /* delete and expire always ask; on a terminal, so does any action on more than 100 */
+        bool tty = isatty(STDIN_FILENO) && isatty(STDERR_FILENO);
+        if (!a->yes && (queue_action_is_destructive(a->action) || (tty && n > 100))) {
+                if (!tty) {
                         fprintf(stderr, _("mxdeck queue: refusing to %s %zu messages without a terminal to ask: "
                                           "add --yes (see them first with --dry-run)\n"), verb, n);
                         return EXIT_FAILED;
@@ -782,10 +597,6 @@ static int run_flush(const QueueArgs *a, const Settings *settings) {
                 fprintf(stderr, _("mxdeck queue: actions are disabled ([queue] read_only = yes in the settings)\n"));
                 return EXIT_FAILED;
         }
-        if (a->site && (!*a->site || a->site[0] == '-' || strpbrk(a->site, " \t\r\n"))) {
-                queue_usage_error(_("--site wants a domain or [address]"));
-                return EXIT_USAGE;
-        }
         int r = queue_flush(a->site, &out, &error);
         if (out && *out)
                 fputs(out, stdout);
@@ -800,53 +611,68 @@ static int run_flush(const QueueArgs *a, const Settings *settings) {
         return EXIT_OK;
 }
 
-static int load_settings(const char *config, Settings *s) {
-        _cleanup_free_ char *error = NULL;
-        int r = settings_init(s);
-        if (r < 0)
-                return r;
-        r = config ? settings_load_file(s, config, &error) : settings_load_default(s, &error);
-        if (r >= 0 && config && access(config, F_OK) < 0)
-                r = -ENOENT;
-        if (r < 0)
-                fprintf(stderr, _("mxdeck queue: bad settings: %s\n"), error ? error : strerror(-r));
-        return r;
-}
-
 int verb_queue(int argc, char *argv[]) {
-        QueueArgs a = { .source = { .kind = QUEUE_SOURCE_AUTO, .timeout_ms = 60000 } };
-        Settings settings = {};
-        QueueSnapshot s = {};
         _cleanup_free_ char *error = NULL;
+        CliOptions opt;
+        RunContext c = {};
+        QueueSnapshot s = {};
+        const Settings *settings = &c.settings;
         int r, ret = EXIT_FAILED;
 
-        qshape_options_init(&a.shape, 0);
-        r = parse_args(argc, argv, &a);
-        if (r != 0) {
-                ret = r > 0 ? EXIT_OK : EXIT_USAGE;
-                goto out;
+        /* The same option table and context builder as every other verb (cli/context.c). */
+        r = cli_options_parse(CLI_VERB_QUEUE, argc, argv, &opt, &error);
+        if (r < 0) {
+                usage_error("queue", "%s", error ? error : strerror(-r));
+                return EXIT_USAGE;
         }
-        if (load_settings(a.config, &settings) < 0) {
-                ret = EXIT_FAILED;
-                goto out;
+        if (opt.help) {
+                fputs(_(verb_queue_usage), stdout);
+                cli_options_done(&opt);
+                return EXIT_OK;
         }
-        if (a.sub == SUB_SHOW) {
+        const CliQueueOptions *q = &opt.queue;
+        QueueArgs a = {
+                .sub = q->command,
+                .action = q->action,
+                .json = opt.json,
+                .source = { .kind = q->source, .input = q->input, .timeout_ms = 60000 },
+                .filter = q->filter,
+                .shape = q->shape,
+                .shape_sender_flag = q->shape_sender,
+                .all = q->all,
+                .dry_run = q->dry_run,
+                .yes = q->yes,
+                .site = q->site,
+                .ids = q->ids,
+                .n_ids = q->n_ids,
+        };
+        if (check_args(&a) < 0) {
+                cli_options_done(&opt);
+                return EXIT_USAGE;
+        }
+        /* settings only: no names from Postfix (the queue needs none) */
+        r = run_context_build(&opt, RUN_CONTEXT_NO_NAME_DEFAULTS, &c, &error);
+        if (r < 0) {
+                fprintf(stderr, "mxdeck queue: %s\n", error ? error : strerror(-r));
+                return EXIT_FAILED;
+        }
+        if (a.sub == CLI_QUEUE_SHOW) {
                 ret = run_show(&a);
                 goto out;
         }
-        if (a.sub == SUB_FLUSH) {
-                ret = run_flush(&a, &settings);
+        if (a.sub == CLI_QUEUE_FLUSH) {
+                ret = run_flush(&a, settings);
                 goto out;
         }
-        if (a.sub == SUB_ACTION && a.source.kind == QUEUE_SOURCE_INPUT) {
+        if (a.sub == CLI_QUEUE_ACTION && a.source.kind == QUEUE_SOURCE_INPUT) {
                 queue_usage_error(_("actions work on this host's queue, not on --input"));
                 ret = EXIT_USAGE;
                 goto out;
         }
 
         /* read only what the command needs: shape wants no reasons */
-        a.source.reasons = a.sub != SUB_SHAPE;
-        if (a.sub == SUB_SHAPE && a.filter.queues)
+        a.source.reasons = a.sub != CLI_QUEUE_SHAPE;
+        if (a.sub == CLI_QUEUE_SHAPE && a.filter.queues)
                 a.source.queues = a.filter.queues;
         r = queue_load(&a.source, &s, NULL, &error);
         if (r < 0) {
@@ -857,20 +683,20 @@ int verb_queue(int argc, char *argv[]) {
         a.filter.now = a.shape.now = now_seconds();
 
         switch (a.sub) {
-        case SUB_SUMMARY:
+        case CLI_QUEUE_SUMMARY:
                 r = run_summary(&a, &s);
                 ret = r < 0 ? EXIT_FAILED : EXIT_OK;
                 break;
-        case SUB_LIST:
+        case CLI_QUEUE_LIST:
                 r = run_list(&a, &s);
                 ret = r < 0 ? EXIT_FAILED : EXIT_OK;
                 break;
-        case SUB_SHAPE:
+        case CLI_QUEUE_SHAPE:
                 r = run_shape(&a, &s);
                 ret = r < 0 ? EXIT_FAILED : EXIT_OK;
                 break;
-        case SUB_ACTION:
-                ret = run_action(&a, &settings, &s);
+        case CLI_QUEUE_ACTION:
+                ret = run_action(&a, settings, &s);
                 break;
         default:
                 break;
@@ -883,8 +709,6 @@ int verb_queue(int argc, char *argv[]) {
         }
 out:
         queue_snapshot_done(&s);
-        settings_done(&settings);
-        if (a.filter.has_reason)
-                regfree(&a.filter.reason);
+        run_context_done(&c);
         return ret;
 }

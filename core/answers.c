@@ -69,11 +69,14 @@ static const ConfKey firewall_keys[] = {
         KEY("services", CONF_LIST),
         {}
 };
+static const char *const address_preference_names[] = { "any", "ipv4", "ipv6", NULL };
+
 static const ConfKey postfix_keys[] = {
         KEY("message_size_limit", CONF_SIZE),
         KEY("mailbox_size_limit", CONF_SIZE),
         KEY("relayhost", CONF_STRING),
         KEY("mynetworks", CONF_LIST),
+        KEY("smtp_address_preference", CONF_ENUM, .choices = address_preference_names),
         {}
 };
 static const ConfKey dovecot_keys[] = {
@@ -91,6 +94,12 @@ static const ConfKey hardening_keys[] = {
         {}
 };
 
+static const ConfKey packages_keys[] = {
+        KEY("install", CONF_BOOL),
+        KEY("remove_other_mta", CONF_BOOL),
+        {}
+};
+
 static const ConfSection answers_sections[] = {
         { .name = "server", .keys = server_keys, .required = true },
         { .name = "users", .keys = users_keys },
@@ -101,6 +110,7 @@ static const ConfSection answers_sections[] = {
         { .name = "dovecot", .keys = dovecot_keys },
         { .name = "dkim", .keys = dkim_keys },
         { .name = "hardening", .keys = hardening_keys },
+        { .name = "packages", .keys = packages_keys },
         {}
 };
 
@@ -187,6 +197,7 @@ Answers *answers_free(Answers *a) {
         free(a->acme_webroot);
         strv_free(a->firewall_services);
         free(a->relayhost);
+        free(a->smtp_address_preference);
         strv_free(a->mynetworks);
         strv_free(a->dovecot_protocols);
         free(a->dkim_selector);
@@ -1063,6 +1074,9 @@ static int load_postfix(Loader *l) {
                                a->mailbox_size_limit, a->message_size_limit,
                                a->message_size_limit == 0 ? _(", unlimited") : "");
 
+        r = get_string(c, "postfix", "smtp_address_preference", &a->smtp_address_preference);
+        if (r < 0)
+                return r;
         r = get_string(c, "postfix", "relayhost", &a->relayhost);
         if (r < 0)
                 return r;
@@ -1165,6 +1179,15 @@ static int load_rest(Loader *l) {
 
         a->fail2ban = false;
         r = conf_get_bool(c, "hardening", "fail2ban", &a->fail2ban);
+        if (r < 0 && r != -ENOENT)
+                return r;
+
+        a->install_packages = true;
+        r = conf_get_bool(c, "packages", "install", &a->install_packages);
+        if (r < 0 && r != -ENOENT)
+                return r;
+        a->remove_other_mta = false;
+        r = conf_get_bool(c, "packages", "remove_other_mta", &a->remove_other_mta);
         if (r < 0 && r != -ENOENT)
                 return r;
         return 0;

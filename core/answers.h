@@ -90,6 +90,9 @@ typedef struct Answers {
         uint64_t mailbox_size_limit;   /* bytes, 0 = unlimited */
         char *relayhost;               /* NULL = deliver directly; else as Postfix writes it */
         char **mynetworks;             /* never NULL */
+        /* smtp_address_preference: "ipv4" (e.g. IPv6 without a PTR record: Gmail refuses
+         * such mail), "ipv6", "any"; NULL = not set by mxdeck */
+        char *smtp_address_preference;
 
         /* [dovecot] */
         char **dovecot_protocols;      /* never NULL */
@@ -101,6 +104,10 @@ typedef struct Answers {
 
         /* [hardening] */
         bool fail2ban;
+
+        /* [packages] */
+        bool install_packages;         /* install what is missing (default yes) */
+        bool remove_other_mta;         /* remove Exim or Sendmail (default no: refuse) */
 } Answers;
 
 /* Reads, parses and validates an answers file. On any problem returns -EINVAL (or the

@@ -91,6 +91,8 @@ typedef struct Capture {
         size_t allocated;
         size_t cap;
         bool truncated;
+        int (*on_data)(const char *data, size_t size, void *userdata); /* instead of buf */
+        void *userdata;
 } Capture;
 
 static void capture_done(Capture *c) {
@@ -111,14 +113,18 @@ static int capture_init(Capture *c, size_t cap) {
 }
 
 /* One read from the pipe. Returns 1 on data, 0 when nothing more for now (EOF closes the
- * fd), negative errno on allocation failure. Past the cap, bytes go to scratch and are dropped. */
+ * fd), negative errno on allocation failure (or on_data's). Past the cap, bytes go to
+ * scratch and are dropped; with on_data, every read goes to scratch and then to it. */
 static int capture_read(Capture *c, char *scratch) {
         if (c->fd < 0)
                 return 0;
 
         char *dst;
         size_t room;
-        if (c->size < c->cap) {
+        if (c->on_data) {
+                dst = scratch;
+                room = SPAWN_IO_CHUNK;
+        } else if (c->size < c->cap) {
                 size_t want = MIN(c->cap, c->size + SPAWN_IO_CHUNK) + 1;
                 if (want > c->allocated) {
                         size_t n = MAX(want, MIN(c->allocated * 2, c->cap + 1));
@@ -146,6 +152,10 @@ static int capture_read(Capture *c, char *scratch) {
                 closep(&c->fd);
                 c->fd = -1;
                 return 0;
+        }
+        if (c->on_data) {
+                int k = c->on_data(dst, (size_t) n, c->userdata);
+                return k < 0 ? k : 1;
         }
         if (dst == scratch)
                 c->truncated = true;
@@ -548,6 +558,8 @@ int spawn_run(const SpawnOptions *opts, SpawnResult *ret) {
         r = capture_init(&out, cap);
         if (r < 0)
                 goto finish;
+        out.on_data = opts->on_output;
+        out.userdata = opts->userdata;
         r = capture_init(&err, cap);
         if (r < 0)
                 goto finish;

@@ -30,6 +30,12 @@ typedef struct SpawnOptions {
         /* Cap on captured bytes per stream; beyond it output is read and dropped (the child
          * never blocks on a full pipe). 0 means SPAWN_DEFAULT_MAX_OUTPUT. */
         size_t max_output;
+        /* Standard output handed to on_output as it arrives instead of being captured
+         * (out stays empty; max_output does not apply to it): long listings are read as a
+         * stream, in bounded memory. A negative return kills the child and is spawn_run's
+         * result. With merge_stderr or terminal, stderr arrives here too. */
+        int (*on_output)(const char *data, size_t size, void *userdata);
+        void *userdata;
         /* Capture stderr into the same buffer as stdout, interleaved as written. */
         bool merge_stderr;
         /* Give the child a pseudo-terminal (raw mode) as stdout and stderr, captured merged

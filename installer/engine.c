@@ -21,9 +21,13 @@
 #include "journal.h"
 #include "macro.h"
 #include "termsafe.h"
+#include "units.h"
 
 #define MAX_CONFIG_FILE ((size_t) 16 * 1024 * 1024)
 #define COMMAND_TIMEOUT_MS 120000u
+/* Package installs download and unpack: longer than any other command. */
+#define PACKAGE_TIMEOUT_MS 900000u
+#define UNIT_TIMEOUT_MS 90000u
 
 struct Installer {
         char *root;
@@ -221,14 +225,22 @@ static char *argv_to_line(const char *const *argv) {
         return s;
 }
 
-static int run_command(Installer *ins, const char *step, const char *const *argv,
-                       const char *input, size_t input_size, bool quiet, SpawnResult *ret) {
+int installer_query(Installer *ins, const char *const *argv, SpawnResult *ret) {
+        SpawnOptions o = { .argv = argv, .timeout_ms = COMMAND_TIMEOUT_MS };
+
+        return ins->spawn ? ins->spawn(&o, ret, ins->spawn_userdata) : spawn_run(&o, ret);
+}
+
+static int run_command_env(Installer *ins, const char *step, const char *const *argv,
+                           const char *const *envp, const char *input, size_t input_size,
+                           bool quiet, SpawnResult *ret) {
         SpawnOptions o = {
                 .argv = argv,
+                .envp = envp,
                 .input = input,
                 .input_size = input_size,
                 .merge_stderr = true,
-                .timeout_ms = COMMAND_TIMEOUT_MS,
+                .timeout_ms = envp ? PACKAGE_TIMEOUT_MS : COMMAND_TIMEOUT_MS,
         };
         SpawnResult res = {};
         _cleanup_free_ char *line = argv_to_line(argv);
@@ -257,6 +269,11 @@ static int run_command(Installer *ins, const char *step, const char *const *argv
         else
                 spawn_result_done(&res);
         return 0;
+}
+
+static int run_command(Installer *ins, const char *step, const char *const *argv,
+                       const char *input, size_t input_size, bool quiet, SpawnResult *ret) {
+        return run_command_env(ins, step, argv, NULL, input, input_size, quiet, ret);
 }
 
 int installer_run(Installer *ins, const char *step, const char *const *argv,
@@ -438,6 +455,30 @@ int step_plan_run(StepPlan *sp, const char *summary, const char *const *argv,
         return 0;
 }
 
+int step_plan_unit(StepPlan *sp, int op, const char *unit, int undo_op, bool undo_late, Action **ret) {
+        _cleanup_free_ char *line = NULL, *summary = NULL;
+        Action *a;
+        int r;
+
+        r = unit_op_command((UnitOp) op, unit, &line);
+        if (r < 0)
+                return r;
+        if (asprintf(&summary, _("%s (over D-Bus)"), line) < 0)
+                return -ENOMEM;
+        r = action_new(sp, ACTION_UNIT, summary, &a);
+        if (r < 0)
+                return r;
+        a->unit = strdup(unit);
+        if (!a->unit)
+                return -ENOMEM;
+        a->unit_op = op;
+        a->unit_undo_op = undo_op;
+        a->undo_late = undo_late;
+        if (ret)
+                *ret = a;
+        return 0;
+}
+
 int step_plan_preview(StepPlan *sp, const char *path, const char *old, size_t old_size,
                       const char *new, size_t new_size, bool secret, const char *via) {
         Preview *p;
@@ -606,6 +647,9 @@ static void step_plan_done(StepPlan *sp) {
                 free(a->input);
                 strv_free(a->undo_argv);
                 strv_free(a->touches);
+                strv_free(a->envp);
+                free(a->report);
+                free(a->unit);
         }
         free(sp->actions);
         for (size_t i = 0; i < sp->n_previews; i++) {
@@ -650,6 +694,10 @@ Plan *plan_free(Plan *p) {
         return NULL;
 }
 
+static void wait_note(const char *line, void *userdata) {
+        installer_emit(userdata, INSTALLER_EVENT_OUTPUT_LINE, "preflight", line, 0);
+}
+
 int installer_plan(Installer *ins, Plan **ret) {
         _cleanup_(plan_freep) Plan *p = calloc(1, sizeof(Plan));
         const Step *const *steps;
@@ -658,6 +706,9 @@ int installer_plan(Installer *ins, Plan **ret) {
 
         if (!p)
                 return -ENOMEM;
+        /* a killed run's commands may still be changing files: plan after they ended */
+        if (!ins->offline && !ins->spawn)
+                (void) journal_wait_unfinished(ins->root, wait_note, ins);
         steps = steps_table(&n);
         ins->plan = p;
         json_object_clear(ins->planned);
@@ -676,7 +727,7 @@ int installer_plan(Installer *ins, Plan **ret) {
                         return r;
                 }
                 /* a step that cannot be planned stops planning: later steps build on it */
-                if (plan_has_errors(p))
+                if (plan_has_errors(p) || sp->replan_after)
                         break;
         }
         ins->plan = NULL;
@@ -693,6 +744,10 @@ bool plan_has_changes(const Plan *p) {
                 if (step_has_changes(&p->steps[i]))
                         return true;
         return false;
+}
+
+bool plan_is_partial(const Plan *p) {
+        return p->n_steps > 0 && p->steps[p->n_steps - 1].replan_after;
 }
 
 bool plan_has_errors(const Plan *p) {
@@ -821,7 +876,7 @@ int plan_render_text(const Plan *p, bool color, char **ret) {
                 for (size_t j = 0; j < sp->n_actions; j++) {
                         const Action *a = &sp->actions[j];
                         _cleanup_free_ char *t = NULL;
-                        if (a->kind != ACTION_RUN)
+                        if (a->kind != ACTION_RUN && a->kind != ACTION_UNIT)
                                 continue;
                         t = termsafe_strdup(a->summary, 0);
                         if (!t || (r = text_add(&out, "  $ %s\n", t)) < 0)
@@ -940,7 +995,13 @@ static int apply_run(Installer *ins, const char *step, const Action *a, char **r
                         a->undo_late, &seq);
         if (r < 0)
                 return r;
-        r = installer_run(ins, step, (const char *const *) a->argv, a->input, a->input_size, &res);
+        if (a->report) {
+                r = journal_report(ins->journal, step, a->report);
+                if (r < 0)
+                        return r;
+        }
+        r = run_command_env(ins, step, (const char *const *) a->argv, (const char *const *) a->envp,
+                            a->input, a->input_size, false, &res);
         if (r < 0) {
                 if (asprintf(ret_error, _("cannot run %s: %s"), a->argv[0], strerror(-r)) < 0)
                         *ret_error = NULL;
@@ -962,6 +1023,31 @@ static int apply_run(Installer *ins, const char *step, const Action *a, char **r
                 return -EIO;
         }
         spawn_result_done(&res);
+        return 0;
+}
+
+static int apply_unit(Installer *ins, const char *step, const Action *a, char **ret_error) {
+        const char *undo = a->unit_undo_op >= 0 ? unit_op_to_string((UnitOp) a->unit_undo_op) : NULL;
+        _cleanup_free_ char *err = NULL;
+        unsigned seq = 0;
+        bool changed = true;
+        int r;
+
+        installer_emit(ins, INSTALLER_EVENT_OUTPUT_LINE, step, a->summary, 0);
+        r = journal_unit(ins->journal, step, unit_op_to_string((UnitOp) a->unit_op), a->unit, undo,
+                         a->undo_late, &seq);
+        if (r < 0)
+                return r;
+        r = unit_run((UnitOp) a->unit_op, a->unit, deadline_in_ms(UNIT_TIMEOUT_MS), &changed, &err);
+        /* an enable that found the unit enabled already changed nothing: nothing to undo */
+        (void) journal_ran(ins->journal, seq, r < 0 ? 1 : changed ? 0 : 2);
+        journal_audit(journal_id(ins->journal), step, "mxdeck: %s: %s", a->summary,
+                      r < 0 ? "failed" : changed ? "done" : "nothing to change");
+        if (r < 0) {
+                if (asprintf(ret_error, _("%s failed: %s"), a->summary, err ? err : strerror(-r)) < 0)
+                        *ret_error = NULL;
+                return r;
+        }
         return 0;
 }
 
@@ -1013,6 +1099,9 @@ static int apply_step(Installer *ins, StepPlan *sp, char **ret_error) {
                 case ACTION_RUN:
                         r = apply_run(ins, name, a, ret_error);
                         break;
+                case ACTION_UNIT:
+                        r = apply_unit(ins, name, a, ret_error);
+                        break;
                 default:
                         r = -EINVAL;
                 }
@@ -1026,6 +1115,47 @@ static int apply_step(Installer *ins, StepPlan *sp, char **ret_error) {
         if (r < 0 && asprintf(ret_error, _("cannot record managed settings: %s"), strerror(-r)) < 0)
                 *ret_error = NULL;
         return r;
+}
+
+/* Applies and verifies the steps of p in the open transaction; on failure fills
+ * res->failed_step and res->error and commits the transaction as failed. */
+static int apply_steps(Installer *ins, Plan *p, ApplyResult *ret) {
+        ApplyResult res = *ret;
+        int r = 0;
+
+        for (size_t i = 0; i < p->n_steps; i++) {
+                StepPlan *sp = &p->steps[i];
+                const char *name = sp->step->name;
+                char *err = NULL;
+
+                if (!step_has_changes(sp) && !sp->step->verify)
+                        continue;
+                installer_emit(ins, INSTALLER_EVENT_STEP_STARTED, name, NULL, 0);
+                if (step_has_changes(sp)) {
+                        (void) journal_step(ins->journal, name, "apply");
+                        r = apply_step(ins, sp, &err);
+                        res.changed = true;
+                }
+                if (r >= 0 && sp->step->verify) {
+                        r = sp->step->verify(ins, sp);
+                        if (r < 0 && asprintf(&err, _("verification failed: %s"), strerror(-r)) < 0)
+                                err = NULL;
+                }
+                installer_emit(ins, INSTALLER_EVENT_STEP_DONE, name, err, r);
+                if (r < 0) {
+                        res.failed_step = name;
+                        res.error = err ? err : strdup(strerror(-r));
+                        (void) journal_commit(ins->journal, false, name, res.error);
+                        journal_audit(res.transaction, name, "mxdeck: step %s failed: %s", name,
+                                      strempty(res.error));
+                        *ret = res;
+                        return r;
+                }
+                free(err);
+                journal_audit(res.transaction, name, "mxdeck: step %s done", name);
+        }
+        *ret = res;
+        return 0;
 }
 
 int installer_apply(Installer *ins, Plan *p, ApplyResult *ret) {
@@ -1072,36 +1202,38 @@ int installer_apply(Installer *ins, Plan *p, ApplyResult *ret) {
                 return -ENOMEM;
         journal_audit(res.transaction, NULL, "mxdeck: setup started (transaction %s)", res.transaction);
 
-        for (size_t i = 0; i < p->n_steps; i++) {
-                StepPlan *sp = &p->steps[i];
-                const char *name = sp->step->name;
-                char *err = NULL;
-
-                if (!step_has_changes(sp) && !sp->step->verify)
-                        continue;
-                installer_emit(ins, INSTALLER_EVENT_STEP_STARTED, name, NULL, 0);
-                if (step_has_changes(sp)) {
-                        (void) journal_step(ins->journal, name, "apply");
-                        r = apply_step(ins, sp, &err);
-                        res.changed = true;
+        r = apply_steps(ins, p, &res);
+        if (r < 0) {
+                *ret = res;
+                return r;
+        }
+        /* the rest of the plan, now that what it builds on is there (packages) */
+        if (plan_is_partial(p)) {
+                _cleanup_(plan_freep) Plan *rest = NULL;
+                _cleanup_free_ char *text = NULL;
+                r = installer_plan(ins, &rest);
+                if (r >= 0)
+                        r = plan_render_text(rest, false, &text);
+                if (r < 0)
+                        return r;
+                for (char *line = text, *nl; line && *line; line = nl ? nl + 1 : NULL) {
+                        nl = strchr(line, '\n');
+                        if (nl)
+                                *nl = '\0';
+                        installer_emit(ins, INSTALLER_EVENT_OUTPUT_LINE, "plan", line, 0);
                 }
-                if (r >= 0 && sp->step->verify) {
-                        r = sp->step->verify(ins, sp);
-                        if (r < 0 && asprintf(&err, _("verification failed: %s"), strerror(-r)) < 0)
-                                err = NULL;
+                if (plan_has_errors(rest) || plan_is_partial(rest)) {
+                        res.failed_step = "plan";
+                        res.error = strdup(_("the rest of the plan cannot be applied (see the errors above)"));
+                        (void) journal_commit(ins->journal, false, "plan", res.error);
+                        *ret = res;
+                        return -EINVAL;
                 }
-                installer_emit(ins, INSTALLER_EVENT_STEP_DONE, name, err, r);
+                r = apply_steps(ins, rest, &res);
                 if (r < 0) {
-                        res.failed_step = name;
-                        res.error = err ? err : strdup(strerror(-r));
-                        (void) journal_commit(ins->journal, false, name, res.error);
-                        journal_audit(res.transaction, name, "mxdeck: step %s failed: %s", name,
-                                      strempty(res.error));
                         *ret = res;
                         return r;
                 }
-                free(err);
-                journal_audit(res.transaction, name, "mxdeck: step %s done", name);
         }
         res.verified = true;
         r = journal_commit(ins->journal, true, NULL, NULL);

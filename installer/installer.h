@@ -83,6 +83,7 @@ typedef enum ActionKind {
         ACTION_WRITE,   /* write a whole file (atomic, backed up first) */
         ACTION_RUN,     /* run a command; the files it touches are backed up first */
         ACTION_MKDIR,   /* create a directory (removed on rollback if still empty) */
+        ACTION_UNIT,    /* a systemd unit operation over sd-bus (installer/units.h) */
         _ACTION_KIND_MAX,
 } ActionKind;
 
@@ -103,6 +104,15 @@ typedef struct Action {
         bool undo_late;        /* run it after the files are restored (a reload) */
         char **touches;        /* target paths the command changes: backed up first */
         bool ignore_failure;
+        /* RUN: the child's whole environment (NULL: spawn's clean default). Never a secret. */
+        char **envp;
+        /* RUN: a line rollback shows instead of reversing the command (undo_argv NULL):
+         * e.g. which packages were installed and how to remove them. */
+        char *report;
+        /* UNIT: the unit, the operation and its reverse (UnitOp; -1 none); undo_late as
+         * for RUN. */
+        char *unit;
+        int unit_op, unit_undo_op;
 } Action;
 
 /* A file as it is and as it will be; shown as a unified diff. */
@@ -156,6 +166,10 @@ typedef struct StepPlan {
         Note *notes;
         size_t n_notes;
         void *state;           /* the step's own, freed with step->free_state */
+        /* The later steps cannot be planned before this one is applied (packages to
+         * install: no main.cf or conf.d yet). Planning stops after it; apply applies it,
+         * plans the rest and goes on in the same transaction. */
+        bool replan_after;
 } StepPlan;
 
 typedef struct Plan {
@@ -186,6 +200,8 @@ Plan *plan_free(Plan *p);
 static inline void plan_freep(Plan **p) { if (*p) plan_free(*p); }
 
 bool plan_has_changes(const Plan *p);
+/* The plan stops at a step with replan_after: the rest is planned during apply. */
+bool plan_is_partial(const Plan *p);
 bool plan_has_errors(const Plan *p);
 size_t plan_count_conflicts(const Plan *p);
 
@@ -240,6 +256,10 @@ int installer_run(Installer *ins, const char *step, const char *const *argv,
  * -x print the whole configuration). */
 int installer_run_quiet(Installer *ins, const char *step, const char *const *argv, SpawnResult *ret);
 
+/* Runs a read-only query while planning (dpkg-query, rpm -q): through the test recorder
+ * when set, with no progress events and no journal entry. */
+int installer_query(Installer *ins, const char *const *argv, SpawnResult *ret);
+
 void installer_emit(Installer *ins, InstallerEventType type, const char *step,
                     const char *line, int result);
 
@@ -267,6 +287,8 @@ int step_plan_mkdir(StepPlan *sp, const char *path, mode_t mode, const char *own
                     const char *group);
 int step_plan_run(StepPlan *sp, const char *summary, const char *const *argv,
                   const char *const *touches, const char *const *undo_argv, Action **ret);
+/* A systemd unit operation (UnitOp of installer/units.h) and its reverse (-1: none). */
+int step_plan_unit(StepPlan *sp, int op, const char *unit, int undo_op, bool undo_late, Action **ret);
 int step_plan_preview(StepPlan *sp, const char *path, const char *old, size_t old_size,
                       const char *new, size_t new_size, bool secret, const char *via);
 int step_plan_managed(StepPlan *sp, const char *key, const char *value);

@@ -19,7 +19,13 @@
 
 #include "fileio.h"
 #include "journal.h"
+#include "deadline.h"
+#include "fiber.h"
 #include "macro.h"
+#include "units.h"
+
+#define UNIT_UNDO_TIMEOUT_MS 60000
+#define INFLIGHT_WAIT_MS 60000
 
 #define MAX_BACKUP_SIZE ((size_t) 64 * 1024 * 1024)
 #define MAX_MANIFEST_SIZE ((size_t) 64 * 1024 * 1024)
@@ -295,6 +301,27 @@ int journal_run(Journal *j, const char *step, const char *const *argv,
         return 0;
 }
 
+int journal_unit(Journal *j, const char *step, const char *op, const char *unit,
+                 const char *undo_op, bool late, unsigned *ret_seq) {
+        json_t *e = json_pack("{s:s, s:s, s:s, s:s}", "type", "unit", "step", step, "op", op, "unit", unit);
+        int r;
+
+        if (e && undo_op) {
+                json_object_set_new(e, "undo", json_string(undo_op));
+                json_object_set_new(e, "late", json_boolean(late));
+        }
+        r = append(j, e);
+        if (r < 0)
+                return r;
+        if (ret_seq)
+                *ret_seq = j->seq;
+        return 0;
+}
+
+int journal_report(Journal *j, const char *step, const char *text) {
+        return append(j, json_pack("{s:s, s:s, s:s}", "type", "report", "step", step, "text", text));
+}
+
 int journal_ran(Journal *j, unsigned seq, int status) {
         return append(j, json_pack("{s:s, s:i, s:i}", "type", "ran", "of", (int) seq, "status", status));
 }
@@ -473,6 +500,12 @@ static int transaction_info(const char *tdir, const char *id, TransactionInfo *r
                 } else if (streq(type, "run")) {
                         _cleanup_free_ char *l = argv_line(json_object_get(e, "argv"));
                         r = l ? strv_push_unique(&t.commands, &nc, l) : -ENOMEM;
+                        if (r >= 0)
+                                r = strv_push_unique(&t.steps, &ns, strempty(jstr(e, "step")));
+                } else if (streq(type, "unit")) {
+                        _cleanup_free_ char *l = NULL;
+                        r = asprintf(&l, "systemctl %s %s", strempty(jstr(e, "op")), strempty(jstr(e, "unit"))) < 0
+                                    ? -ENOMEM : strv_push_unique(&t.commands, &nc, l);
                         if (r >= 0)
                                 r = strv_push_unique(&t.steps, &ns, strempty(jstr(e, "step")));
                 } else if (streq(type, "end")) {
@@ -659,6 +692,148 @@ static int run_undo(json_t *undo, JournalSpawn spawn, void *spawn_ud, JournalNot
         return 0;
 }
 
+/* --- commands that outlived a killed run --- */
+
+/* A run killed with SIGKILL leaves the command it was running alive (posix_spawn gives the
+ * child no parent-death signal): a `postconf -e` that renames main.cf into place after
+ * rollback removed it, a `postfix start` still starting. Before rollback or a new run
+ * touches the same files, wait until every command of the transaction with no recorded end
+ * has exited: found by its exact command line in /proc/PID/cmdline. Bounded. */
+static bool cmdline_running(const char *want, size_t want_size) {
+        DIR *d = opendir("/proc");
+        struct dirent *de;
+        bool found = false;
+
+        if (!d)
+                return false;
+        while (!found && (de = readdir(d))) {
+                char path[300];
+                _cleanup_free_ char *data = NULL;
+                size_t size;
+
+                if (de->d_name[0] < '0' || de->d_name[0] > '9')
+                        continue;
+                snprintf(path, sizeof(path), "/proc/%s/cmdline", de->d_name);
+                if (read_file_bounded(path, 65536, &data, &size) < 0)
+                        continue;
+                found = size == want_size && memcmp(data, want, size) == 0;
+        }
+        closedir(d);
+        return found;
+}
+
+static void wait_inflight(json_t *m, const int *ran, size_t n, JournalNote fn, void *ud) {
+        Deadline d = deadline_in_ms(INFLIGHT_WAIT_MS);
+
+        for (size_t i = 0; i < n; i++) {
+                json_t *e = json_array_get(m, i), *argv = json_object_get(e, "argv");
+                json_int_t seq = json_integer_value(json_object_get(e, "seq"));
+                _cleanup_free_ char *want = NULL;
+                size_t len = 0;
+                bool noted = false;
+
+                if (!streq_ptr(jstr(e, "type"), "run") || !json_is_array(argv) || seq <= 0 ||
+                    (size_t) seq > n + 1 || ran[seq] != INT_MIN)
+                        continue;
+                /* argv as the kernel shows it: each argument NUL-terminated */
+                for (size_t k = 0; k < json_array_size(argv); k++)
+                        len += strlen(strempty(json_string_value(json_array_get(argv, k)))) + 1;
+                want = malloc(len + 1);
+                if (!want)
+                        return;
+                char *p = want;
+                for (size_t k = 0; k < json_array_size(argv); k++)
+                        p = stpcpy(p, strempty(json_string_value(json_array_get(argv, k)))) + 1;
+                while (cmdline_running(want, len)) {
+                        if (!noted) {
+                                _cleanup_free_ char *line = argv_line(argv);
+                                note(fn, ud, _("waiting for %s (left running by the killed run) to end"),
+                                     line ? line : "?");
+                                noted = true;
+                        }
+                        if (deadline_passed(d) || fiber_sleep(deadline_within(d, 100)) < 0) {
+                                note(fn, ud, _("it is still running: going on"));
+                                return;
+                        }
+                }
+        }
+}
+
+/* The ran[] table of a manifest: the end status of each run entry by seq, INT_MIN when
+ * none was recorded. */
+static int *ran_table(json_t *m, size_t n) {
+        int *ran = calloc(n + 2, sizeof(int));
+
+        if (!ran)
+                return NULL;
+        for (size_t i = 0; i < n + 2; i++)
+                ran[i] = INT_MIN;
+        for (size_t i = 0; i < n; i++) {
+                json_t *e = json_array_get(m, i);
+                json_int_t of = json_integer_value(json_object_get(e, "of"));
+                if (streq_ptr(jstr(e, "type"), "ran") && of > 0 && (size_t) of <= n + 1)
+                        ran[of] = (int) json_integer_value(json_object_get(e, "status"));
+        }
+        return ran;
+}
+
+int journal_wait_unfinished(const char *root, JournalNote fn, void *ud) {
+        _cleanup_strv_free_ char **ids = NULL;
+        _cleanup_free_ char *tdir = NULL, *d = NULL;
+        json_t *m = NULL;
+        size_t n;
+        int r;
+
+        if (!streq(root, "/"))
+                return 0; /* /proc shows the processes of the live system only */
+        r = list_ids(root, &ids, &n, &tdir);
+        if (r < 0 || n == 0)
+                return r;
+        /* the newest: only the last run can have been killed without a later run noticing */
+        if (asprintf(&d, "%s/%s", tdir, ids[n - 1]) < 0)
+                return -ENOMEM;
+        r = read_manifest(d, &m);
+        if (r < 0)
+                return r == -ENOENT ? 0 : r;
+        size_t me = json_array_size(m);
+        bool ended = false;
+        for (size_t i = 0; i < me; i++) {
+                const char *t = jstr(json_array_get(m, i), "type");
+                ended = ended || streq_ptr(t, "end") || streq_ptr(t, "rollback");
+        }
+        if (!ended) {
+                _cleanup_free_ int *ran = ran_table(m, me);
+                if (ran)
+                        wait_inflight(m, ran, me, fn, ud);
+        }
+        json_decref(m);
+        return 0;
+}
+
+/* The reverse of a unit operation, over sd-bus: only on the live system (a unit entry is
+ * only ever written there). */
+static int unit_undo(const char *root, json_t *e, JournalNote fn, void *ud) {
+        const char *unit = jstr(e, "unit");
+        UnitOp op = unit_op_from_string(jstr(e, "undo"));
+        _cleanup_free_ char *err = NULL;
+        int r;
+
+        if (!unit || op < 0)
+                return -EINVAL;
+        if (!streq(root, "/")) {
+                note(fn, ud, _("not reversed under %s: systemctl %s %s"), root, unit_op_to_string(op), unit);
+                return 0;
+        }
+        r = unit_run(op, unit, deadline_in_ms(UNIT_UNDO_TIMEOUT_MS), NULL, &err);
+        if (r < 0) {
+                note(fn, ud, _("systemctl %s %s failed: %s"), unit_op_to_string(op), unit,
+                     err ? err : strerror(-r));
+                return r == -ENOMEM ? r : -EIO;
+        }
+        note(fn, ud, _("%s %s (over D-Bus)"), unit_op_to_string(op), unit);
+        return 0;
+}
+
 int journal_rollback(const char *root, const char *id, JournalSpawn spawn, void *spawn_userdata,
                      JournalNote fn, void *ud) {
         _cleanup_free_ char *tdir = NULL, *d = NULL;
@@ -711,6 +886,10 @@ int journal_rollback(const char *root, const char *id, JournalSpawn spawn, void 
                         ran[of] = (int) json_integer_value(json_object_get(e, "status"));
         }
 
+        /* (under another root nothing the transaction ran matches a process of this
+         * system's /proc, short of the same command running by chance: a bounded wait) */
+        wait_inflight(m, ran, n, fn, ud);
+
         /* reverse order: the newest change is undone first */
         for (size_t i = n; i-- > 0;) {
                 json_t *e = json_array_get(m, i);
@@ -738,6 +917,18 @@ int journal_rollback(const char *root, const char *id, JournalSpawn spawn, void 
                         r = run_undo(json_object_get(e, "undo"), spawn, spawn_userdata, fn, ud);
                         if (r < 0 && r != -ENOMEM && st == INT_MIN)
                                 r = 0; /* it may never have started */
+                } else if (streq(type, "unit") && json_object_get(e, "undo") &&
+                           !json_is_true(json_object_get(e, "late"))) {
+                        json_int_t seq = json_integer_value(json_object_get(e, "seq"));
+                        int st = seq > 0 && (size_t) seq <= n + 1 ? ran[seq] : INT_MIN;
+                        if (st != INT_MIN && st != 0)
+                                continue;
+                        r = unit_undo(root, e, fn, ud);
+                        if (r < 0 && r != -ENOMEM && st == INT_MIN)
+                                r = 0;
+                } else if (streq(type, "report")) {
+                        note(fn, ud, "%s", strempty(jstr(e, "text")));
+                        continue;
                 } else
                         continue;
                 if (r == -ENOMEM) {
@@ -754,9 +945,12 @@ int journal_rollback(const char *root, const char *id, JournalSpawn spawn, void 
         /* reloads: after the files are back, so the daemons read the old configuration */
         for (size_t i = n; i-- > 0;) {
                 json_t *e = json_array_get(m, i);
-                if (streq_ptr(jstr(e, "type"), "run") && json_object_get(e, "undo") &&
-                    json_is_true(json_object_get(e, "late"))) {
-                        r = run_undo(json_object_get(e, "undo"), spawn, spawn_userdata, fn, ud);
+                if ((streq_ptr(jstr(e, "type"), "run") || streq_ptr(jstr(e, "type"), "unit")) &&
+                    json_object_get(e, "undo") && json_is_true(json_object_get(e, "late"))) {
+                        if (streq(jstr(e, "type"), "unit"))
+                                r = unit_undo(root, e, fn, ud);
+                        else
+                                r = run_undo(json_object_get(e, "undo"), spawn, spawn_userdata, fn, ud);
                         if (r == -ENOMEM) {
                                 json_decref(m);
                                 return r;

@@ -38,6 +38,14 @@ int journal_mkdir(Journal *j, const char *step, const char *path);
 int journal_run(Journal *j, const char *step, const char *const *argv,
                 const char *const *undo_argv, bool late, unsigned *ret_seq);
 int journal_ran(Journal *j, unsigned seq, int status);
+/* Records a systemd unit operation over sd-bus (installer/units.h: "enable",
+ * "reload-or-restart", ...) about to be done and the one that reverses it (NULL: none);
+ * like journal_run, with journal_ran for its end (status 0 = done). */
+int journal_unit(Journal *j, const char *step, const char *op, const char *unit,
+                 const char *undo_op, bool late, unsigned *ret_seq);
+/* Records a text that rollback shows instead of reversing something (e.g. the packages
+ * mxdeck installed, which rollback does not remove). Never a secret. */
+int journal_report(Journal *j, const char *step, const char *text);
 int journal_step(Journal *j, const char *step, const char *what);
 /* The end: "ok", or "failed" with the step and error. */
 int journal_commit(Journal *j, bool ok, const char *step, const char *error);
@@ -86,6 +94,12 @@ typedef void (*JournalNote)(const char *line, void *userdata);
  * and make the result -EIO after everything else was done. */
 int journal_rollback(const char *root, const char *id, JournalSpawn spawn, void *spawn_userdata,
                      JournalNote note, void *note_userdata);
+
+/* When the newest transaction has no end (its run was killed), waits (bounded) until the
+ * commands it had started and not seen end are no longer running: they outlive a killed
+ * mxdeck and would change files under a new run or a rollback. Live system only (root
+ * "/"); notes say what it waits for. */
+int journal_wait_unfinished(const char *root, JournalNote note, void *note_userdata);
 
 /* Takes the mxdeck lock under root: an fd to keep open, or -EBUSY. */
 int journal_lock(const char *root);

@@ -473,6 +473,8 @@ static int inspect(Installer *ins, StepPlan *sp) {
         SET("alias_maps", "hash:/etc/aliases");
         SET("alias_database", "hash:/etc/aliases");
         SET("virtual_alias_maps", "texthash:" ALIASES);
+        if (a->smtp_address_preference)
+                SET("smtp_address_preference", a->smtp_address_preference);
         if (a->users_mode == ANSWERS_USERS_VIRTUAL) {
                 for (size_t i = 0; i == 0 || a->domains[i - 1]; i++) {
                         const char *d = i == 0 ? a->domain : a->domains[i - 1];

@@ -1,6 +1,7 @@
 /* Step services: Postfix and Dovecot running with the new configuration. Without systemd
  * as PID 1 (containers, the lab host) the daemons are started or reloaded directly; with
- * systemd, through systemctl (enable, then reload-or-restart). A daemon mxdeck started is
+ * systemd, over sd-bus (installer/units.h: EnableUnitFiles, then ReloadOrRestartUnit and a
+ * bounded wait until the unit is active); rollback disables what mxdeck enabled. A daemon mxdeck started is
  * stopped again by rollback; a reload is repeated after rollback restored the files. */
 #include <errno.h>
 #include <poll.h>
@@ -15,6 +16,9 @@
 
 #include "macro.h"
 #include "steps.h"
+#include "units.h"
+
+#define QUERY_TIMEOUT_MS 10000
 
 #define START_TIMEOUT_MS 15000
 
@@ -55,6 +59,36 @@ static const Daemon daemons[] = {
           { "dovecot" }, { "doveadm", "stop" }, { "doveadm", "reload" } },
 };
 
+/* With systemd as PID 1: enable the unit if it is not (rollback disables it again), then
+ * reload-or-restart it when it is not active or the configuration changed, over sd-bus.
+ * Rollback reloads it again after the files are back, or stops it if it was not running. */
+static int plan_unit(Installer *ins, StepPlan *sp, const char *unit, bool changes) {
+        _cleanup_free_ char *file_state = NULL, *active = NULL;
+        Action *a;
+        int r;
+
+        r = unit_states(unit, deadline_in_ms(QUERY_TIMEOUT_MS), &file_state, &active);
+        if (r < 0)
+                return step_plan_note(sp, NOTE_ERROR, _("cannot ask systemd about %s: %s"), unit, strerror(-r));
+        if (streq(file_state, "disabled")) {
+                r = step_plan_unit(sp, UNIT_ENABLE, unit, UNIT_DISABLE, false, NULL);
+                if (r < 0)
+                        return r;
+        } else if (!streq(file_state, "enabled") && !streq(file_state, "static") &&
+                   !streq(file_state, "enabled-runtime") && !streq(file_state, "alias") &&
+                   !streq(file_state, "indirect") && !streq(file_state, "generated")) {
+                /* masked, not-found, bad: not ours to override */
+                return step_plan_note(sp, NOTE_ERROR, _("%s is %s: it cannot be enabled (systemctl unmask?)"),
+                                      unit, file_state);
+        }
+        bool was_active = streq(active, "active") || streq(active, "reloading");
+        if (was_active && !changes)
+                return 0;
+        r = step_plan_unit(sp, UNIT_RELOAD_OR_RESTART, unit,
+                           was_active ? UNIT_RELOAD_OR_RESTART : UNIT_STOP, was_active, &a);
+        return r;
+}
+
 static int inspect(Installer *ins, StepPlan *sp) {
         bool changes = earlier_changes(ins);
         Action *a;
@@ -65,17 +99,9 @@ static int inspect(Installer *ins, StepPlan *sp) {
                 bool running = pid_file_alive(ins, d->pid_file);
 
                 if (installer_systemd(ins)) {
-                        const char *en[] = { "systemctl", "enable", d->unit, NULL };
-                        const char *dis[] = { "systemctl", "disable", d->unit, NULL };
-                        const char *rr[] = { "systemctl", "reload-or-restart", d->unit, NULL };
-                        if (running && !changes)
-                                continue;
-                        r = step_plan_run(sp, NULL, en, (const char *const[]) { NULL }, dis, NULL);
-                        if (r >= 0)
-                                r = step_plan_run(sp, NULL, rr, (const char *const[]) { NULL }, rr, &a);
+                        r = plan_unit(ins, sp, d->unit, changes);
                         if (r < 0)
                                 return r;
-                        a->undo_late = true;
                         continue;
                 }
                 if (!running) {

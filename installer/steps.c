@@ -7,6 +7,7 @@
 
 static const Step *const steps[] = {
         &step_preflight,
+        &step_packages,
         &step_hostname,
         &step_tls,
         &step_users,

@@ -4,6 +4,7 @@
 #include "installer.h"
 
 extern const Step step_preflight;
+extern const Step step_packages;
 extern const Step step_hostname;
 extern const Step step_tls;
 extern const Step step_users;
@@ -28,6 +29,11 @@ int tls_paths(const Installer *ins, char **ret_cert, char **ret_key);
 /* The password of a user (from password_file, checked to be 0600), or -ENOENT when the
  * answers give only a hash. The caller must explicit_bzero and free it. */
 int user_password(const Installer *ins, const AnswersUser *u, char **ret, char **ret_error);
+
+/* The packages the answers need on this profile, and which of some names are installed
+ * (dpkg-query / rpm -q under the root). NULL-terminated, strv_free. */
+int packages_wanted(const DistroProfile *p, const Answers *a, char ***ret);
+int packages_installed(Installer *ins, const char *const *names, char ***ret);
 
 /* Is a user account present in ROOT/etc/passwd? */
 bool account_exists(const Installer *ins, const char *name);

@@ -16,6 +16,7 @@
 #include "health.h"
 #include "logpanel.h"
 #include "macro.h"
+#include "queuepanel.h"
 #include "termsafe.h"
 #include "tui.h"
 #include "ui.h"
@@ -422,6 +423,10 @@ int tui_run(const TuiOptions *opts) {
                 goto out;
         a.n_panels++;
         r = log_panel_new(a.event, panel_changed, &a, &a.panels[a.n_panels]);
+        if (r < 0)
+                goto out;
+        a.n_panels++;
+        r = queue_panel_new(a.event, opts->ctx->settings, interval, panel_changed, &a, &a.panels[a.n_panels]);
         if (r < 0)
                 goto out;
         a.n_panels++;

@@ -104,6 +104,12 @@ typedef struct LogClock {
         /* Local time offset cache: the offset of the last local hour converted. */
         int64_t cached_hour_key;
         int64_t cached_offset_sec;
+        /* The previous traditional timestamp "Mmm dd HH:MM:SS " and what it gave: a log
+         * writes many lines a second, and a line with the same prefix needs no arithmetic. */
+        char last_stamp[16];
+        size_t last_stamp_len;   /* 0: none */
+        int64_t last_usec;
+        int last_hour, last_yday_key;
 } LogClock;
 
 void log_clock_init(LogClock *c, int64_t now_usec);

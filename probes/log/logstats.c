@@ -17,21 +17,46 @@ static inline char lower(char c) {
         return c >= 'A' && c <= 'Z' ? (char) (c + 32) : c;
 }
 
-static uint64_t hash_key(const char *p, size_t n, bool fold, size_t at) {
-        uint64_t h = UINT64_C(1469598103934665603);
-        for (size_t i = 0; i < n; i++) {
-                char c = fold && i >= at ? lower(p[i]) : p[i];
-                h ^= (unsigned char) c;
-                h *= UINT64_C(1099511628211);
+/* Eight bytes at a time (keys are addresses and domains: 10 to 40 bytes), then a final
+ * mix; never 0 (0 marks an empty index slot). */
+static uint64_t hash_bytes(const char *p, size_t n) {
+        const uint64_t k = UINT64_C(0x9e3779b97f4a7c15);
+        uint64_t h = (uint64_t) n * k;
+        size_t i = 0;
+        for (; i + 8 <= n; i += 8) {
+                uint64_t w;
+                memcpy(&w, p + i, 8);
+                h = (h ^ w) * k;
+                h ^= h >> 31;
         }
-        return h ^ (h >> 29);
+        if (i < n) {
+                uint64_t w = 0;
+                memcpy(&w, p + i, n - i);
+                h = (h ^ w) * k;
+        }
+        h ^= h >> 29;
+        h *= UINT64_C(0xbf58476d1ce4e5b9);
+        h ^= h >> 32;
+        return h ? h : 1;
+}
+
+static uint64_t hash_key(const char *p, size_t n, bool fold, size_t at) {
+        if (!fold || at >= n)
+                return hash_bytes(p, n);
+        char buf[4096];
+        n = MIN(n, sizeof(buf));
+        memcpy(buf, p, MIN(at, n));
+        for (size_t i = at; i < n; i++)
+                buf[i] = lower(p[i]);
+        return hash_bytes(buf, n);
 }
 
 void log_map_done(LogMap *m) {
         for (size_t i = 0; i < m->n_chunks; i++)
                 free(m->chunks[i]);
         free(m->chunks);
-        free(m->slots);
+        free(m->index);
+        free(m->entries);
         *m = (LogMap) {};
 }
 
@@ -39,23 +64,25 @@ const char *log_map_key(const LogMap *m, const LogMapEntry *e) {
         return m->chunks[e->chunk] + e->off;
 }
 
+/* The index holds (hash's top 32 bits << 32 | entry number + 1): a lookup compares the
+ * hash there and touches an entry only on a likely match. */
+#define SLOT(h, i) (((h) & UINT64_C(0xffffffff00000000)) | (uint64_t) ((i) + 1))
+
 static int map_grow(LogMap *m) {
-        size_t ns = m->n_slots ? m->n_slots * 2 : 256;
-        LogMapEntry *s = calloc(ns, sizeof(LogMapEntry));
-        if (!s)
+        size_t ns = m->n_index ? m->n_index * 2 : 256;
+        uint64_t *x = calloc(ns, sizeof(uint64_t));
+        if (!x)
                 return -ENOMEM;
-        for (size_t i = 0; i < m->n_slots; i++) {
-                LogMapEntry *e = &m->slots[i];
-                if (e->len == 0 && e->hash == 0)
-                        continue;
-                size_t j = e->hash & (ns - 1);
-                while (s[j].hash != 0 || s[j].len != 0)
+        for (size_t i = 0; i < m->n; i++) {
+                uint64_t h = m->entries[i].hash;
+                size_t j = h & (ns - 1);
+                while (x[j])
                         j = (j + 1) & (ns - 1);
-                s[j] = *e;
+                x[j] = SLOT(h, i);
         }
-        free(m->slots);
-        m->slots = s;
-        m->n_slots = ns;
+        free(m->index);
+        m->index = x;
+        m->n_index = ns;
         return 0;
 }
 
@@ -75,8 +102,12 @@ static char *arena_put(LogMap *m, const char *p, size_t n, bool fold, size_t at,
                 m->chunk_used = 0;
         }
         char *d = m->chunks[m->n_chunks - 1] + m->chunk_used;
-        for (size_t i = 0; i < n; i++)
-                d[i] = fold && i >= at ? lower(p[i]) : p[i];
+        if (fold && at < n) {
+                memcpy(d, p, at);
+                for (size_t i = at; i < n; i++)
+                        d[i] = lower(p[i]);
+        } else if (n)
+                memcpy(d, p, n);
         d[n] = 0;
         *ret_chunk = (uint32_t) (m->n_chunks - 1);
         *ret_off = (uint32_t) m->chunk_used;
@@ -84,36 +115,42 @@ static char *arena_put(LogMap *m, const char *p, size_t n, bool fold, size_t at,
         return d;
 }
 
+static bool key_equal(const char *k, const char *key, size_t len, bool fold, size_t at) {
+        if (!fold || at >= len)
+                return memcmp(k, key, len) == 0;
+        if (memcmp(k, key, at) != 0)
+                return false;
+        for (size_t j = at; j < len; j++)
+                if (k[j] != lower(key[j]))
+                        return false;
+        return true;
+}
+
 static LogMapEntry *map_lookup(LogMap *m, const char *key, size_t len, bool fold, bool insert, bool *ret_new) {
         size_t at = len;
+        if (len > 4096)
+                len = 4096; /* a bounded key */
         if (fold) {
                 const char *a = len ? memchr(key, '@', len) : NULL;
                 at = a ? (size_t) (a - key) : len;
         }
-        if (len > 4096)
-                len = 4096; /* a bounded key */
         uint64_t h = hash_key(key, len, fold, at);
-        if (h == 0)
-                h = 1;
-        if (m->n_slots == 0 && (!insert || map_grow(m) < 0))
+        if (m->n_index == 0 && (!insert || map_grow(m) < 0))
                 return NULL;
-        size_t i = h & (m->n_slots - 1);
+        size_t i = h & (m->n_index - 1);
         for (;;) {
-                LogMapEntry *e = &m->slots[i];
-                if (e->hash == 0)
+                uint64_t x = m->index[i];
+                if (x == 0)
                         break;
-                if (e->hash == h && e->len == len) {
-                        const char *k = m->chunks[e->chunk] + e->off;
-                        bool same = true;
-                        for (size_t j = 0; same && j < len; j++)
-                                same = k[j] == (fold && j >= at ? lower(key[j]) : key[j]);
-                        if (same) {
+                if ((x ^ h) >> 32 == 0) {
+                        LogMapEntry *e = &m->entries[(uint32_t) x - 1];
+                        if (e->hash == h && e->len == len && key_equal(m->chunks[e->chunk] + e->off, key, len, fold, at)) {
                                 if (ret_new)
                                         *ret_new = false;
                                 return e;
                         }
                 }
-                i = (i + 1) & (m->n_slots - 1);
+                i = (i + 1) & (m->n_index - 1);
         }
         if (!insert)
                 return NULL;
@@ -121,16 +158,26 @@ static LogMapEntry *map_lookup(LogMap *m, const char *key, size_t len, bool fold
                 m->dropped++;
                 return NULL;
         }
-        if ((m->n + 1) * 4 > m->n_slots * 3) {
+        if ((m->n + 1) * 4 > m->n_index * 3) {
                 if (map_grow(m) < 0)
                         return NULL;
                 return map_lookup(m, key, len, fold, true, ret_new);
         }
-        LogMapEntry *e = &m->slots[i];
+        if (m->n == m->n_alloc) {
+                /* realloc: a big array moves by mremap, its pages are not touched again */
+                size_t na = m->n_alloc ? m->n_alloc * 2 : 64;
+                LogMapEntry *ne = realloc(m->entries, na * sizeof(LogMapEntry));
+                if (!ne)
+                        return NULL;
+                m->entries = ne;
+                m->n_alloc = na;
+        }
         uint32_t chunk, off;
         if (!arena_put(m, key, len, fold, at, &chunk, &off))
                 return NULL;
+        LogMapEntry *e = &m->entries[m->n];
         *e = (LogMapEntry) { .hash = h, .chunk = chunk, .off = off, .len = (uint32_t) len };
+        m->index[i] = SLOT(h, m->n);
         m->n++;
         if (ret_new)
                 *ret_new = true;
@@ -145,11 +192,18 @@ LogMapEntry *log_map_find(const LogMap *m, const char *key, size_t len, bool fol
         return map_lookup((LogMap *) m, key, len, fold, false, NULL);
 }
 
+size_t log_map_count(const LogMap *m, unsigned index) {
+        size_t n = 0;
+        for (size_t i = 0; i < m->n; i++)
+                n += m->entries[i].v[index] > 0;
+        return n;
+}
+
 size_t log_map_top(const LogMap *m, unsigned index, LogMapEntry **ret, size_t n) {
         size_t k = 0;
-        for (size_t i = 0; i < m->n_slots && n > 0; i++) {
-                LogMapEntry *e = &m->slots[i];
-                if (e->hash == 0 || e->v[index] == 0)
+        for (size_t i = 0; i < m->n && n > 0; i++) {
+                LogMapEntry *e = &m->entries[i];
+                if (e->v[index] == 0)
                         continue;
                 /* insertion into the sorted top list */
                 size_t pos = k;
@@ -173,51 +227,56 @@ size_t log_map_top(const LogMap *m, unsigned index, LogMapEntry **ret, size_t n)
 
 /* ---- in-flight queue ids ---- */
 
-/* The order ring remembers (qid, seq) in insertion order; a removed message leaves a stale
- * ring entry behind (its seq no longer matches), skipped when it comes round. The ring is
- * twice the table, so the table never holds more than LOG_INFLIGHT_MAX live messages. */
-#define ORDER_MAX (LOG_INFLIGHT_MAX * 2)
+/* Open addressing by qid hash, up to 3/4 full. When LOG_INFLIGHT_MAX messages are in
+ * flight, one sweep drops every message older than the newest LOG_INFLIGHT_MAX / 2 (by
+ * insertion order): at least half of them, so the sweeps cost O(1) per message, and no
+ * order list is kept (it was as big as the table, and memory touched costs page faults). */
 
 static uint64_t hash_qid(const char *p, size_t n) {
         return hash_key(p, n, false, n);
 }
 
-#define INFLIGHT_SLOTS_MIN 1024u
+#define INFLIGHT_SLOTS_MIN 32768u
+#define INFLIGHT_SLOTS_MAX ((size_t) LOG_INFLIGHT_MAX * 2)
 
 static int inflight_init(LogInflight *f) {
         *f = (LogInflight) {};
-        /* The table grows with what is in flight (up to twice LOG_INFLIGHT_MAX slots), so a
-         * log whose messages come and go stays in the cache. */
+        /* Room for 24576 messages in flight before it grows: 2 MiB of address space, of
+         * which a small log touches a few pages only (growing from small would fault in
+         * every intermediate table too). */
         f->n_slots = INFLIGHT_SLOTS_MIN;
         f->slots = calloc(f->n_slots, sizeof(LogMessage));
-        f->order = calloc(ORDER_MAX, sizeof(LogOrder));
-        if (!f->slots || !f->order)
-                return -ENOMEM;
-        return 0;
+        return f->slots ? 0 : -ENOMEM;
 }
 
-static int inflight_grow(LogInflight *f) {
-        size_t ns = f->n_slots * 2;
+/* Moves the messages into a table of ns slots, leaving out those with seq < min_seq. */
+static int inflight_rebuild(LogInflight *f, size_t ns, uint64_t min_seq) {
         LogMessage *s = calloc(ns, sizeof(LogMessage));
         if (!s)
                 return -ENOMEM;
+        size_t n = 0;
         for (size_t i = 0; i < f->n_slots; i++) {
                 if (!f->slots[i].qid[0])
                         continue;
+                if (f->slots[i].seq < min_seq) {
+                        f->evicted++;
+                        continue;
+                }
                 size_t j = f->slots[i].hash & (ns - 1);
                 while (s[j].qid[0])
                         j = (j + 1) & (ns - 1);
                 s[j] = f->slots[i];
+                n++;
         }
         free(f->slots);
         f->slots = s;
         f->n_slots = ns;
+        f->n = n;
         return 0;
 }
 
 static void inflight_done(LogInflight *f) {
         free(f->slots);
-        free(f->order);
         *f = (LogInflight) {};
 }
 
@@ -269,45 +328,30 @@ static void inflight_remove(LogInflight *f, const char *qid, size_t n) {
                 inflight_delete_slot(f, slot);
 }
 
-/* Pops the oldest ring entry; evicts its message when still in flight. */
-static void order_pop(LogInflight *f) {
-        LogOrder *o = &f->order[f->order_head];
-        f->order_head = (f->order_head + 1) % ORDER_MAX;
-        f->order_n--;
-        size_t slot;
-        LogMessage *m = inflight_find(f, o->qid, strlen(o->qid), &slot);
-        if (m && m->seq == o->seq) {
-                f->evicted++;
-                inflight_delete_slot(f, slot);
-        }
-}
-
 static LogMessage *inflight_get(LogInflight *f, const char *qid, size_t n) {
         size_t slot;
         LogMessage *m = inflight_find(f, qid, n, &slot);
         if (m || n == 0 || n >= sizeof(m->qid))
                 return m;
-        bool popped = false;
-        while (f->order_n >= ORDER_MAX || f->n >= LOG_INFLIGHT_MAX) {
-                order_pop(f);
-                popped = true;
-        }
-        if ((f->n + 1) * 2 > f->n_slots && f->n_slots < (size_t) LOG_INFLIGHT_MAX * 2) {
-                if (inflight_grow(f) < 0)
+        bool moved = false;
+        if (f->n >= LOG_INFLIGHT_MAX) {
+                /* seq numbers the messages 1, 2, ...: keep the newest half of the bound */
+                if (inflight_rebuild(f, f->n_slots, f->seq - LOG_INFLIGHT_MAX / 2 + 1) < 0)
                         return NULL;
-                popped = true;
+                moved = true;
         }
-        if (popped)
+        if ((f->n + 1) * 4 > f->n_slots * 3 && f->n_slots < INFLIGHT_SLOTS_MAX) {
+                if (inflight_rebuild(f, f->n_slots * 2, 0) < 0)
+                        return NULL;
+                moved = true;
+        }
+        if (moved)
                 (void) inflight_find(f, qid, n, &slot);
         m = &f->slots[slot];
         *m = (LogMessage) { .seq = ++f->seq, .hash = (uint32_t) hash_qid(qid, n) };
         memcpy(m->qid, qid, n);
         m->qid[n] = 0;
         f->n++;
-        LogOrder *o = &f->order[(f->order_head + f->order_n) % ORDER_MAX];
-        memcpy(o->qid, m->qid, n + 1);
-        o->seq = m->seq;
-        f->order_n++;
         return m;
 }
 

@@ -9,7 +9,9 @@
 
 #include "logline.h"
 
-/* A string -> counters map (open addressing, strings in an arena). */
+/* A string -> counters map: an open-addressing index over a dense array of entries in
+ * insertion order, strings in an arena. An entry pointer stays valid until the next
+ * log_map_get on the same map. */
 typedef struct LogMapEntry {
         uint64_t hash;
         uint32_t chunk, off, len; /* where the key lives in the arena */
@@ -17,8 +19,10 @@ typedef struct LogMapEntry {
 } LogMapEntry;
 
 typedef struct LogMap {
-        LogMapEntry *slots;
-        size_t n_slots, n;
+        uint64_t *index;          /* 0 = empty, else hash's top half | entry number + 1 */
+        size_t n_index;
+        LogMapEntry *entries;     /* n used of n_alloc */
+        size_t n, n_alloc;
         char **chunks;
         size_t n_chunks, chunk_used;
         size_t max_entries; /* 0 = unbounded; else further keys go to `dropped` */
@@ -31,6 +35,8 @@ void log_map_done(LogMap *m);
 LogMapEntry *log_map_get(LogMap *m, const char *key, size_t len, bool fold_domain, bool *ret_new);
 LogMapEntry *log_map_find(const LogMap *m, const char *key, size_t len, bool fold);
 const char *log_map_key(const LogMap *m, const LogMapEntry *e);
+/* How many entries have v[index] > 0. */
+size_t log_map_count(const LogMap *m, unsigned index);
 /* The n biggest entries by v[index] (ties by key), into ret (caller's array of n). */
 size_t log_map_top(const LogMap *m, unsigned index, LogMapEntry **ret, size_t n);
 
@@ -50,17 +56,10 @@ typedef struct LogMessage {
 
 #define LOG_INFLIGHT_MAX 65536u
 
-typedef struct LogOrder {
-        char qid[24];
-        uint64_t seq;
-} LogOrder;
-
 typedef struct LogInflight {
         LogMessage *slots;   /* open addressing by qid hash */
         size_t n_slots, n;
         uint64_t seq, evicted;
-        LogOrder *order;     /* ring in insertion order (see logstats.c) */
-        size_t order_head, order_n;
 } LogInflight;
 
 enum {

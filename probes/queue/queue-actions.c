@@ -195,3 +195,37 @@ int queue_flush(const char *site, char **ret_output, char **ret_error) {
         spawn_result_done(&sr);
         return r;
 }
+
+int queue_show_message(const char *id, size_t max_output, Deadline deadline, bool keep_tabs, char **ret_text,
+                       bool *ret_truncated, char **ret_error) {
+        const char *argv[] = { "postcat", "-q", id, NULL };
+        SpawnOptions so = { .argv = argv, .max_output = max_output, .timeout_ms = 30000, .deadline = deadline };
+        SpawnResult sr = {};
+        _cleanup_free_ char *err = NULL;
+        int r;
+
+        *ret_error = NULL;
+        if (!queue_id_is_valid(id))
+                return -EINVAL;
+        r = spawn_run(&so, &sr);
+        if (r < 0) {
+                *ret_error = termsafe_strdup(strerror(-r), 0);
+                return r;
+        }
+        r = termsafe_dup(sr.out, sr.out_size, TERMSAFE_KEEP_NEWLINE | (keep_tabs ? TERMSAFE_KEEP_TAB : 0), ret_text);
+        if (r >= 0)
+                r = termsafe_dup(sr.err, sr.err_size, 0, &err);
+        if (r < 0) {
+                spawn_result_done(&sr);
+                free(*ret_text);
+                *ret_text = NULL;
+                return r;
+        }
+        *ret_truncated = sr.out_truncated;
+        if (!spawn_result_ok(&sr)) {
+                r = sr.timed_out ? -ETIMEDOUT : -EIO;
+                *ret_error = TAKE_PTR(err);
+        }
+        spawn_result_done(&sr);
+        return r;
+}

@@ -48,3 +48,10 @@ int queue_action_run(QueueAction a, char *const *ids, size_t n_ids, const QueueS
 
 /* postqueue -f (site NULL) or postqueue -s SITE. */
 int queue_flush(const char *site, char **ret_output, char **ret_error);
+
+/* `postcat -q ID`: envelope, headers and body, at most max_output bytes (*ret_truncated
+ * says whether more was cut), made terminal-safe (newlines kept; tabs too when keep_tabs).
+ * Returns 0; -EINVAL for an invalid id (nothing run); -EIO or -ETIMEDOUT when postcat
+ * failed (*ret_text still has what it printed, *ret_error its complaint). */
+int queue_show_message(const char *id, size_t max_output, Deadline deadline, bool keep_tabs, char **ret_text,
+                       bool *ret_truncated, char **ret_error);

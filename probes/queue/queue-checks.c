@@ -177,7 +177,7 @@ int check_queue(const CheckContext *ctx, FindingList *out) {
                 return 0;
         }
         r = queue_findings(ctx->settings, &s, (int64_t) time(NULL),
-                           used == QUEUE_SOURCE_FILES ? "queue files" : "postqueue -j", out);
+                           queue_source_describe(used), out);
         queue_snapshot_done(&s);
         return r;
 }

@@ -368,7 +368,9 @@ int queue_summary_build(const QueueSnapshot *s, QueueSummary *ret) {
                 if (!(c = countmap_get(&senders, sender)))
                         goto fail;
                 c->count++;
-                if (!(c = countmap_get(&sdomains, *m->sender ? address_domain(m->sender, buf, sizeof(buf)) : "MAILER-DAEMON")))
+                /* the null sender ("", or MAILER-DAEMON as postqueue writes it) has no domain */
+                bool null_sender = !*m->sender || streq(m->sender, "MAILER-DAEMON");
+                if (!(c = countmap_get(&sdomains, null_sender ? "MAILER-DAEMON" : address_domain(m->sender, buf, sizeof(buf)))))
                         goto fail;
                 c->count++;
 

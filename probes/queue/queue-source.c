@@ -7,12 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "macro.h"
 #include "queue-file.h"
 #include "queue-json.h"
 #include "queue-source.h"
+#include "queue-text.h"
 #include "subprocess.h"
 #include "termsafe.h"
 
@@ -21,7 +23,23 @@ static const char *const source_names[_QUEUE_SOURCE_MAX] = {
         [QUEUE_SOURCE_FILES] = "files",
         [QUEUE_SOURCE_POSTQUEUE] = "postqueue",
         [QUEUE_SOURCE_INPUT] = "input",
+        [QUEUE_SOURCE_POSTQUEUE_TEXT] = "postqueue-p",
 };
+
+const char *queue_source_describe(QueueSourceKind k) {
+        switch (k) {
+        case QUEUE_SOURCE_FILES:
+                return "queue files";
+        case QUEUE_SOURCE_POSTQUEUE:
+                return "postqueue -j";
+        case QUEUE_SOURCE_POSTQUEUE_TEXT:
+                return "postqueue -p";
+        case QUEUE_SOURCE_INPUT:
+                return "a saved listing";
+        default:
+                return "?";
+        }
+}
 
 const char *queue_source_to_string(QueueSourceKind k) {
         return k >= 0 && k < _QUEUE_SOURCE_MAX ? source_names[k] : NULL;
@@ -476,37 +494,76 @@ out:
 
 #define POSTQUEUE_MAX_OUTPUT ((size_t) 512 * 1024 * 1024)
 
-static int load_postqueue(const QueueSourceOptions *o, QueueSnapshot *s, char **ret_error) {
-        static const char *const argv[] = { "postqueue", "-j", NULL };
+/* Postfix before 3.1 has no -j: its postqueue complains about the option (getopt's
+ * "invalid option -- 'j'", or a usage line) and exits non-zero. */
+static bool refused_j(const SpawnResult *res) {
+        if (spawn_result_ok(res) || res->timed_out || !res->err)
+                return false;
+        return strstr(res->err, "invalid option") || strstr(res->err, "illegal option") ||
+               strstr(res->err, "unrecognized option") || strstr(res->err, "usage:");
+}
+
+/* postqueue's listing, parsed as it arrives (bounded memory: no copy of the whole
+ * listing); stderr is kept (small) for the complaint. */
+typedef struct PostqueueStream {
+        bool text;
+        PqjsonReader json;
+        PqtextReader plain;
+        uint64_t bytes;
+} PostqueueStream;
+
+static int postqueue_output(const char *data, size_t size, void *userdata) {
+        PostqueueStream *st = userdata;
+        st->bytes += size;
+        if (st->bytes > POSTQUEUE_MAX_OUTPUT)
+                return -EFBIG;
+        return st->text ? pqtext_feed(&st->plain, data, size) : pqjson_feed(&st->json, data, size);
+}
+
+static int load_postqueue(const QueueSourceOptions *o, bool text, QueueSnapshot *s, QueueSourceKind *ret_used,
+                          char **ret_error) {
+        const char *argv[] = { "postqueue", text ? "-p" : "-j", NULL };
+        PostqueueStream st = { .text = text };
         SpawnOptions so = { .argv = argv, .timeout_ms = o->timeout_ms, .deadline = o->deadline,
-                            .max_output = POSTQUEUE_MAX_OUTPUT };
+                            .max_output = 64 * 1024, .on_output = postqueue_output, .userdata = &st };
         SpawnResult res = {};
-        PqjsonReader rd;
         int r;
 
+        pqjson_init(&st.json, s, "postqueue -j");
+        pqtext_init(&st.plain, s, "postqueue -p", (int64_t) time(NULL));
         r = spawn_run(&so, &res);
-        if (r < 0) {
-                set_error(ret_error, _("cannot run postqueue: %s"), strerror(-r));
-                return r;
-        }
-        if (res.timed_out || !spawn_result_ok(&res) || res.out_truncated) {
-                _cleanup_free_ char *why = first_line(res.err_size ? res.err : res.out,
-                                                      res.err_size ? res.err_size : res.out_size);
-                if (res.timed_out)
-                        set_error(ret_error, _("postqueue -j did not finish in time"));
-                else if (res.out_truncated)
-                        set_error(ret_error, _("postqueue -j printed more than %zu MiB"),
-                                  POSTQUEUE_MAX_OUTPUT >> 20);
-                else
-                        set_error(ret_error, _("postqueue -j failed: %s"), why && *why ? why : _("no message"));
+        if (r >= 0 && !text && refused_j(&res)) {
+                /* start over: anything it printed on stdout was no listing */
+                queue_snapshot_done(s);
+                pqjson_done(&st.json);
+                pqtext_done(&st.plain);
                 spawn_result_done(&res);
-                return -EIO;
+                return load_postqueue(o, true, s, ret_used, ret_error);
         }
-        pqjson_init(&rd, s, "postqueue -j");
-        r = pqjson_feed(&rd, res.out, res.out_size);
-        if (r >= 0)
-                r = pqjson_finish(&rd);
-        pqjson_done(&rd);
+        if (r < 0) {
+                if (r == -EFBIG)
+                        set_error(ret_error, _("postqueue %s printed more than %zu MiB"), argv[1],
+                                  POSTQUEUE_MAX_OUTPUT >> 20);
+                else if (r != -ENOMEM)
+                        set_error(ret_error, _("cannot run postqueue: %s"), strerror(-r));
+                goto out;
+        }
+        if (res.timed_out || !spawn_result_ok(&res)) {
+                _cleanup_free_ char *why = first_line(res.err ? res.err : "", res.err_size);
+                if (res.timed_out)
+                        set_error(ret_error, _("postqueue %s did not finish in time"), argv[1]);
+                else
+                        set_error(ret_error, _("postqueue %s failed: %s"), argv[1],
+                                  why && *why ? why : _("no message"));
+                r = -EIO;
+                goto out;
+        }
+        r = text ? pqtext_finish(&st.plain) : pqjson_finish(&st.json);
+        if (r >= 0 && ret_used)
+                *ret_used = text ? QUEUE_SOURCE_POSTQUEUE_TEXT : QUEUE_SOURCE_POSTQUEUE;
+out:
+        pqjson_done(&st.json);
+        pqtext_done(&st.plain);
         spawn_result_done(&res);
         return r;
 }
@@ -514,6 +571,8 @@ static int load_postqueue(const QueueSourceOptions *o, QueueSnapshot *s, char **
 static int load_input(const char *path, QueueSnapshot *s, char **ret_error) {
         _cleanup_fclose_ FILE *f = NULL;
         PqjsonReader rd;
+        PqtextReader td;
+        bool first = true, text = false;
         char buf[65536];
         int r = 0;
 
@@ -527,9 +586,15 @@ static int load_input(const char *path, QueueSnapshot *s, char **ret_error) {
                 return r;
         }
         pqjson_init(&rd, s, streq(path, "-") ? "stdin" : path);
+        pqtext_init(&td, s, streq(path, "-") ? "stdin" : path, (int64_t) time(NULL));
         for (;;) {
                 size_t n = fread(buf, 1, sizeof(buf), f);
-                if (n > 0 && (r = pqjson_feed(&rd, buf, n)) < 0)
+                if (first && n > 0) {
+                        /* a saved postqueue -p listing (an older Postfix) or -j */
+                        text = pqtext_looks_like(buf, n);
+                        first = false;
+                }
+                if (n > 0 && (r = text ? pqtext_feed(&td, buf, n) : pqjson_feed(&rd, buf, n)) < 0)
                         break;
                 if (n < sizeof(buf)) {
                         if (ferror(f)) {
@@ -540,8 +605,9 @@ static int load_input(const char *path, QueueSnapshot *s, char **ret_error) {
                 }
         }
         if (r >= 0)
-                r = pqjson_finish(&rd);
+                r = text ? pqtext_finish(&td) : pqjson_finish(&rd);
         pqjson_done(&rd);
+        pqtext_done(&td);
         return r;
 }
 
@@ -570,7 +636,10 @@ int queue_load(const QueueSourceOptions *o, QueueSnapshot *ret, QueueSourceKind 
                         if (kind == QUEUE_SOURCE_FILES && !qdir)
                                 return -ENOMEM;
                 }
-                r = kind == QUEUE_SOURCE_FILES ? load_files(o, qdir, &s, ret_error) : load_postqueue(o, &s, ret_error);
+                if (kind == QUEUE_SOURCE_FILES)
+                        r = load_files(o, qdir, &s, ret_error);
+                else
+                        r = load_postqueue(o, kind == QUEUE_SOURCE_POSTQUEUE_TEXT, &s, &kind, ret_error);
         }
         if (r >= 0)
                 r = queue_snapshot_finish(&s);

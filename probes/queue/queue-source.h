@@ -14,16 +14,23 @@ typedef enum QueueSourceKind {
         QUEUE_SOURCE_FILES,
         QUEUE_SOURCE_POSTQUEUE,
         QUEUE_SOURCE_INPUT,
+        /* `postqueue -p`, the text listing: what QUEUE_SOURCE_POSTQUEUE falls back to when
+         * postqueue refuses -j (Postfix before 3.1). Chosen directly only by tests and by
+         * the hidden `--source postqueue-p`, to check the fallback on a newer Postfix. */
+        QUEUE_SOURCE_POSTQUEUE_TEXT,
         _QUEUE_SOURCE_MAX,
         _QUEUE_SOURCE_INVALID = -EINVAL,
 } QueueSourceKind;
 
 const char *queue_source_to_string(QueueSourceKind k);
+/* For people: "queue files", "postqueue -j", "postqueue -p", "a saved listing". */
+const char *queue_source_describe(QueueSourceKind k);
 QueueSourceKind queue_source_from_string(const char *s);
 
 typedef struct QueueSourceOptions {
         QueueSourceKind kind;
-        const char *input;            /* QUEUE_SOURCE_INPUT: a file of postqueue -j output, "-" stdin */
+        const char *input;            /* QUEUE_SOURCE_INPUT: a file of postqueue -j (or -p)
+                                       * output, "-" stdin */
         const char *queue_directory;  /* NULL: `postconf -h queue_directory` */
         uint32_t queues;              /* files: read only these (bit set), 0 = all */
         bool reasons;                 /* files: read the defer logs (delay reasons) */

@@ -7,6 +7,7 @@
 #
 # Run as root from the source tree, after building:
 #   MXDECK=/path/to/build/cli/mxdeck tests/bench/bench-queue.sh [MESSAGES] [REPETITIONS]
+# MXDECK_BASE=/path/to/an/older/mxdeck adds that binary's postqueue path (before/after).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 itest=$(cd "$here/../integration" && pwd)
@@ -94,6 +95,12 @@ bench() { # bench NAME CMD...: median wall ms and median peak RSS KiB into $T/NA
 
 bench postqueue postqueue -j
 bench mxdeck_pq "$MXDECK" queue shape --queue deferred --source postqueue
+bench mxdeck_pqp "$MXDECK" queue shape --queue deferred --source postqueue-p
+names="qshape mxdeck postqueue mxdeck_pq mxdeck_pqp"
+if [ -n "${MXDECK_BASE:-}" ]; then
+        bench base_pq "$MXDECK_BASE" queue shape --queue deferred --source postqueue
+        names="$names base_pq"
+fi
 bench qshape qshape deferred
 bench mxdeck "$MXDECK" queue shape --queue deferred
 
@@ -117,12 +124,14 @@ sys.exit(1 if bad else 0)
 PY
 
 printf '%-44s %10s %12s\n' "" "wall (ms)" "peak RSS"
-for name in qshape mxdeck postqueue mxdeck_pq; do
+for name in $names; do
         case $name in
         qshape) label="qshape deferred" ;;
         mxdeck) label="mxdeck queue shape --queue deferred (files)" ;;
         postqueue) label="postqueue -j" ;;
         mxdeck_pq) label="mxdeck queue shape --source postqueue" ;;
+        mxdeck_pqp) label="... --source postqueue-p (Postfix < 3.1)" ;;
+        base_pq) label="MXDECK_BASE ... --source postqueue" ;;
         esac
         printf '%-44s %10s %9s KiB\n' "$label" "$(cat "$T/$name.ms")" "$(cat "$T/$name.kib")"
 done

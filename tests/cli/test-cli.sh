@@ -107,7 +107,7 @@ run 3 '^MXDECK UNKNOWN: .*bad settings'   "nagios: settings error on stdout" -- 
 if head -1 "$T/out" | grep -q '^MXDECK UNKNOWN'; then ok "nagios: the UNKNOWN line is on stdout"; else bad "nagios: stdout was: $(head -1 "$T/out")"; fi
 
 # setup, rollback, history: usage, bad answers refused with file and line before any change,
-# the example answers file accepted (its plan stops at preflight: no Postfix under the root).
+# the example answers file accepted (its plan stops at the packages step: none under the root).
 run 0 '^Usage: mxdeck setup'                 "setup --help"                  -- setup --help
 run 2 'answers FILE is required'             "setup without --answers"       -- setup
 run 2 'needs an absolute path'               "setup --root relative"         -- setup --answers x --root rel
@@ -115,7 +115,9 @@ printf '[server]\nhostname = mail\ndomain = example.com\n' >"$T/bad-answers.ini"
 run 2 'bad-answers.ini:2: \[server\] hostname .mail. is not a fully qualified' "setup: bad answers named with line" -- setup --answers "$T/bad-answers.ini" --dry-run
 mkdir -p "$T/root/etc"
 printf 'ID=debian\nVERSION_ID="12"\n' >"$T/root/etc/os-release"
-run 4 'Postfix and Dovecot must be installed first: apt-get install' "setup: example answers, no Postfix under the root" -- setup --answers "$MXDECK_SOURCE_ROOT/docs/answers.example.ini" --root "$T/root" --dry-run
+run 0 'to install: postfix dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd; the other steps' "setup: example answers, no Postfix under the root: the packages first" -- setup --answers "$MXDECK_SOURCE_ROOT/docs/answers.example.ini" --root "$T/root" --dry-run
+sed 's/^install = yes/install = no/' "$MXDECK_SOURCE_ROOT/docs/answers.example.ini" >"$T/noinstall.ini"
+run 4 'not installed: postfix .*\[packages\] install = no' "setup: [packages] install = no, nothing installed: refused" -- setup --answers "$T/noinstall.ini" --root "$T/root" --dry-run
 if [ -e "$T/root/var/lib/mxdeck/transactions" ]; then bad "a refused plan started a transaction"; else ok "a refused plan changed nothing"; fi
 run 0 'No transactions'                      "history with none"             -- history --root "$T/root"
 run 3 'Nothing to roll back'                 "rollback with none"            -- rollback --root "$T/root"

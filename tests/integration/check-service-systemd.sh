@@ -6,7 +6,10 @@
 # Debian's layout (postfix.service a oneshot wrapper around postfix@-.service) and in RHEL's
 # (one forking postfix.service). Needs root, overlayfs, debootstrap and, on the first run
 # only, Debian's mirror (MXDECK_TEST_DEBIAN_MIRROR overrides it).
+# With the argument "setup" (the test setup-systemd): the same booted rootfs, and instead of
+# the service checks, mxdeck setup run in there (units enabled and active, then rollback).
 set -u
+MODE=${1:-checks}
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 require_lab
@@ -213,6 +216,7 @@ ok "systemd booted as PID 1 ($(in_ns systemctl is-system-running))"
         note "failed units: $(in_ns systemctl --failed --plain --no-legend | tr '\n' ' ')"
 in_ns mxdeck --version >/dev/null 2>&1 || fail "mxdeck cannot run in the rootfs: $(in_ns ldd /usr/local/bin/mxdeck 2>&1 | grep 'not found' | tr '\n' ' ')"
 
+if [ "$MODE" != setup ]; then
 phase_start checks
 # check: mxdeck check --only service --format json in there; $T/out.json and $T/rc.
 T=$W/out
@@ -343,6 +347,58 @@ check
 expect_eq "$(status_of service.postfix)" critical "RHEL layout: stopped: critical"
 expect_match "$(field_of service.postfix summary)" "postfix.service: inactive/dead" "RHEL layout: summary"
 phase_end
+fi
+
+if [ "$MODE" = setup ]; then
+T=$W/out
+mkdir -p "$T"
+sysctl_() { in_ns systemctl "$@" >"$T/systemctl.out" 2>&1 || not_ok "systemctl $*: $(tail -2 "$T/systemctl.out")"; }
+_inactive() { [ "$(in_ns systemctl is-active "$1")" = inactive ]; }
+wait_inactive() { wait_for 10 _inactive "$1" || not_ok "$1 still $(in_ns systemctl is-active "$1") 10 s after stop"; }
+# mxdeck setup on this booted host: with systemd as PID 1 the services step enables
+# and reload-or-restarts the units over sd-bus and waits until they are active; rollback
+# disables what it enabled and stops what it started. Both units start disabled and stopped.
+phase_start setup
+sysctl_ disable --now postfix.service dovecot.service dovecot.socket
+wait_inactive postfix@-.service
+in_ns sh -c 'umask 077; printf "S3tup-in-systemd\n" >/root/bob.pw
+printf "[server]\nhostname = mail.lab.test\ndomain = lab.test\n[users]\nmode = system\n[user bob]\npassword_file = /root/bob.pw\n[dovecot]\nprotocols = imap pop3\n" >/root/answers.ini'
+in_ns sh -c 'cd /etc && find . -type f -exec sha256sum {} + | sort' >"$T/etc-before"
+in_ns mxdeck setup --answers /root/answers.ini --yes >"$T/setup.out" 2>&1
+rc=$?
+expect_eq "$rc" 0 "setup on a booted systemd host: applied and verified"
+[ "$rc" = 0 ] || tail -25 "$T/setup.out" | sed 's/^/# /'
+expect_match "$(cat "$T/setup.out")" "systemctl enable postfix.service \(over D-Bus\)" "setup enabled postfix.service over D-Bus"
+expect_match "$(cat "$T/setup.out")" "systemctl reload-or-restart dovecot.service \(over D-Bus\)" "setup started dovecot.service over D-Bus"
+for u in postfix.service dovecot.service; do
+        expect_eq "$(in_ns systemctl is-enabled "$u")" enabled "after setup: $u enabled"
+        expect_eq "$(in_ns systemctl is-active "$u")" active "after setup: $u active"
+done
+expect_eq "$(in_ns systemctl is-active postfix@-.service)" active "after setup: postfix@-.service (the master) active"
+in_ns mxdeck setup --answers /root/answers.ini --yes >"$T/setup2.out" 2>&1
+expect_eq "$?" 3 "setup again: nothing to change"
+in_ns mxdeck rollback >"$T/rollback.out" 2>&1
+rc=$?
+expect_eq "$rc" 0 "rollback on the systemd host"
+[ "$rc" = 0 ] || tail -15 "$T/rollback.out" | sed 's/^/# /'
+expect_match "$(cat "$T/rollback.out")" "disable postfix.service \(over D-Bus\)" "rollback disabled postfix.service over D-Bus"
+for u in postfix.service dovecot.service; do
+        expect_eq "$(in_ns systemctl is-enabled "$u")" disabled "after rollback: $u disabled again"
+done
+_stopped() { [ "$(in_ns systemctl is-active dovecot.service)" != active ] && [ "$(in_ns systemctl is-active postfix@-.service)" != active ]; }
+if wait_for 10 _stopped; then
+        ok "after rollback: both stopped again"
+else
+        not_ok "after rollback: dovecot $(in_ns systemctl is-active dovecot.service), postfix@- $(in_ns systemctl is-active postfix@-.service)"
+fi
+in_ns sh -c 'cd /etc && find . -type f -exec sha256sum {} + | sort' >"$T/etc-after"
+if cmp -s "$T/etc-before" "$T/etc-after"; then
+        ok "after rollback: every file under /etc as before"
+else
+        not_ok "after rollback: /etc differs: $(diff "$T/etc-before" "$T/etc-after" | head -6 | tr '\n' ' ')"
+fi
+phase_end
+fi
 
 phase_start teardown
 ns_pid=$unshare_pid

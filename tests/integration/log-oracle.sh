@@ -230,10 +230,37 @@ qid=$(grep -m1 'oracle-bounce' "$T/mail.log" | sed -n 's/.*\]: \([0-9A-Za-z]*\):
 expect_match "$(cat "$T/trace-b.txt")" "sender non-delivery notification" "trace by queue id shows the bounce it caused"
 expect_match "$(cat "$T/trace-b.txt")" "saved mail to INBOX" "... and that bounce's own delivery"
 
+# The same trace as mxdeck.logtrace/1: both queue ids, the session, the save, in log order.
+"$MXDECK" log trace '<oracle-1@lab.test>' --file "$T/mail.log" --format json >"$T/trace.json" ||
+        not_ok "trace --format json failed"
+expect_eq "$(jq_ "$T/trace.json" 'd["schema"]')" mxdeck.logtrace/1 "trace JSON: schema"
+expect_eq "$(jq_ "$T/trace.json" 'len(d["queue_ids"])')" 2 "trace JSON: the submission's and the re-injected queue ids"
+expect_eq "$(jq_ "$T/trace.json" 'd["message_ids"]')" "['oracle-1@lab.test']" "trace JSON: the Message-ID"
+expect_eq "$(jq_ "$T/trace.json" 'len(d["events"])')" "$(grep -vc '^-- ' "$T/trace.txt")" "trace JSON: as many events as the text trace has lines"
+expect_eq "$(jq_ "$T/trace.json" 'sum(1 for e in d["events"] if e["kind"] == "removed")')" 2 "trace JSON: both removals"
+expect_eq "$(jq_ "$T/trace.json" '[e["new_queue_id"] in d["queue_ids"] for e in d["events"] if "new_queue_id" in e]')" "[True]" \
+        "trace JSON: the filter hop's 'queued as' names the other queue id"
+expect_eq "$(jq_ "$T/trace.json" '[e["kind"] for e in d["events"] if e["part"] == "session"][0]')" connect \
+        "trace JSON: the session part starts at its connect"
+expect_eq "$(jq_ "$T/trace.json" 'sorted(e["time"] for e in d["events"]) == [e["time"] for e in d["events"]]')" True \
+        "trace JSON: events in time order"
+expect_eq "$(jq_ "$T/trace.json" 'sum(1 for e in d["events"] if e.get("status") == "sent" and e["to"] == "bob@lab.test")')" 2 \
+        "trace JSON: the two deliveries to bob (filter hop and LMTP) with status and recipient"
+
 # ---- user ----
 "$MXDECK" log user bob@lab.test --file "$T/mail.log" >"$T/user.txt" || not_ok "log user failed"
 expect_match "$(cat "$T/user.txt")" "2  logins, 2 failed" "user: logins and failures (IMAP and POP3)"
 expect_match "$(grep 'messages received' "$T/user.txt")" "^ +5 " "user: messages received (final deliveries only, not the filter hop)"
+
+"$MXDECK" log user bob@lab.test --file "$T/mail.log" --format json >"$T/user.json" || not_ok "log user --format json failed"
+expect_eq "$(jq_ "$T/user.json" 'd["schema"]')" mxdeck.loguser/1 "user JSON: schema"
+expect_eq "$(jq_ "$T/user.json" '"%(received)d %(logins)d %(login_failures)d %(rejected)d" % d["totals"]')" \
+        "$(sed -nE 's/^ +([0-9]+)  messages received.*/\1/p; s/^ +([0-9]+)  logins, ([0-9]+) failed.*/\1 \2/p; s/^ +([0-9]+)  rejected.*/\1/p' "$T/user.txt" | tr '\n' ' ' |
+           awk '{ print $1, $3, $4, $2 }')" "user JSON: the same totals as the text"
+expect_eq "$(jq_ "$T/user.json" '[(a["address"], a["logins"], a["failures"]) for a in d["logins_from"]]')" "[('127.0.0.1', 2, 2)]" \
+        "user JSON: logins and failures by address"
+expect_eq "$(jq_ "$T/user.json" 'len(d["events"]) + d["events_omitted"]')" "$(grep -cE '^[a-z_-]+ +[A-Z0-9]' "$T/user.txt")" \
+        "user JSON: one event per line of the text view"
 
 # ---- tail: kinds, grep, terminal-safe ----
 "$MXDECK" log tail --file "$T/mail.log" -n 1000 --kind reject >"$T/tail.txt" || not_ok "log tail failed"
@@ -262,6 +289,32 @@ wait_for 10 grep -q ABCDEF1234 "$T/follow.txt" && ok "follow shows a new journal
 kill "$fpid" 2>/dev/null
 wait "$fpid" 2>/dev/null
 
+# ---- follow a file across rotation: renamed and recreated, then truncated in place ----
+fl="$T/follow-file/mail.log"
+mkdir -p "$T/follow-file"
+: >"$fl"
+"$MXDECK" log tail --follow -n 0 --file "$fl" >"$T/follow-file.txt" 2>&1 &
+fpid=$!
+ready=no
+for i in $(seq 100); do
+        echo "Dec  2 08:20:00 mail.lab.test postfix/qmgr[124]: FREADY$i: removed" >>"$fl"
+        if grep -q FREADY "$T/follow-file.txt"; then ready=yes; break; fi
+        sleep 0.1
+done
+expect_eq "$ready" yes "follow: the file follower started"
+mv "$fl" "$fl.1"
+echo "Dec  2 08:20:01 mail.lab.test postfix/qmgr[124]: AFTERMV1: removed" >>"$fl.1"
+echo "Dec  2 08:20:02 mail.lab.test postfix/qmgr[124]: NEWFILE1: removed" >"$fl"
+wait_for 10 grep -q NEWFILE1 "$T/follow-file.txt" && ok "follow: a line in the new file after rotation (rename)" ||
+        not_ok "follow across rename: $(cat "$T/follow-file.txt")"
+expect_eq "$(grep -c AFTERMV1 "$T/follow-file.txt")" 1 "follow: the last line written to the renamed file is not lost"
+: >"$fl" # copytruncate
+echo "Dec  2 08:20:03 mail.lab.test postfix/qmgr[124]: TRUNC1: removed" >>"$fl"
+wait_for 10 grep -q TRUNC1 "$T/follow-file.txt" && ok "follow: a line after truncation (copytruncate)" ||
+        not_ok "follow across truncation: $(cat "$T/follow-file.txt")"
+kill "$fpid" 2>/dev/null
+wait "$fpid" 2>/dev/null
+
 # ---- the log.* findings ----
 "$MXDECK" check --only log --format json >"$T/check.json"
 check_field() { python3 "$here/jsonq.py" "$@" <"$T/check.json"; }
@@ -276,6 +329,75 @@ expect_eq "$(check_field status log.warnings)" critical "a fatal line makes log.
 expect_match "$(check_field field log.warnings remedy)" "newaliases" "remedy for hash:/etc/aliases is unavailable"
 expect_match "$(check_field field log.warnings remedy)" "postmap /etc/postfix/missing" "remedy for a missing .db"
 expect_eq "$(check_field status log.deliverability)" ok "no refusals from the big providers"
+# The big providers' refusals as Postfix logs them (replies as the providers word them):
+# each is told apart, and each comes with what to do.
+refuse() { logger -p mail.info -t postfix/smtp -- "$1: to=<$2>, relay=$3[192.0.2.9]:25, delay=1.2, delays=0.1/0/0.6/0.5, dsn=$4, status=$5 (host $3[192.0.2.9] said: $6)"; }
+refuse 3A1B2C3D4E fan@qq.com mx3.qq.com 5.0.0 bounced \
+        "550 Mail content denied. http://service.mail.qq.com/cgi-bin/help?subtype=1&&id=20022&&no=1000726 (in reply to end of DATA command)"
+refuse 3A1B2C3D4F reader@163.com 163mx01.mxmail.netease.com 4.0.0 deferred \
+        "451 RP:CEL 220.181.12.180 http://mail.163.com/help/help_spam_16.htm?ip=192.0.2.1 (in reply to RCPT TO command)"
+refuse 3A1B2C3D50 pen@gmail.com gmail-smtp-in.l.google.com 5.7.26 bounced \
+        "550-5.7.26 This mail has been blocked because the sender is unauthenticated. Gmail requires all senders to authenticate with either SPF or DKIM. (in reply to end of DATA command)"
+refuse 3A1B2C3D51 pal@outlook.com outlook-com.olc.protection.outlook.com 5.7.1 bounced \
+        "550 5.7.1 Unfortunately, messages from [192.0.2.1] weren't sent. Please contact your Internet service provider since part of their network is on our block list (S3150). (in reply to MAIL FROM command)"
+journalctl --sync 2>/dev/null || true
+"$MXDECK" check --only log --format json >"$T/check.json"
+expect_eq "$(check_field status log.deliverability)" warning "provider refusals make log.deliverability a warning"
+detail=$(check_field field log.deliverability detail)
+expect_match "$detail" "QQ: 1 x content refused: .*Mail content denied" "QQ's 'Mail content denied' is a content refusal"
+expect_match "$detail" "NetEase \(163/126\): 1 x rate limiting: .*RP:CEL" "163's RP:CEL is rate limiting"
+expect_match "$detail" "Gmail: 1 x SPF/DKIM/DMARC failure" "Gmail's 5.7.26 is an authentication failure"
+expect_match "$detail" "Outlook: 1 x address on a blocklist: .*S3150" "Outlook's S3150 is a blocklisting"
+remedy=$(check_field field log.deliverability remedy)
+for want in "destination_rate_delay" "personal messages" "sign with DKIM and publish the key" "delisting"; do
+        expect_match "$remedy" "$want" "log.deliverability remedy: $want"
+done
+
+# ---- journald's rate limiting, for real: a low limit, a flood from a postfix/smtpd tag ----
+# journald limits per unit, taken from the sender's cgroup (below PID 1's: the lab's init),
+# in the hierarchy it reads: the unified one when there is one, else name=systemd.
+if [ "$(stat -f -c %T /sys/fs/cgroup)" = cgroup2fs ]; then
+        hier=/sys/fs/cgroup line=0:
+elif [ "$(stat -f -c %T /sys/fs/cgroup/unified 2>/dev/null)" = cgroup2fs ]; then
+        hier=/sys/fs/cgroup/unified line=0:
+else
+        hier=/sys/fs/cgroup/systemd line=name=systemd
+fi
+cgroot=$(grep -m1 "^[0-9]*:$line:" /proc/1/cgroup | cut -d: -f3-)
+flood_cg="$hier${cgroot%/}/postfix-lab-flood.service"
+mkdir -p /etc/systemd/journald.conf.d
+printf '[Journal]\nRateLimitIntervalSec=1s\nRateLimitBurst=5\n' >/etc/systemd/journald.conf.d/zz-ratelimit.conf
+# journald 252 reads its configuration at start only: restart the lab's (PID namespace: the
+# pid is the lab's), and wait until it answers.
+jpid=$(pidof systemd-journald)
+kill "$jpid" && wait_for 10 _gone "$jpid" || fail "the lab's journald did not stop"
+setsid /lib/systemd/systemd-journald </dev/null >/dev/null 2>&1 &
+jup() { logger -t lab-probe journald-up; journalctl -q -o cat -t lab-probe 2>/dev/null | grep -q journald-up; }
+wait_for 10 jup || fail "the lab's journald did not come back"
+mkdir -p "$flood_cg" || fail "cannot create the cgroup $flood_cg (journald limits per unit)"
+(
+        echo "$BASHPID" >"$flood_cg/cgroup.procs" || exit 1
+        seq 400 | sed 's/^/lab flood /' | logger -p mail.info -t postfix/smtpd # one process, a message a line
+        # journald reports what it dropped at the first message of a later interval
+        noticed() {
+                logger -p mail.info -t postfix/smtpd -- "lab flood: after"
+                journalctl -q -o cat -t systemd-journald 2>/dev/null | grep -q 'Suppressed [0-9]* messages from postfix-lab-flood'
+        }
+        wait_for 20 noticed
+) || not_ok "no 'Suppressed N messages' notice from journald (cgroup $flood_cg)"
+echo $$ >"$hier${cgroot%/}/cgroup.procs" 2>/dev/null
+rmdir "$flood_cg" 2>/dev/null
+want=$(journalctl -q -o cat -t systemd-journald | sed -n 's/^Suppressed \([0-9]*\) messages from postfix-lab-flood.*/\1/p' |
+        awk '{ s += $1; n++ } END { print s + 0, n + 0 }')
+[ "${want% *}" -gt 0 ] && ok "journald dropped ${want% *} messages in ${want#* } notices" || not_ok "journald dropped nothing"
+"$MXDECK" log stats --format json >"$T/mx-sup.json" || not_ok "log stats after the flood"
+expect_eq "$(jq_ "$T/mx-sup.json" '"%d %d" % (d["suppressed"]["messages"], d["suppressed"]["notices"])')" "$want" \
+        "stats --format json: the suppressed messages and notices, as journald wrote them"
+"$MXDECK" log stats >"$T/mx-sup.txt" || not_ok "log stats (text) after the flood"
+expect_match "$(cat "$T/mx-sup.txt")" "journald dropped ${want% *} messages" "stats (text) says journald dropped messages"
+"$MXDECK" log tail -n 100 --kind suppressed >"$T/tail-sup.txt" || not_ok "tail --kind suppressed"
+expect_eq "$(grep -c 'Suppressed [0-9]* messages from postfix-lab-flood' "$T/tail-sup.txt")" "${want#* }" \
+        "tail shows every suppression notice"
 
 postfix stop >/dev/null 2>&1
 doveadm stop 2>/dev/null

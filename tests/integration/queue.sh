@@ -123,6 +123,31 @@ if out=$(qq same-list "$T/files.json" "$T/pq-list.json"); then ok "direct read =
 postqueue -j >"$T/dump.json"
 "$MXDECK" queue list --format json --input "$T/dump.json" >"$T/input.json" || not_ok "list --input"
 if out=$(qq same-list "$T/input.json" "$T/pq-list.json"); then ok "--input dump = live postqueue -j"; else not_ok "--input differs: $out"; fi
+# The text listing (postqueue -p, all that Postfix before 3.1 has): the same model as -j,
+# live (the hidden --source postqueue-p forces it), from a saved listing, and as the
+# fallback when postqueue refuses -j. Postfix 3.0 cannot run here: a wrapper named
+# postqueue, first on mxdeck's fixed PATH (/usr/local/sbin, the lab's overlay), answers -j
+# as the old one did (getopt's complaint, the usage line) and hands the rest to the real one.
+"$MXDECK" queue list --format json --source postqueue-p >"$T/pqp-list.json" || not_ok "list --source postqueue-p"
+if out=$(qq same-list "$T/pqp-list.json" "$T/pq-list.json"); then ok "postqueue -p = postqueue -j"; else not_ok "postqueue -p differs: $out"; fi
+postqueue -p >"$T/dump.txt"
+"$MXDECK" queue list --format json --input "$T/dump.txt" >"$T/input-p.json" || not_ok "list --input (a -p listing)"
+if out=$(qq same-list "$T/input-p.json" "$T/pq-list.json"); then ok "--input of a -p listing = postqueue -j"; else not_ok "--input -p differs: $out"; fi
+real_postqueue=$(command -v postqueue)
+mkdir -p /usr/local/sbin
+cat >/usr/local/sbin/postqueue <<OLD
+#!/bin/sh
+echo "postqueue \$*" >>"$T/old.log"
+case "\$1" in -j) echo "postqueue: invalid option -- 'j'" >&2
+        echo "postqueue: fatal: usage: postqueue -f | postqueue -p | postqueue -s site" >&2; exit 69;; esac
+exec $real_postqueue "\$@"
+OLD
+chmod +x /usr/local/sbin/postqueue
+"$MXDECK" queue list --format json --source postqueue >"$T/old-list.json" 2>"$T/old.err" ||
+        not_ok "list with a postqueue that refuses -j: $(cat "$T/old.err")"
+rm -f /usr/local/sbin/postqueue
+expect_eq "$(tr '\n' ' ' <"$T/old.log")" "postqueue -j postqueue -p " "-j refused, then -p"
+if out=$(qq same-list "$T/old-list.json" "$T/pq-list.json"); then ok "the -p fallback = postqueue -j"; else not_ok "fallback differs: $out"; fi
 
 # 3. The shape = qshape on the same queue: recipients, senders, parent domains.
 shape_vs() { # shape_vs "QSHAPE ARGS" "MXDECK ARGS" MESSAGE

@@ -80,6 +80,14 @@ def main():
         for e in s["senders"]:
             if senders[e["sender"]] != e["count"]:
                 errs.append("sender %s: %d, postqueue %d" % (e["sender"], e["count"], senders[e["sender"]]))
+        sdoms = collections.Counter(
+            "MAILER-DAEMON" if m["sender"] in ("", "MAILER-DAEMON") else
+            m["sender"].lower().rsplit("@", 1)[-1] if "@" in m["sender"] else "" for m in ms)
+        for e in s["sender_domains"]:
+            if sdoms[e["domain"]] != e["count"]:
+                errs.append("sender domain %s: %d, postqueue %d" % (e["domain"], e["count"], sdoms[e["domain"]]))
+        if sum(e["count"] for e in s["sender_domains"]) != len(ms) and len(s["sender_domains"]) < 10:
+            errs.append("sender domains add up to %d, not %d" % (sum(e["count"] for e in s["sender_domains"]), len(ms)))
         doms = collections.Counter()
         for m in ms:
             for d in {r["address"].lower().rsplit("@", 1)[-1] for r in m["recipients"]}:

@@ -20,7 +20,9 @@
 
 /* Parses a NULL-terminated argument list (the verb name is added in front). */
 static int parse(CliVerb verb, const char *const *args, CliOptions *ret, char **ret_error) {
-        char *argv[MAX_ARGS + 2] = { (char *) (verb == CLI_VERB_CHECK ? "check" : "records") };
+        char *argv[MAX_ARGS + 2] = { (char *) (verb == CLI_VERB_CHECK   ? "check"
+                                               : verb == CLI_VERB_QUEUE ? "queue"
+                                                                        : "records") };
         int argc = 1;
 
         for (const char *const *a = args; *a; a++) {
@@ -350,6 +352,77 @@ static void test_color(void **state) {
                         fail_msg("case %zu", i);
 }
 
+/* queue: the command first, then the shared table; --sender ADDR or a switch (shape). */
+static void test_queue(void **state) {
+        CliOptions o;
+        char *error = NULL;
+
+        static const char *const list[] = { "list", "--sender", "a@b.example", "--queue", "deferred", "--queue", "hold",
+                                            "--domain", ".example", "--older-than", "2h", "--reason", "refused",
+                                            "--format", "json", "--config", "/dev/null", NULL };
+        assert_int_equal(parse(CLI_VERB_QUEUE, list, &o, &error), 0);
+        assert_int_equal(o.queue.command, CLI_QUEUE_LIST);
+        assert_string_equal(o.queue.filter.sender, "a@b.example");
+        assert_string_equal(o.queue.filter.domain, ".example"); /* queue's --domain: a filter */
+        assert_null(o.domain);
+        assert_int_equal(o.queue.filter.queues, (1u << QUEUE_DEFERRED) | (1u << QUEUE_HOLD));
+        assert_int_equal(o.queue.filter.older_than_s, 7200);
+        assert_true(o.queue.filter.has_reason);
+        assert_true(o.json);
+        assert_string_equal(o.config, "/dev/null");
+        assert_int_equal(o.queue.n_ids, 0);
+        cli_options_done(&o);
+
+        static const char *const shape[] = { "shape", "--sender", "--parent", "--linear", "--tick", "10", "--buckets",
+                                             "6", NULL };
+        assert_int_equal(parse(CLI_VERB_QUEUE, shape, &o, &error), 0);
+        assert_int_equal(o.queue.command, CLI_QUEUE_SHAPE);
+        assert_true(o.queue.shape_sender);
+        assert_null(o.queue.filter.sender);
+        assert_true(o.queue.shape.parent && o.queue.shape.linear);
+        assert_int_equal(o.queue.shape.tick_minutes, 10);
+        assert_int_equal(o.queue.shape.n_buckets, 6);
+        cli_options_done(&o);
+
+        static const char *const act[] = { "delete", "-n", "ABCDEF123", "--yes", "BCDEF1234", NULL };
+        assert_int_equal(parse(CLI_VERB_QUEUE, act, &o, &error), 0);
+        assert_int_equal(o.queue.command, CLI_QUEUE_ACTION);
+        assert_int_equal(o.queue.action, QUEUE_ACTION_DELETE);
+        assert_true(o.queue.dry_run && o.queue.yes);
+        assert_int_equal(o.queue.n_ids, 2);
+        assert_string_equal(o.queue.ids[0], "ABCDEF123");
+        assert_string_equal(o.queue.ids[1], "BCDEF1234");
+        cli_options_done(&o);
+
+        static const char *const src[] = { "--input", "-", "--source", "files", NULL };
+        assert_int_equal(parse(CLI_VERB_QUEUE, src, &o, &error), 0);
+        assert_int_equal(o.queue.command, CLI_QUEUE_SUMMARY);
+        assert_int_equal(o.queue.source, QUEUE_SOURCE_INPUT); /* --input wins */
+        assert_string_equal(o.queue.input, "-");
+        cli_options_done(&o);
+
+        static const struct {
+                const char *args[4];
+                const char *error;
+        } bad[] = {
+                { { "bogus" }, "unknown command 'bogus'" },
+                { { "list", "--queue", "nowhere" }, "unknown queue 'nowhere' (maildrop, incoming, active, deferred, hold, corrupt)" },
+                { { "list", "--sender=" }, "--sender needs an address" },
+                { { "list", "--tick", "0" }, "--tick wants minutes from 1 to 100000, not '0'" },
+                { { "list", "--format", "zone" }, "unknown format 'zone' (text, json)" },
+                { { "flush", "--site", "-s" }, "--site wants a domain or [address]" },
+                { { "list", "--source", "input" }, "--source takes auto, files, postqueue or postqueue-p, not 'input'" },
+                { { "list", "--host", "x" }, "unknown option '--host'" }, /* check's options are not queue's */
+                { { "list", "--reason", "(" }, "--reason: '(' is not a valid extended regular expression" },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                assert_int_equal(parse(CLI_VERB_QUEUE, bad[i].args, &o, &error), -EINVAL);
+                assert_string_equal(error, bad[i].error);
+                free(error);
+                error = NULL;
+        }
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_parse_errors),
@@ -359,6 +432,7 @@ int main(void) {
                 cmocka_unit_test(test_only_and_skip),
                 cmocka_unit_test(test_names),
                 cmocka_unit_test(test_color),
+                cmocka_unit_test(test_queue),
         };
 
         return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -7,7 +7,11 @@
  * start and no accounts database to change (useradd, chpasswd, postfix, dovecot, doveconf
  * are recorded and answered "exit 0"). postconf is the exception: it is run for real with
  * -c ROOT/etc/postfix when installed, because the main.cf/master.cf previews must match what
- * the real postconf writes; without it those tests are skipped, saying so. */
+ * the real postconf writes; without it those tests are skipped, saying so. The package
+ * queries: dpkg-query runs for real against ROOT/var/lib/dpkg/status (the Debian fixture
+ * writes one); `rpm -q` is recorded (this Debian machine has no RPM database), answered
+ * from Recorder.rpm_installed the way rpm answers; "installing" with the recorded
+ * apt-get/dnf adds the packages to that status/list, as the real ones would. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -20,6 +24,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <poll.h>
 #include <unistd.h>
 
 #include "answers.h"
@@ -27,6 +33,7 @@
 #include "fileio.h"
 #include "installer.h"
 #include "journal.h"
+#include "listeners.h"
 #include "macro.h"
 #include "postfixcf.h"
 
@@ -37,9 +44,14 @@ typedef struct Recorder {
         size_t n;
         bool saw_secret;    /* a password appeared in argv */
         char *input;        /* the last stdin fed to a command */
+        char *rpm_installed;  /* " postfix dovecot ": what the recorded rpm -q answers */
+        char *dpkg_status;    /* ROOT/var/lib/dpkg/status, appended to by a recorded apt-get install */
+        char *env;            /* the last explicit environment given to a command */
 } Recorder;
 
 static const char *const secret_password = "Sup3r-secret-pw";
+
+static void collect_note(const char *line, void *userdata);
 
 static int recorder_spawn(const SpawnOptions *o, SpawnResult *ret, void *userdata) {
         Recorder *rec = userdata;
@@ -61,9 +73,73 @@ static int recorder_spawn(const SpawnOptions *o, SpawnResult *ret, void *userdat
                 free(rec->input);
                 rec->input = strndup(o->input, o->input_size);
         }
-        /* the real postconf (see the top of the file) */
-        if (streq(o->argv[0], "postconf"))
+        if (o->envp) {
+                free(rec->env);
+                rec->env = strdup("");
+                for (size_t i = 0; o->envp[i]; i++) {
+                        assert_true(asprintf(&n, "%s%s\n", rec->env, o->envp[i]) > 0);
+                        free(rec->env);
+                        rec->env = n;
+                }
+        }
+        /* the real postconf and dpkg-query (see the top of the file) */
+        if (streq(o->argv[0], "postconf") || streq(o->argv[0], "dpkg-query"))
                 return spawn_run(o, ret);
+        if (streq(o->argv[0], "rpm")) {
+                _cleanup_free_ char *out = strdup("");
+                int missing = 0;
+                size_t i = 0;
+                while (o->argv[i] && !streq(o->argv[i], "%{NAME}\\n"))
+                        i++;
+                assert_non_null(o->argv[i]);
+                for (i++; o->argv[i]; i++) {
+                        _cleanup_free_ char *w = NULL;
+                        assert_true(asprintf(&w, " %s ", o->argv[i]) > 0);
+                        bool have = rec->rpm_installed && strstr(rec->rpm_installed, w);
+                        missing += !have;
+                        assert_true(asprintf(&n, have ? "%s%s\n" : "%spackage %s is not installed\n", out,
+                                             o->argv[i]) > 0);
+                        free(out);
+                        out = n;
+                }
+                *ret = (SpawnResult) { .exited = true, .exit_status = missing, .out = strdup(out),
+                                       .out_size = strlen(out), .err = strdup("") };
+                return 0;
+        }
+        /* a recorded install: the packages are there afterwards */
+        for (size_t i = 0; o->argv[i]; i++) {
+                if (!streq(o->argv[i], "install"))
+                        continue;
+                for (size_t k = i + 1; o->argv[k]; k++) {
+                        if (o->argv[k][0] == '-')
+                                continue;
+                        if (rec->rpm_installed) {
+                                assert_true(asprintf(&n, "%s%s ", rec->rpm_installed, o->argv[k]) > 0);
+                                free(rec->rpm_installed);
+                                rec->rpm_installed = n;
+                        }
+                        if (rec->dpkg_status) {
+                                /* the package's stanza replaced (an "rc" one included) */
+                                _cleanup_free_ char *old = NULL, *head = NULL;
+                                size_t size;
+                                assert_int_equal(read_file_bounded(rec->dpkg_status, 1 << 20, &old, &size), 0);
+                                assert_true(asprintf(&head, "Package: %s\n", o->argv[k]) > 0);
+                                FILE *fp = fopen(rec->dpkg_status, "we");
+                                assert_non_null(fp);
+                                for (char *st = old, *e; st && *st; st = e ? e + 2 : NULL) {
+                                        e = strstr(st, "\n\n");
+                                        if (e)
+                                                *e = '\0';
+                                        if (!startswith(st, head))
+                                                fprintf(fp, "%s\n\n", st);
+                                }
+                                fprintf(fp, "Package: %s\nStatus: install ok installed\nMaintainer: x\n"
+                                            "Architecture: all\nVersion: 1\nDescription: x\n\n", o->argv[k]);
+                                fclose(fp);
+                        }
+                }
+                break;
+        }
         *ret = (SpawnResult) { .exited = true, .exit_status = 0, .out = strdup(""), .err = strdup("") };
         return 0;
 }
@@ -145,6 +221,23 @@ static void make_root(Fixture *f, const char *profile, const char *answers) {
                               "dovecot:x:997:997::/usr/lib/dovecot:/usr/sbin/nologin\n", 0644);
         put(f, "/etc/group", "root:x:0:\nvmail:x:998:\ndovecot:x:997:\n", 0644);
         put(f, "/etc/shadow", "root:*:19000:0:99999:7:::\n", 0640);
+        if (streq(profile, "debian")) {
+                _cleanup_free_ char *st = strdup("");
+                static const char *const pk[] = { "postfix", "dovecot-core", "dovecot-imapd",
+                                                  "dovecot-pop3d", "dovecot-lmtpd", NULL };
+                for (size_t i = 0; pk[i]; i++) {
+                        char *n;
+                        assert_true(asprintf(&n, "%sPackage: %s\nStatus: install ok installed\nMaintainer: x\n"
+                                                 "Architecture: all\nVersion: 1\nDescription: x\n\n", st, pk[i]) > 0);
+                        free(st);
+                        st = n;
+                }
+                put(f, "/var/lib/dpkg/status", st, 0644);
+                f->rec.dpkg_status = path_in(f, "/var/lib/dpkg/status");
+        } else {
+                f->rec.rpm_installed = strdup(" postfix dovecot ");
+                put(f, "/sys/fs/selinux/enforce", "1", 0644);
+        }
         put(f, "/usr/sbin/postconf", "", 0755);
         put(f, "/usr/sbin/dovecot", "", 0755);
         put(f, "/root/alice.pw", "Sup3r-secret-pw\n", 0600);
@@ -170,6 +263,9 @@ static int teardown(void **state) {
         answers_free(f->answers);
         free(f->rec.log);
         free(f->rec.input);
+        free(f->rec.rpm_installed);
+        free(f->rec.dpkg_status);
+        free(f->rec.env);
         free(f);
         return 0;
 }
@@ -247,8 +343,11 @@ static void plan_golden(void **state, const char *profile, const char *answers, 
         assert_null(strstr(text, secret_password));
         norm = normalize(f, text);
         compare_golden(golden, norm);
-        /* planning ran nothing and wrote nothing */
-        assert_int_equal(f->rec.n, 0);
+        /* planning ran nothing but the package queries, and wrote nothing */
+        for (const char *l = f->rec.log; l && *l; l = strchr(l, '\n') + 1)
+                assert_true(startswith(l, "dpkg-query ") || startswith(l, "rpm "));
+        if (streq(profile, "rhel"))
+                assert_non_null(strstr(text, "SELinux is enforcing"));
         _cleanup_free_ char *maincf = get(f, "/etc/postfix/main.cf");
         assert_null(maincf);
 }
@@ -456,6 +555,46 @@ static void test_interrupted_transaction(void **state) {
         assert_null(h);
 }
 
+/* The setup-kill flake: a run killed while a command ran leaves that command running
+ * (nothing kills a posix_spawn'ed child when its parent dies); rollback must wait until it
+ * has ended before restoring, or the orphan writes its file after the restore. Here the
+ * orphan is a real `sleep` with the recorded command line; rollback returns only after it
+ * exited (checked without timing: the child must be reapable at once afterwards). */
+static void test_rollback_waits_for_orphan(void **state) {
+        Fixture *f = fixture(state);
+        Journal *j = NULL;
+        _cleanup_free_ char *tx = NULL, *notes = NULL;
+        const char *argv[] = { "sleep", "1.7", NULL };
+        int st;
+
+        make_root(f, "debian", answers_virtual);
+        assert_int_equal(journal_begin(f->root, NOW, "answers.ini", &j), 0);
+        tx = strdup(journal_id(j));
+        assert_int_equal(journal_run(j, "postfix", argv, NULL, false, NULL), 0);
+        journal_free(j); /* "killed": no end; the lock goes with it */
+        pid_t pid = fork(); /* the command, still running */
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                execvp("sleep", (char *const *) argv);
+                _exit(127);
+        }
+        /* until it has become `sleep` (bounded: 10 s) */
+        _cleanup_free_ char *cl = NULL;
+        assert_true(asprintf(&cl, "/proc/%d/cmdline", (int) pid) > 0);
+        for (int i = 0; i < 1000; i++) {
+                _cleanup_free_ char *c = NULL;
+                size_t cs;
+                if (read_file_bounded(cl, 4096, &c, &cs) >= 0 && cs > 6 && memcmp(c, "sleep", 6) == 0)
+                        break;
+                (void) poll(NULL, 0, 10);
+        }
+        assert_int_equal(journal_rollback(f->root, tx, recorder_spawn, &f->rec, collect_note, &notes), 0);
+        assert_int_equal(waitpid(pid, &st, WNOHANG), pid);
+        assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+        assert_non_null(notes);
+        assert_non_null(strstr(notes, "waiting for sleep 1.7 (left running by the killed run) to end"));
+}
+
 /* A damaged backup is never written back. */
 static void test_damaged_backup(void **state) {
         Fixture *f = fixture(state);
@@ -652,9 +791,185 @@ static void test_diff(void **state) {
         }
 }
 
+
+static void collect_note(const char *line, void *userdata) {
+        char **s = userdata, *n;
+        assert_true(asprintf(&n, "%s%s\n", *s ? *s : "", line) > 0);
+        free(*s);
+        *s = n;
+}
+
+static const StepPlan *find_step(const Plan *p, const char *name) {
+        for (size_t i = 0; i < p->n_steps; i++)
+                if (streq(p->steps[i].step->name, name))
+                        return &p->steps[i];
+        return NULL;
+}
+
+/* RHEL profile, recorded rpm/dnf (see the top): dovecot missing and sendmail present with
+ * [packages] remove_other_mta = yes. The plan stops after the packages step (nothing to plan
+ * Dovecot against yet), apply installs, plans the rest and finishes in one transaction;
+ * rollback reports the packages instead of removing them. */
+static void test_packages_rhel(void **state) {
+        Fixture *f = fixture(state);
+        _cleanup_free_ char *text = NULL, *notes = NULL, *tx = NULL;
+        const char answers[] = "[server]\nhostname = mail.example.test\ndomain = example.test\n"
+                               "[users]\nmode = system\n[user bob]\npassword_file = /root/bob.pw\n"
+                               "[packages]\nremove_other_mta = yes\n";
+
+        if (!have_postconf() || geteuid() != 0)
+                skip(); /* the rest of the plan needs the real postconf (see the top) */
+        make_root(f, "rhel", answers);
+        free(f->rec.rpm_installed);
+        f->rec.rpm_installed = strdup(" postfix sendmail ");
+        put(f, "/usr/sbin/sendmail.sendmail", "", 0755);
+        {
+                _cleanup_(installer_freep) Installer *ins = installer_for(f, CONFLICT_KEEP_THEIRS);
+                _cleanup_(plan_freep) Plan *p = NULL;
+                ApplyResult res = {};
+
+                assert_int_equal(installer_plan(ins, &p), 0);
+                assert_false(plan_has_errors(p));
+                assert_true(plan_is_partial(p));
+                assert_int_equal(plan_render_text(p, false, &text), 0);
+                assert_non_null(strstr(text, "another mail server is installed (/usr/sbin/sendmail.sendmail)"));
+                assert_non_null(strstr(text, "to install: dovecot;"));
+                assert_non_null(strstr(text, "$ chroot "));
+                assert_non_null(strstr(text, " dnf remove -y sendmail\n"));
+                assert_non_null(strstr(text, " dnf install -y dovecot\n"));
+                assert_null(strstr(text, "postfix: "));  /* not planned yet */
+                assert_null(strstr(f->rec.log, "dnf")); /* planning installs nothing */
+
+                assert_int_equal(installer_apply(ins, p, &res), 0);
+                assert_null(res.failed_step);
+                tx = strdup(res.transaction);
+                apply_result_done(&res);
+        }
+        assert_non_null(strstr(f->rec.log, " dnf remove -y sendmail\n"));
+        assert_non_null(strstr(f->rec.log, " dnf install -y dovecot\n"));
+        assert_non_null(f->rec.env);
+        assert_null(strstr(f->rec.env, "DEBIAN_FRONTEND"));
+        /* the rest was planned and applied after the install, in the same transaction */
+        _cleanup_free_ char *maincf = get(f, "/etc/postfix/main.cf");
+        assert_non_null(maincf);
+        assert_non_null(strstr(maincf, "smtpd_tls_cert_file = /etc/pki/tls/certs/"));
+
+        /* rollback: the files come back, the packages are reported, not removed */
+        size_t before = f->rec.n;
+        assert_int_equal(journal_rollback(f->root, tx, recorder_spawn, &f->rec, collect_note, &notes), 0);
+        assert_non_null(notes);
+        assert_non_null(strstr(notes, "packages: mxdeck installed dovecot; rollback leaves them installed "
+                                      "(remove them with: dnf remove dovecot)"));
+        assert_non_null(strstr(notes, "packages: mxdeck removed sendmail"));
+        for (const char *l = f->rec.log; l && *l; l = strchr(l, '\n') + 1)
+                if (before-- == 0)
+                        before = 0, assert_null(strstr(l, "dnf"));
+        _cleanup_free_ char *gone = get(f, "/etc/postfix/main.cf");
+        assert_null(gone);
+}
+
+/* Debian profile, real dpkg-query: postfix missing -> debconf preseeded ("No
+ * configuration") through stdin first, apt-get with DEBIAN_FRONTEND=noninteractive in its
+ * environment (not a shell); exim4 present without remove_other_mta -> refused before any
+ * change, naming it; everything installed -> nothing to do. */
+static void test_packages_debian(void **state) {
+        Fixture *f = fixture(state);
+        _cleanup_free_ char *text = NULL;
+
+        if (!spawn_find_program("dpkg-query"))
+                skip(); /* the Debian path asks the real dpkg-query (see the top) */
+        make_root(f, "debian", answers_virtual);
+        {
+                _cleanup_(installer_freep) Installer *ins = installer_for(f, CONFLICT_KEEP_THEIRS);
+                _cleanup_(plan_freep) Plan *p = NULL;
+                assert_int_equal(installer_plan(ins, &p), 0);
+                const StepPlan *sp = find_step(p, "packages");
+                assert_non_null(sp);
+                assert_false(step_has_changes(sp));
+                assert_false(plan_is_partial(p));
+        }
+        /* postfix and dovecot-lmtpd gone (virtual mode needs LMTP) */
+        put(f, "/var/lib/dpkg/status",
+            "Package: dovecot-core\nStatus: install ok installed\nMaintainer: x\nArchitecture: all\nVersion: 1\nDescription: x\n\n"
+            "Package: dovecot-imapd\nStatus: install ok installed\nMaintainer: x\nArchitecture: all\nVersion: 1\nDescription: x\n\n"
+            "Package: dovecot-pop3d\nStatus: install ok installed\nMaintainer: x\nArchitecture: all\nVersion: 1\nDescription: x\n\n"
+            "Package: dovecot-lmtpd\nStatus: deinstall ok config-files\nMaintainer: x\nArchitecture: all\nVersion: 1\nDescription: x\n\n"
+            "Package: exim4-base\nStatus: install ok installed\nMaintainer: x\nArchitecture: all\nVersion: 1\nDescription: x\n\n",
+            0644);
+        put(f, "/usr/sbin/exim4", "", 0755);
+        {
+                _cleanup_(installer_freep) Installer *ins = installer_for(f, CONFLICT_KEEP_THEIRS);
+                _cleanup_(plan_freep) Plan *p = NULL;
+                assert_int_equal(installer_plan(ins, &p), 0);
+                assert_true(plan_has_errors(p));
+                assert_int_equal(plan_render_text(p, false, &text), 0);
+                assert_non_null(strstr(text, "another mail server is installed (/usr/sbin/exim4)"));
+                assert_non_null(strstr(text, "remove_other_mta = yes"));
+        }
+        _cleanup_free_ char *exim = path_in(f, "/usr/sbin/exim4");
+        assert_int_equal(unlink(exim), 0);
+        {
+                _cleanup_(installer_freep) Installer *ins = installer_for(f, CONFLICT_KEEP_THEIRS);
+                _cleanup_(plan_freep) Plan *p = NULL;
+                ApplyResult res = {};
+                free(text);
+                text = NULL;
+                assert_int_equal(installer_plan(ins, &p), 0);
+                assert_false(plan_has_errors(p));
+                assert_int_equal(plan_render_text(p, false, &text), 0);
+                assert_non_null(strstr(text, "to install: postfix dovecot-lmtpd;"));
+                assert_non_null(strstr(text, "$ debconf-set-selections: postfix postfix/main_mailer_type select No configuration\n"));
+                assert_non_null(strstr(text, "apt-get install -y --no-install-recommends postfix dovecot-lmtpd\n"));
+                /* only what the plan says: the preseed and the install, not the rest yet */
+                const StepPlan *sp = find_step(p, "packages");
+                assert_int_equal(sp->n_actions, 2);
+                assert_int_equal(sp->actions[0].kind, ACTION_RUN);
+                assert_string_equal(sp->actions[0].input, "postfix postfix/main_mailer_type select No configuration\n");
+                /* apply only the packages step: rest needs the real daemons' files */
+                Plan only = { .steps = (StepPlan *) sp, .n_steps = 1 };
+                sp = NULL;
+                only.steps[0].replan_after = false;
+                assert_int_equal(installer_apply(ins, &only, &res), 0);
+                apply_result_done(&res);
+        }
+        assert_non_null(strstr(f->rec.log, "debconf-set-selections\n"));
+        assert_non_null(strstr(f->rec.log, "apt-get install -y --no-install-recommends postfix dovecot-lmtpd\n"));
+        assert_non_null(f->rec.env);
+        assert_non_null(strstr(f->rec.env, "DEBIAN_FRONTEND=noninteractive\n"));
+        assert_non_null(strstr(f->rec.env, "PATH=/"));
+        assert_string_equal(f->rec.input, "postfix postfix/main_mailer_type select No configuration\n");
+}
+
+/* /proc/net/tcp: LISTEN (0A) sockets on the port, by inode; other states, ports and
+ * malformed lines are not. */
+static void test_listeners_parse(void **state) {
+        static const char tcp[] =
+                "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
+                "   0: 00000000:0019 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1111 1 0\n"
+                "   1: 0100007F:024B 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 2222 1 0\n"
+                "   2: 0100007F:0019 0100007F:9C40 01 00000000:00000000 00:00000000 00000000     0        0 3333 1 0\n"
+                "   3: 0100007F:0019 00000000:0000 0A 00000000:00000000\n"
+                "   4: 00000000000000000000000000000000:0019 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000 0 0 4444 1\n";
+        uint64_t inodes[4];
+        size_t n;
+
+        listeners_parse(tcp, sizeof(tcp) - 1, 25, inodes, 4, &n);
+        assert_int_equal(n, 2);
+        assert_int_equal(inodes[0], 1111);
+        assert_int_equal(inodes[1], 4444);
+        listeners_parse(tcp, sizeof(tcp) - 1, 587, inodes, 4, &n);
+        assert_int_equal(n, 1);
+        assert_int_equal(inodes[0], 2222);
+        listeners_parse(tcp, sizeof(tcp) - 1, 25, inodes, 1, &n);
+        assert_int_equal(n, 1);
+        listeners_parse("", 0, 25, inodes, 4, &n);
+        assert_int_equal(n, 0);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_diff),
+                cmocka_unit_test(test_listeners_parse),
                 cmocka_unit_test(test_postconf_previews),
                 cmocka_unit_test_teardown(test_plan_debian_virtual, teardown),
                 cmocka_unit_test_teardown(test_plan_rhel_system, teardown),
@@ -662,8 +977,11 @@ int main(void) {
                 cmocka_unit_test_teardown(test_rhel_system, teardown),
                 cmocka_unit_test_teardown(test_interrupted_transaction, teardown),
                 cmocka_unit_test_teardown(test_damaged_backup, teardown),
+                cmocka_unit_test_teardown(test_rollback_waits_for_orphan, teardown),
                 cmocka_unit_test_teardown(test_bad_password_file, teardown),
                 cmocka_unit_test_teardown(test_files_certificate_mismatch, teardown),
+                cmocka_unit_test_teardown(test_packages_rhel, teardown),
+                cmocka_unit_test_teardown(test_packages_debian, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

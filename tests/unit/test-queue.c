@@ -11,12 +11,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "macro.h"
 #include "queue-checks.h"
 #include "queue-file.h"
 #include "queue-json.h"
 #include "queue-model.h"
+#include "queue-text.h"
 
 /* --- postqueue -j --- */
 
@@ -113,6 +115,185 @@ static void test_pqjson_long_line(void **state) {
         free(big);
 }
 
+static char *read_data(const char *name, size_t *ret_size) {
+        char path[1024];
+        snprintf(path, sizeof(path), "%s/queue/%s", getenv("MXDECK_TEST_DATA"), name);
+        FILE *f = fopen(path, "re");
+        if (!f)
+                return NULL;
+        char *buf = malloc(1 << 20);
+        size_t n = fread(buf, 1, (1 << 20) - 1, f);
+        fclose(f);
+        buf[n] = 0;
+        *ret_size = n;
+        return buf;
+}
+
+/* --- postqueue -p (the text listing of Postfix before 3.1) --- */
+
+static void text_all(QueueSnapshot *s, const char *text, size_t len, size_t chunk, int64_t now) {
+        PqtextReader r;
+
+        pqtext_init(&r, s, "pq", now);
+        for (size_t i = 0; i < len; i += chunk)
+                assert_int_equal(pqtext_feed(&r, text + i, MIN(chunk, len - i)), 0);
+        assert_int_equal(pqtext_finish(&r), 0);
+        pqtext_done(&r);
+        assert_int_equal(queue_snapshot_finish(s), 0);
+}
+
+static void assert_same_message(const QueueMessage *a, const QueueMessage *b) {
+        assert_string_equal(a->queue_id, b->queue_id);
+        assert_int_equal(a->queue, b->queue);
+        assert_int_equal(a->arrival_time, b->arrival_time);
+        assert_int_equal(a->message_size, b->message_size);
+        assert_int_equal(a->forced_expire, b->forced_expire);
+        assert_string_equal(a->sender, b->sender);
+        assert_int_equal(a->n_recipients, b->n_recipients);
+        for (size_t k = 0; k < a->n_recipients; k++) {
+                assert_string_equal(a->recipients[k].address, b->recipients[k].address);
+                if (!a->recipients[k].delay_reason || !b->recipients[k].delay_reason)
+                        assert_ptr_equal(a->recipients[k].delay_reason, b->recipients[k].delay_reason);
+                else
+                        assert_string_equal(a->recipients[k].delay_reason, b->recipients[k].delay_reason);
+        }
+}
+
+/* A real capture: Postfix 3.7 in a lab host, `postqueue -p` and `postqueue -j` one after
+ * the other on the same queue (deferred with a long reason at column 0, the null sender,
+ * three recipients under one reason, a held message): the same model from both. */
+static void test_pqtext_real(void **state) {
+        size_t psize, jsize;
+        _cleanup_free_ char *p = read_data("postqueue-p-3.7.txt", &psize);
+        _cleanup_free_ char *j = read_data("postqueue-j-3.7.json", &jsize);
+        static const size_t chunks[] = { 1 << 20, 1, 13 };
+
+        assert_non_null(p);
+        assert_non_null(j);
+        assert_true(pqtext_looks_like(p, psize));
+        assert_false(pqtext_looks_like(j, jsize));
+        setenv("TZ", "UTC", 1); /* the lab's clock */
+        tzset();
+        QueueSnapshot want = {};
+        feed_all(&want, j, 1 << 20);
+        assert_int_equal(want.n, 5);
+        for (size_t c = 0; c < ELEMENTSOF(chunks); c++) {
+                QueueSnapshot s = {};
+                text_all(&s, p, psize, chunks[c], 1796209100);
+                assert_int_equal(s.n_issues, 0);
+                assert_int_equal(s.n, want.n);
+                for (size_t i = 0; i < s.n; i++)
+                        assert_same_message(&s.messages[i], &want.messages[i]);
+                queue_snapshot_done(&s);
+        }
+        queue_snapshot_done(&want);
+}
+
+static const char listing[] =
+        "-Queue ID-  --Size-- ----Arrival Time---- -Sender/Recipient-------\n"
+        "4dMn3Yk1Xq5z2bc*12345678 Thu Feb 29 23:59:59  alice@lab.test\n"
+        "                                         a@b.example\n"
+        "\n"
+        "ABCDEFGHIJ#     100 Thu Jan  1 00:00:00  (MAILER-DAEMON)\n"
+        "                    (host mx[192.0.2.1] said: 451 try (again) later)\n"
+        "                                         one@b.example\n"
+        "                                         two@b.example\n"
+        "                    (connect to mx.c.example[192.0.2.2]:25: Connection timed out)\n"
+        "                                         three@c.example\n"
+        "\n"
+        "1A2B3C4D5E      500                   ??  (maildrop queue, sender UID 1000)\n"
+        "                                         x@d.example\n"
+        "\n"
+        "!BAD LINE\n"
+        "                                         lost@e.example\n"
+        "\n"
+        "  (stray)\n"
+        "DEF456!  9999 Sun Dec 31 12:00:00  MAILER-DAEMON\n"
+        "C0FFEE1     10 Foo Bar 31 12:00:00  x@y\n"
+        "-- 12 Kbytes in 9 Requests.\n";
+
+static void test_pqtext_corners(void **state) {
+        /* 2026-03-01 12:00 UTC: Feb 29 is 2024's, Dec 31 and Jan 1 are 2025's and 2026's */
+        const int64_t now = 1772366400;
+        static const size_t chunks[] = { sizeof(listing), 1, 5 };
+
+        setenv("TZ", "UTC", 1);
+        tzset();
+        for (size_t c = 0; c < ELEMENTSOF(chunks); c++) {
+                QueueSnapshot s = {};
+                text_all(&s, listing, strlen(listing), chunks[c], now);
+                /* sorted: maildrop, active, deferred, hold */
+                assert_int_equal(s.n, 4);
+                const QueueMessage *m = &s.messages[0];
+                assert_string_equal(m->queue_id, "1A2B3C4D5E");
+                assert_int_equal(m->queue, QUEUE_MAILDROP);
+                assert_string_equal(m->sender, "");
+                assert_int_equal(m->arrival_time, 0);
+                m = &s.messages[1];
+                assert_string_equal(m->queue_id, "4dMn3Yk1Xq5z2bc");
+                assert_int_equal(m->queue, QUEUE_ACTIVE);
+                assert_int_equal(m->message_size, 12345678); /* no space after the marker */
+                assert_int_equal(m->arrival_time, 1709251199); /* 2024-02-29 23:59:59 */
+                assert_null(m->recipients[0].delay_reason);
+                m = &s.messages[2];
+                assert_string_equal(m->queue_id, "ABCDEFGHIJ");
+                assert_int_equal(m->queue, QUEUE_DEFERRED);
+                assert_true(m->forced_expire);
+                assert_string_equal(m->sender, "MAILER-DAEMON");
+                assert_int_equal(m->arrival_time, 1767225600); /* 2026-01-01 */
+                assert_int_equal(m->n_recipients, 3);
+                assert_string_equal(m->recipients[0].delay_reason, "host mx[192.0.2.1] said: 451 try (again) later");
+                assert_string_equal(m->recipients[1].delay_reason, m->recipients[0].delay_reason);
+                assert_string_equal(m->recipients[2].address, "three@c.example");
+                assert_string_equal(m->recipients[2].delay_reason,
+                                    "connect to mx.c.example[192.0.2.2]:25: Connection timed out");
+                m = &s.messages[3];
+                assert_string_equal(m->queue_id, "DEF456");
+                assert_int_equal(m->queue, QUEUE_HOLD);
+                assert_int_equal(m->arrival_time, 1767182400); /* 2025-12-31 12:00 */
+                assert_int_equal(m->n_recipients, 0);
+
+                /* each problem named by its line; the trailer's count is checked */
+                static const struct {
+                        const char *where, *what;
+                } want[] = {
+                        { "pq:15", "not a queue id" },
+                        { "pq:18", "a delay reason outside a message" },
+                        { "pq:20", "no arrival time" },
+                        { "pq:21", "the listing counts 9 messages, 4 were read" },
+                };
+                assert_int_equal(s.n_issues, ELEMENTSOF(want));
+                for (size_t i = 0; i < ELEMENTSOF(want); i++) {
+                        assert_string_equal(s.issues[i].where, want[i].where);
+                        assert_string_equal(s.issues[i].what, want[i].what);
+                }
+                queue_snapshot_done(&s);
+        }
+
+        /* an empty queue; a line too long loses its message only */
+        QueueSnapshot s = {};
+        text_all(&s, "Mail queue is empty\n", 20, 3, now);
+        assert_int_equal(s.n, 0);
+        assert_int_equal(s.n_issues, 0);
+        queue_snapshot_done(&s);
+
+        size_t big = PQTEXT_MAX_LINE + 100;
+        char *t = malloc(big + 512);
+        assert_non_null(t);
+        int n = sprintf(t, "AAAAAA1   10 Mon Mar  1 10:00:00  a@b\n%*s", 41, "");
+        memset(t + n, 'x', big);
+        n += (int) big;
+        n += sprintf(t + n, "\n\nBBBBBB2   20 Mon Mar  1 10:00:00  c@d\n%41sr@s\n", "");
+        text_all(&s, t, (size_t) n, 4096, now);
+        assert_int_equal(s.n, 1);
+        assert_string_equal(s.messages[0].queue_id, "BBBBBB2");
+        assert_string_equal(s.messages[0].recipients[0].address, "r@s");
+        assert_int_equal(s.n_issues, 1);
+        assert_string_equal(s.issues[0].what, "line too long");
+        queue_snapshot_done(&s);
+        free(t);
+}
+
 /* --- queue files --- */
 
 typedef struct Buf {
@@ -154,19 +335,6 @@ static int parse_buf(const uint8_t *data, size_t size, size_t window, bool maild
         return -ELOOP;
 }
 
-static char *read_data(const char *name, size_t *ret_size) {
-        char path[1024];
-        snprintf(path, sizeof(path), "%s/queue/%s", getenv("MXDECK_TEST_DATA"), name);
-        FILE *f = fopen(path, "re");
-        if (!f)
-                return NULL;
-        char *buf = malloc(1 << 20);
-        size_t n = fread(buf, 1, (1 << 20) - 1, f);
-        fclose(f);
-        buf[n] = 0;
-        *ret_size = n;
-        return buf;
-}
 
 /* Real deferred queue files + defer logs from Postfix 3.7 against its own postqueue -j. */
 static void test_qfile_real(void **state) {
@@ -657,6 +825,8 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_pqjson_dump),
                 cmocka_unit_test(test_pqjson_long_line),
+                cmocka_unit_test(test_pqtext_real),
+                cmocka_unit_test(test_pqtext_corners),
                 cmocka_unit_test(test_qfile_real),
                 cmocka_unit_test(test_qfile_built),
                 cmocka_unit_test(test_qfile_bad),

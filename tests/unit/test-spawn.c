@@ -204,6 +204,45 @@ static void test_huge_output(void **state) {
         spawn_result_done(&r);
 }
 
+/* on_output: stdout streamed in pieces, none kept, no cap; stderr still captured; a
+ * negative return stops the child and is the result. */
+typedef struct Stream {
+        uint64_t bytes, calls, nonzero;
+        uint64_t stop_after;
+} Stream;
+
+static int stream_cb(const char *data, size_t size, void *userdata) {
+        Stream *s = userdata;
+        for (size_t i = 0; i < size; i++)
+                s->nonzero += data[i] != 0;
+        s->bytes += size;
+        s->calls++;
+        return s->stop_after && s->bytes >= s->stop_after ? -EPIPE : 0;
+}
+
+static void test_output_stream(void **state) {
+        Stream st = {};
+        SpawnOptions o = { .argv = ARGV("sh", "-c", "head -c 20000000 /dev/zero; echo oops >&2"), .max_output = 1024,
+                           .timeout_ms = 60000, .on_output = stream_cb, .userdata = &st };
+        SpawnResult r;
+
+        run_ok(&o, &r);
+        assert_true(spawn_result_ok(&r));
+        assert_int_equal(st.bytes, 20000000);
+        assert_int_equal(st.nonzero, 0);
+        assert_true(st.calls > 1);
+        assert_int_equal(r.out_size, 0);
+        assert_false(r.out_truncated);
+        assert_string_equal(r.err, "oops\n");
+        spawn_result_done(&r);
+
+        Stream stop = { .stop_after = 100000 };
+        o = (SpawnOptions) { .argv = ARGV("cat", "/dev/zero"), .timeout_ms = 60000, .on_output = stream_cb,
+                             .userdata = &stop };
+        assert_int_equal(spawn_run(&o, &r), -EPIPE);
+        assert_true(stop.bytes >= 100000 && stop.bytes < 100000 + 2 * 65536 + 1);
+}
+
 static void test_huge_stdout_and_stderr(void **state) {
         const size_t cap = 256 * 1024;
         SpawnOptions o = {
@@ -618,6 +657,7 @@ int main(void) {
                 cmocka_unit_test(test_child_exits_grandchild_lingers),
                 cmocka_unit_test(test_output_cap),
                 cmocka_unit_test(test_huge_output),
+                cmocka_unit_test(test_output_stream),
                 cmocka_unit_test(test_huge_stdout_and_stderr),
                 cmocka_unit_test(test_literal_arguments),
                 cmocka_unit_test(test_stdin_echo),
