@@ -337,6 +337,10 @@ static const FieldDesc fields[] = {
         TEXT("postfix", "postfix", "mynetworks", N_("Trusted networks"),
              N_("Clients that may send without logging in. Keep it to this host unless you know why."), .placeholder = N_("127.0.0.0/8 [::1]/128"),
              .maincf = "mynetworks"),
+        TEXT("postfix", "postfix", "smtp_address_preference", N_("Send over"),
+             N_("Which address family Postfix prefers when it delivers to other servers: any, "
+                "ipv4 or ipv6 (ipv4 when the IPv6 address has no PTR)."),
+             .placeholder = N_("Postfix's default: any")),
         TEXT("dovecot", "dovecot", "protocols", N_("Protocols"),
              N_("What Dovecot serves: imap, pop3, lmtp, submission, sieve."), .placeholder = N_("imap pop3 lmtp"),
              .dovecot = "protocols"),
@@ -351,6 +355,11 @@ static const FieldDesc fields[] = {
                N_("Sign outgoing mail so receivers can check it came from this server."), .def = "yes"),
         TEXT("dkim", "dkim", "selector", N_("Selector"),
              N_("The DNS label the public key is published under (selector._domainkey.domain)."), .placeholder = N_("auto: the year and month")),
+        CHOICE("packages", "packages", "install", N_("Install packages"),
+               N_("Install what is missing (Postfix, Dovecot and their parts) with the "
+                  "distribution's package manager."), .def = "yes"),
+        CHOICE("packages", "packages", "remove_other_mta", N_("Remove other MTA"),
+               N_("Remove another mail server (Exim, Sendmail) that would hold port 25."), .def = "no"),
         CHOICE("hardening", "hardening", "fail2ban", N_("fail2ban"),
                N_("Ban addresses that keep failing to log in."), .def = "no"),
 };
@@ -372,11 +381,12 @@ static const PageDesc pages[] = {
         { "firewall", N_("Firewall"), N_("The ports to open."), "firewall", info_firewall },
         { "dkim", N_("DKIM"), N_("Signing outgoing mail."), "dkim", NULL },
         { "hardening", N_("Hardening"), N_("Protection against password guessing."), "hardening", NULL },
+        { "packages", N_("Packages"), N_("What may be installed or removed."), "packages", NULL },
 };
 
 /* The order sections are written in. */
 static const char *const sections_order[] = {
-        "server", "users", "user ", "tls", "firewall", "postfix", "dovecot", "dkim", "hardening",
+        "server", "users", "user ", "tls", "firewall", "postfix", "dovecot", "dkim", "hardening", "packages",
 };
 
 static const char *const bool_choices[] = { "yes", "no", NULL };
@@ -2088,7 +2098,18 @@ int wizard_uncovered_keys(char ***ret) {
 
         if (!v)
                 return -ENOMEM;
-        for (const ConfSection *sec = answers_schema()->sections; sec->name; sec++)
+        for (const ConfSection *sec = answers_schema()->sections; sec->name; sec++) {
+                bool written = false;
+                for (size_t i = 0; i < ELEMENTSOF(sections_order); i++)
+                        written = written || streq(sections_order[i], sec->name);
+                if (!written) {
+                        _cleanup_free_ char *s = NULL;
+                        if (asprintf(&s, "%s (the section is never written)", sec->name) < 0 ||
+                            strv_push(&v, &n, s) < 0) {
+                                strv_free(v);
+                                return -ENOMEM;
+                        }
+                }
                 for (const ConfKey *k = sec->keys; k->name; k++) {
                         bool found = false;
                         for (size_t i = 0; i < N_FIELDS && !found; i++)
@@ -2105,6 +2126,7 @@ int wizard_uncovered_keys(char ***ret) {
                                 }
                         }
                 }
+        }
         *ret = v;
         return 0;
 }
