@@ -31,6 +31,7 @@
 
 const char verb_lab_usage[] = N_(
         "Usage: mxdeck lab [--hostname NAME] [--] [COMMAND [ARGS...]]\n"
+        "       mxdeck lab --rehearse [--hostname NAME]\n"
         "\n"
         "Run COMMAND (default: an interactive $SHELL, else /bin/bash or /bin/sh) on a\n"
         "throwaway lab host, then discard the lab. Inside it:\n"
@@ -43,7 +44,15 @@ const char verb_lab_usage[] = N_(
         "/tmp and the other directories are shared with the host: pass files in and out\n"
         "there. When COMMAND ends, every process left in the lab is killed.\n"
         "\n"
+        "--rehearse: try the whole product without touching this server. Inside a lab\n"
+        "host (default name mail.rehearsal.test) the setup wizard starts as on a fresh\n"
+        "install, sets up the lab's Postfix and Dovecot for real, then the dashboard opens\n"
+        "with generated traffic: deliveries, a deferral, a refused relay attempt and failed\n"
+        "logins. The answers can be saved to /tmp/mxdeck-rehearsal-answers.ini, for\n"
+        "'mxdeck setup --answers' on the real server. Needs a terminal.\n"
+        "\n"
         "Options:\n"
+        "      --rehearse       the rehearsal described above\n"
         "      --hostname NAME  hostname inside the lab (default: the host's); the lab's\n"
         "                       /etc/hosts also maps NAME (and its first label) to\n"
         "                       127.0.0.1, so 'hostname -f' and Postfix's myhostname work\n"
@@ -741,15 +750,18 @@ static char *default_shell(void) {
 }
 
 int verb_lab(int argc, char *argv[]) {
-        enum { ARG_HOSTNAME = 0x100 };
+        enum { ARG_HOSTNAME = 0x100, ARG_REHEARSE };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
+                { "rehearse", no_argument, NULL, ARG_REHEARSE },
                 { "hostname", required_argument, NULL, ARG_HOSTNAME },
                 {}
         };
         LabOptions o = {};
-        _cleanup_free_ char *shell = NULL, *cwd = NULL;
+        _cleanup_free_ char *shell = NULL, *cwd = NULL, *self = NULL;
         char *shell_argv[2] = {};
+        char *rehearse_argv[6] = {};
+        bool rehearse = false;
         int c;
 
         opterr = 0;
@@ -765,6 +777,9 @@ int verb_lab(int argc, char *argv[]) {
                                 return EXIT_USAGE;
                         }
                         o.hostname = optarg;
+                        break;
+                case ARG_REHEARSE:
+                        rehearse = true;
                         break;
                 case ':':
                         usage_error("lab", _("option '%s' needs an argument"), argv[optind - 1]);
@@ -783,7 +798,30 @@ int verb_lab(int argc, char *argv[]) {
                 return EXIT_FAILED;
         }
 
-        if (optind < argc)
+        if (rehearse) {
+                if (optind < argc) {
+                        usage_error("lab", _("--rehearse takes no command"));
+                        return EXIT_USAGE;
+                }
+                if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
+                        fputs(_("mxdeck lab: --rehearse needs a terminal (for scripts: mxdeck lab -- COMMAND)\n"),
+                              stderr);
+                        return EXIT_USAGE;
+                }
+                self = realpath("/proc/self/exe", NULL);
+                if (!self) {
+                        lab_error(-errno, _("cannot find this program"));
+                        return EXIT_FAILED;
+                }
+                rehearse_argv[0] = self;
+                rehearse_argv[1] = (char *) "setup";
+                rehearse_argv[2] = (char *) "--rehearsal";
+                rehearse_argv[3] = (char *) "--save-to";
+                rehearse_argv[4] = (char *) "/tmp/mxdeck-rehearsal-answers.ini";
+                o.argv = rehearse_argv;
+                if (!o.hostname)
+                        o.hostname = "mail.rehearsal.test";
+        } else if (optind < argc)
                 o.argv = argv + optind;
         else {
                 shell = default_shell();

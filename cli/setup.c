@@ -17,7 +17,9 @@
 #include "journal.h"
 #include "macro.h"
 #include "termsafe.h"
+#include "rehearse.h"
 #include "verbs.h"
+#include "wizard.h"
 
 /* Exit codes of setup (documented in mxdeck(1)). */
 enum {
@@ -30,7 +32,12 @@ enum {
 };
 
 const char verb_setup_usage[] = N_(
-        "Usage: mxdeck setup --answers FILE [OPTIONS]\n"
+        "Usage: mxdeck setup [--answers FILE] [OPTIONS]\n"
+        "\n"
+        "On a terminal (and without --yes, --dry-run, --format json or --no-wizard) this opens\n"
+        "the setup wizard, pre-filled from --answers FILE when given: pages for the server's\n"
+        "identity, users, certificates, Postfix and Dovecot, then the plan to review and apply,\n"
+        "then the DNS records, the client settings and the dashboard. Otherwise:\n"
         "\n"
         "Set up Postfix and Dovecot from an answers file: shows the plan (every command and a\n"
         "unified diff of every file), applies it under a transaction that 'mxdeck rollback'\n"
@@ -39,7 +46,10 @@ const char verb_setup_usage[] = N_(
         "Options:\n"
         "  -a, --answers FILE       the answers file (INI; see mxdeck(1) and docs/answers.example.ini)\n"
         "  -n, --dry-run            print the plan and change nothing\n"
-        "  -y, --yes                apply without asking (needed without a terminal)\n"
+        "  -y, --yes                apply without asking (needed without a terminal; no wizard)\n"
+        "      --no-wizard          on a terminal too: print the plan and ask before applying\n"
+        "      --save-to FILE       where the wizard offers to save the answers\n"
+        "                           (default: ./mxdeck-answers.ini)\n"
         "      --root DIR           work on the system under DIR (services and checks are left out)\n"
         "      --on-conflict WHAT   a setting mxdeck made and someone changed since: 'keep' theirs\n"
         "                           (default) or take 'ours'; either way it is reported\n"
@@ -47,7 +57,8 @@ const char verb_setup_usage[] = N_(
         "  -h, --help               show this help\n"
         "\n"
         "Exit status: 0 changed (dry run: would change), 1 a step failed, 2 usage or answers error,\n"
-        "3 nothing to change, 4 the plan cannot be applied, 5 refused (no --yes, no terminal).\n");
+        "3 nothing to change, 4 the plan cannot be applied, 5 refused (no --yes, no terminal;\n"
+        "or the wizard was left before applying).\n");
 
 const char verb_rollback_usage[] = N_(
         "Usage: mxdeck rollback [ID] [OPTIONS]\n"
@@ -161,9 +172,76 @@ static int print_json(const char *status, const Plan *p, const ApplyResult *res,
         return 0;
 }
 
+static int setup_wizard(const char *answers_path, const char *root, const char *save_to,
+                        bool rehearsal) {
+        _cleanup_free_ char *error = NULL, *cwd = NULL, *def = NULL, *address = NULL;
+        WizardOutcome outcome = WIZARD_QUIT;
+        bool live = streq(root, "/");
+        int r;
+
+        if (!save_to) {
+                cwd = getcwd(NULL, 0);
+                if (cwd && asprintf(&def, "%s/mxdeck-answers.ini", streq(cwd, "/") ? "" : cwd) < 0)
+                        def = NULL;
+                save_to = def;
+        }
+        if (rehearsal) {
+                /* A rehearsal is for the lab only, and starts like a fresh install (Debian's
+                 * "No configuration": Postfix installed, no main.cf), whatever the host has. */
+                if (!getenv("MXDECK_LAB") || !streq(getenv("MXDECK_LAB"), "1") || !live) {
+                        usage_error("setup", _("--rehearsal runs only inside 'mxdeck lab --rehearse'"));
+                        return EXIT_SETUP_USAGE;
+                }
+                if (unlink("/etc/postfix/main.cf") < 0 && errno != ENOENT)
+                        fprintf(stderr, _("mxdeck setup: cannot start from a fresh main.cf: %s\n"), strerror(errno));
+        }
+        WizardOptions wo = {
+                .root = root,
+                .answers_path = answers_path,
+                .save_path = save_to,
+                .offline = !live,
+                .systemd = live && sd_booted() > 0,
+                .color = -1,
+                .banner = rehearsal ? _("REHEARSAL on a throwaway lab host: your server is not touched") : NULL,
+                .ret_address = &address,
+        };
+        r = wizard_run(&wo, &outcome, &error);
+        if (r < 0) {
+                _cleanup_free_ char *safe = termsafe_strdup(error ? error : strerror(-r), 0);
+                fprintf(stderr, _("mxdeck setup: %s\n"), safe ? safe : "");
+                return r == -EINVAL ? EXIT_SETUP_USAGE : EXIT_SETUP_FAILED;
+        }
+        switch (outcome) {
+        case WIZARD_QUIT:
+                puts(_("Left the setup: nothing was changed."));
+                return EXIT_SETUP_REFUSED;
+        case WIZARD_FAILED:
+                return EXIT_SETUP_FAILED;
+        case WIZARD_DASHBOARD:
+                if (live) {
+                        char *margv[] = { (char *) "monitor", (char *) "log", NULL };
+                        if (rehearsal && address) {
+                                r = rehearse_traffic(address, stdout);
+                                if (r < 0 && r != -EIO)
+                                        fprintf(stderr, _("mxdeck setup: no traffic: %s\n"), strerror(-r));
+                        }
+                        optind = 0;
+                        /* the rehearsal opens on the log panel, where its traffic shows */
+                        return verb_monitor(rehearsal ? 2 : 1, margv) == EXIT_OK ? EXIT_SETUP_CHANGED
+                                                                                 : EXIT_SETUP_FAILED;
+                }
+                return EXIT_SETUP_CHANGED;
+        default:
+                return EXIT_SETUP_CHANGED;
+        }
+}
+
 int verb_setup(int argc, char *argv[]) {
-        enum { ARG_ROOT = 0x100, ARG_ON_CONFLICT, ARG_FORMAT };
+        enum { ARG_ROOT = 0x100, ARG_ON_CONFLICT, ARG_FORMAT, ARG_NO_WIZARD, ARG_SAVE_TO, ARG_REHEARSAL };
         static const struct option options[] = {
+                { "no-wizard", no_argument, NULL, ARG_NO_WIZARD },
+                { "save-to", required_argument, NULL, ARG_SAVE_TO },
+                { "rehearsal", no_argument, NULL, ARG_REHEARSAL }, /* inside mxdeck lab --rehearse */
                 { "answers", required_argument, NULL, 'a' },
                 { "dry-run", no_argument, NULL, 'n' },
                 { "yes", no_argument, NULL, 'y' },
@@ -173,8 +251,8 @@ int verb_setup(int argc, char *argv[]) {
                 { "help", no_argument, NULL, 'h' },
                 {}
         };
-        const char *answers_path = NULL, *root = "/";
-        bool dry_run = false, yes = false, json = false;
+        const char *answers_path = NULL, *root = "/", *save_to = NULL;
+        bool dry_run = false, yes = false, json = false, no_wizard = false, rehearsal = false;
         ConflictPolicy policy = CONFLICT_KEEP_THEIRS;
         _cleanup_(answers_freep) Answers *answers = NULL;
         _cleanup_(installer_freep) Installer *ins = NULL;
@@ -197,6 +275,15 @@ int verb_setup(int argc, char *argv[]) {
                         break;
                 case ARG_ROOT:
                         root = optarg;
+                        break;
+                case ARG_NO_WIZARD:
+                        no_wizard = true;
+                        break;
+                case ARG_SAVE_TO:
+                        save_to = optarg;
+                        break;
+                case ARG_REHEARSAL:
+                        rehearsal = true;
                         break;
                 case ARG_ON_CONFLICT:
                         if (streq(optarg, "keep") || streq(optarg, "theirs"))
@@ -231,12 +318,21 @@ int verb_setup(int argc, char *argv[]) {
                 usage_error("setup", _("unexpected argument '%s'"), argv[optind]);
                 return EXIT_SETUP_USAGE;
         }
-        if (!answers_path) {
-                usage_error("setup", _("--answers FILE is required"));
-                return EXIT_SETUP_USAGE;
-        }
         if (root[0] != '/') {
                 usage_error("setup", _("--root needs an absolute path"));
+                return EXIT_SETUP_USAGE;
+        }
+        /* The wizard on a terminal; --yes, --dry-run, --format json and --no-wizard keep the
+         * non-interactive verb (so do scripts: no terminal). */
+        if (!yes && !dry_run && !json && !no_wizard && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO))
+                return setup_wizard(answers_path, root, save_to, rehearsal);
+        if (rehearsal) {
+                usage_error("setup", _("--rehearsal is for 'mxdeck lab --rehearse', on a terminal"));
+                return EXIT_SETUP_USAGE;
+        }
+        if (!answers_path) {
+                usage_error("setup", _("--answers FILE is required (without a terminal, or with --yes, "
+                                       "--dry-run or --format json)"));
                 return EXIT_SETUP_USAGE;
         }
 

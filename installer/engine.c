@@ -34,6 +34,8 @@ struct Installer {
         const Answers *answers;
         const DistroProfile *profile;
         ConflictPolicy conflicts;
+        char *const *take_ours;
+        const char *roundtrip_password;
         bool offline;
         bool systemd;
         bool no_live_checks;
@@ -65,6 +67,10 @@ bool installer_systemd(const Installer *ins) { return ins->systemd; }
 bool installer_live_checks(const Installer *ins) { return !ins->offline && !ins->no_live_checks; }
 int64_t installer_now(const Installer *ins) { return ins->now; }
 const char *installer_firewalld_address(const Installer *ins) { return ins->firewalld_address; }
+const char *installer_roundtrip_password(const Installer *ins) {
+        return ins->roundtrip_password;
+}
+
 const char *installer_transaction(const Installer *ins) {
         return ins->journal ? journal_id(ins->journal) : NULL;
 }
@@ -144,6 +150,8 @@ int installer_new(const InstallerOptions *o, Installer **ret, char **ret_error) 
                 ins->root[l - 1] = '\0';
         ins->answers = o->answers;
         ins->conflicts = o->conflicts;
+        ins->take_ours = o->take_ours;
+        ins->roundtrip_password = o->roundtrip_password;
         ins->offline = o->offline;
         ins->systemd = o->systemd;
         ins->no_live_checks = o->no_live_checks;
@@ -322,6 +330,8 @@ int installer_managed_decide(Installer *ins, StepPlan *sp, const char *key, cons
         c->ours = strdup(strempty(wanted));
         c->recorded = strdup(recorded);
         c->taken = ins->conflicts == CONFLICT_TAKE_OURS;
+        for (char *const *t = ins->take_ours; t && *t && !c->taken; t++)
+                c->taken = streq(*t, what);
         if (!c->what || (current && !c->theirs) || !c->ours || !c->recorded)
                 return -ENOMEM;
         *ret = c->taken ? MANAGED_TAKE : MANAGED_KEEP;

@@ -49,6 +49,13 @@ typedef struct InstallerOptions {
         const Answers *answers;
         const DistroProfile *profile; /* NULL: from ROOT/etc/os-release */
         ConflictPolicy conflicts;
+        /* Conflicts resolved one by one (the wizard): the `what` of each conflict to take
+         * ours for, whatever `conflicts` says; NULL-terminated, or NULL. Not copied. */
+        char *const *take_ours;
+        /* The first user's password when the caller holds it in memory (the wizard, where it
+         * was typed): lets verify's round trip log in although the answers give only a hash.
+         * A secret: never copied into the plan, logged or journalled. NULL: none. */
+        const char *roundtrip_password;
         /* Leave out the steps that need a live system: starting services, the probes and
          * the round trip. The CLI sets it for a --root other than /. */
         bool offline;
@@ -236,6 +243,7 @@ bool installer_live_checks(const Installer *ins);
 int64_t installer_now(const Installer *ins);
 const char *installer_firewalld_address(const Installer *ins); /* NULL: the system bus */
 const char *installer_transaction(const Installer *ins); /* during apply */
+const char *installer_roundtrip_password(const Installer *ins);
 
 /* ROOT + path ("/etc/postfix" under "/tmp/r" is "/tmp/r/etc/postfix"). NULL on ENOMEM. */
 char *installer_path(const Installer *ins, const char *path);

@@ -49,6 +49,10 @@ static int round_trip(Installer *ins, StepPlan *sp, const char *cert) {
                 return 0;
         const AnswersUser *u = &a->users[0];
         r = user_password(ins, u, &pw, &err);
+        if (r == -ENOENT && installer_roundtrip_password(ins)) {
+                pw = strdup(installer_roundtrip_password(ins));
+                r = pw ? 0 : -ENOMEM;
+        }
         if (r == -ENOENT) {
                 installer_emit(ins, INSTALLER_EVENT_OUTPUT_LINE, sp->step->name,
                                _("round trip left out: the first user has a password hash, not a password"), 0);
