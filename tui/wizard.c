@@ -326,6 +326,9 @@ static const FieldDesc fields[] = {
              N_("For the webroot challenge: the web server's document root."), .when_key = "source", .when_value = "acme"),
         TEXT("tls", "tls", "acme_directory", N_("ACME directory"), N_("The CA's directory URL; empty for Let's Encrypt."), .when_key = "source", .when_value = "acme",
              .placeholder = N_("Let's Encrypt")),
+        TEXT("tls", "tls", "acme_ca_bundle", N_("ACME CA bundle"),
+             N_("For a private ACME CA: the PEM file certbot trusts its directory with. Empty for a "
+                "public CA."), .when_key = "source", .when_value = "acme", .placeholder = N_("none")),
         TEXT("postfix", "postfix", "message_size_limit", N_("Message size limit"),
              N_("The largest message accepted, with K, M or G (0: no limit)."), .placeholder = N_("50M"), .maincf = "message_size_limit"),
         TEXT("postfix", "postfix", "mailbox_size_limit", N_("Mailbox size limit"),
@@ -351,10 +354,16 @@ static const FieldDesc fields[] = {
         TEXT("firewall", "firewall", "services", N_("Open services"),
              N_("The services to open: smtp, submission, smtps, imap, imaps, pop3, pop3s, sieve, http, https."),
              .placeholder = N_("smtp submission smtps imaps pop3s")),
+        CHOICE("firewall", "firewall", "plaintext", N_("Plaintext ports"),
+               N_("Also open imap (143) and pop3 (110), for clients that use STARTTLS there. No keeps "
+                  "to the TLS ports."), .def = "no"),
         CHOICE("dkim", "dkim", "enabled", N_("Sign with DKIM"),
                N_("Sign outgoing mail so receivers can check it came from this server."), .def = "yes"),
         TEXT("dkim", "dkim", "selector", N_("Selector"),
              N_("The DNS label the public key is published under (selector._domainkey.domain)."), .placeholder = N_("auto: the year and month")),
+        TEXT("dkim", "dkim", "domains", N_("Signed domains"),
+             N_("The domains whose mail is signed, separated by spaces."),
+             .placeholder = N_("the mail domains")),
         CHOICE("packages", "packages", "install", N_("Install packages"),
                N_("Install what is missing (Postfix, Dovecot and their parts) with the "
                   "distribution's package manager."), .def = "yes"),
@@ -362,6 +371,9 @@ static const FieldDesc fields[] = {
                N_("Remove another mail server (Exim, Sendmail) that would hold port 25."), .def = "no"),
         CHOICE("hardening", "hardening", "fail2ban", N_("fail2ban"),
                N_("Ban addresses that keep failing to log in."), .def = "no"),
+        CHOICE("hardening", "hardening", "rate_limits", N_("Rate limits"),
+               N_("Postfix's anvil limits per client: connections, recipients, errors and logins "
+                  "per minute, as the guides set them."), .def = "yes"),
 };
 
 static void info_server(Wizard *w, char ***lines);
