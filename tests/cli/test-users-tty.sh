@@ -25,9 +25,10 @@ printf 'alice@example.test:{SHA512-CRYPT}$6$x$y::::::\n' >"$R/etc/dovecot/users"
 chmod 640 "$R/etc/dovecot/users"
 printf 'alice@example.test OK\n' >"$R/etc/postfix/mxdeck-mailboxes"
 
-# wait_screen PATTERN: until the pane shows PATTERN (bounded: 15 s)
+# wait_screen PATTERN [SECONDS]: until the pane shows PATTERN (bounded: 15 s by default; an
+# add runs the installer, which takes far longer under ASan on a loaded machine)
 wait_screen() {
-        for _ in $(seq 150); do
+        for _ in $(seq $((${2:-15} * 10))); do
                 tmux -S "$sock" capture-pane -p -t t >"$T/screen" 2>/dev/null
                 grep -Eq -- "$1" "$T/screen" && return 0
                 sleep 0.1
@@ -38,7 +39,7 @@ wait_screen() {
 start() {
         tmux -S "$sock" kill-server 2>/dev/null
         tmux -S "$sock" new-session -d -s t -x 160 -y 40 \
-                "$mxdeck users $* --root $R --mode virtual; echo EXIT=\$?; sleep 30"
+                "$mxdeck users $* --root $R --mode virtual; echo EXIT=\$?; sleep 600"
 }
 
 # different answers: refused, nothing changed
@@ -47,7 +48,7 @@ wait_screen 'New password for carol@example.test:' && ok "asks for the password"
 tmux -S "$sock" send-keys -t t 'first-Passw0rd' Enter
 wait_screen 'Type it again:' && ok "asks again" || bad "no second prompt"
 tmux -S "$sock" send-keys -t t 'other-Passw0rd' Enter
-wait_screen 'EXIT=' || bad "did not end"
+wait_screen 'EXIT=' 120 || bad "did not end"
 grep -q 'EXIT=2' "$T/screen" && grep -q 'the two passwords differ; nothing was changed' "$T/screen" &&
         ok "two different answers refused" || bad "different answers: $(cat "$T/screen")"
 grep -q 'carol' "$R/etc/dovecot/users" && bad "carol added despite the refusal" || ok "nothing changed"
@@ -59,7 +60,7 @@ wait_screen 'New password for carol@example.test:'
 tmux -S "$sock" send-keys -t t 'carol-Passw0rd' Enter
 wait_screen 'Type it again:'
 tmux -S "$sock" send-keys -t t 'carol-Passw0rd' Enter
-wait_screen 'EXIT=' || bad "did not end"
+wait_screen 'EXIT=' 120 || bad "did not end"
 grep -q 'EXIT=0' "$T/screen" && grep -q 'Done: transaction' "$T/screen" && ok "added" || bad "add: $(cat "$T/screen")"
 grep -q 'Passw0rd' "$T/screen" && bad "the password showed on the screen" || ok "echo was off"
 grep -q '^carol@example.test:{SHA512-CRYPT}\$6\$' "$R/etc/dovecot/users" && ok "the hash is stored" || bad "no hash: $(cat "$R/etc/dovecot/users")"
