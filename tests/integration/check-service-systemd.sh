@@ -362,7 +362,7 @@ phase_start setup
 sysctl_ disable --now postfix.service dovecot.service dovecot.socket
 wait_inactive postfix@-.service
 in_ns sh -c 'umask 077; printf "S3tup-in-systemd\n" >/root/bob.pw
-printf "[server]\nhostname = mail.lab.test\ndomain = lab.test\n[users]\nmode = system\n[user bob]\npassword_file = /root/bob.pw\n[dovecot]\nprotocols = imap pop3\n" >/root/answers.ini'
+printf "[server]\nhostname = mail.lab.test\ndomain = lab.test\n[users]\nmode = system\n[user bob]\npassword_file = /root/bob.pw\n[dovecot]\nprotocols = imap pop3\n[dkim]\nenabled = no\n" >/root/answers.ini'
 in_ns sh -c 'cd /etc && find . -type f -exec sha256sum {} + | sort' >"$T/etc-before"
 in_ns mxdeck setup --answers /root/answers.ini --yes >"$T/setup.out" 2>&1
 rc=$?

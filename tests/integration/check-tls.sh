@@ -6,6 +6,9 @@
 # services that are not configured, an smtpd that dies at start, and stopped daemons.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
+# Many certificate and server states in one lab: about 2 min alone on 2 cores, more beside
+# another lab; within meson's 450 s.
+LAB_TIMEOUT=${LAB_TIMEOUT:-420}
 . "$here/lib.sh"
 in_lab_or_reexec --hostname mail.lab.test -- "$0" "$@"
 
