@@ -266,7 +266,7 @@ static uint64_t slow_period_s(const Health *h) {
         return MAX((uint64_t) h->interval, (uint64_t) SLOW_PERIOD_S);
 }
 
-/* full: every selected group; else the fast ones (all of them when it is time). */
+/* A run of these groups (NULL: every group). */
 static void start_groups(Health *h, const char *const *only) {
         h->run = checks_run_free(h->run); /* a refresh asked while one runs starts over */
         h->ctx.deadline = DEADLINE_NONE;  /* each run gets its own --timeout */
@@ -281,6 +281,8 @@ static void start_groups(Health *h, const char *const *only) {
                 h->changed(h->userdata);
 }
 
+/* full: every selected group (but the log checks while they are held); else the fast
+ * ones (all of them when it is time). */
 static void start_run(Health *h, bool full) {
         if (h->naming)
                 return; /* the first run starts when the names are in */
