@@ -737,7 +737,7 @@ int run_context_build(CliOptions *opt, RunContextFlags flags, RunContext *ret, c
                 .resolver = c.opt.resolver ? c.opt.resolver : c.settings.resolver,
                 .trust_anchor = c.opt.trust_anchor ? c.opt.trust_anchor : c.settings.trust_anchor,
         };
-        if (!(flags & RUN_CONTEXT_NO_NAME_DEFAULTS)) {
+        if (!(flags & (RUN_CONTEXT_NO_NAME_DEFAULTS | RUN_CONTEXT_NAMES_LATER))) {
                 r = default_names(&c, c.opt.verb != CLI_VERB_DNS_RECORDS);
                 if (r < 0)
                         goto fail;
@@ -747,6 +747,7 @@ int run_context_build(CliOptions *opt, RunContextFlags flags, RunContext *ret, c
                 r = make_safe(&c.domain);
         if (r < 0)
                 goto fail;
+        c.names_pending = (flags & RUN_CONTEXT_NAMES_LATER) && !(flags & RUN_CONTEXT_NO_NAME_DEFAULTS);
 
         *ret = c;
         /* The context moved: point into its new place. */
@@ -763,6 +764,28 @@ fail:
                 *ret_error = strdup(strerror(ENOMEM));
         }
         run_context_done(&c);
+        return r;
+}
+
+int run_context_default_names(RunContext *c) {
+        int r = 0;
+
+        if (!c->names_pending)
+                return 0;
+        c->names_pending = false;
+        /* In the dashboard's fiber: bounded like a check run, never left waiting. */
+        Deadline saved = c->check.deadline;
+        if (!deadline_is_set(saved))
+                c->check.deadline = deadline_in_ms((uint64_t) (c->settings.timeout_seconds ? c->settings.timeout_seconds : 10) *
+                                                   1000);
+        r = default_names(c, c->opt.verb != CLI_VERB_DNS_RECORDS);
+        c->check.deadline = saved;
+        if (r >= 0)
+                r = make_safe(&c->host);
+        if (r >= 0)
+                r = make_safe(&c->domain);
+        c->check.host = c->host;
+        c->check.domain = c->domain;
         return r;
 }
 

@@ -111,6 +111,7 @@ typedef struct RunContext {
         /* The mail host and domain: flags, then Postfix's myhostname/mydomain, then (check
          * only) the node name for the host. Terminal-safe; either may be NULL. */
         char *host, *domain;
+        bool names_pending;       /* built with RUN_CONTEXT_NAMES_LATER, not asked yet */
         CheckContext check;       /* points into the fields above */
 } RunContext;
 
@@ -118,6 +119,9 @@ typedef enum RunContextFlags {
         /* Do not ask Postfix (nor uname) for the names the flags left out: for tests and
          * callers that know them. */
         RUN_CONTEXT_NO_NAME_DEFAULTS = 1u << 0,
+        /* Not now, but when run_context_default_names() is called (the dashboard: after
+         * its first frame, in a fiber, since asking Postfix takes a while). */
+        RUN_CONTEXT_NAMES_LATER = 1u << 1,
 } RunContextFlags;
 
 /* Builds *ret from *opt, which it takes over (opt is zeroed). Returns 0, or a negative
@@ -125,6 +129,12 @@ typedef enum RunContextFlags {
  * leaves no group to run"); on failure *ret is untouched and opt freed. */
 int run_context_build(CliOptions *opt, RunContextFlags flags, RunContext *ret, char **ret_error);
 void run_context_done(RunContext *c);
+
+/* For a context built with RUN_CONTEXT_NAMES_LATER: fills in the names the flags left out
+ * as run_context_build would have (Postfix's, then the node name), bounded by the
+ * settings' timeout, and points c->check at them. Once; later calls do nothing. Works in
+ * a fiber (waits through the loop) or outside one. 0 or -ENOMEM. */
+int run_context_default_names(RunContext *c);
 
 /* Whether to colour the text output: --color, whether it goes to a terminal, and NO_COLOR
  * (no-color.org: a non-empty value turns colour off). */

@@ -57,6 +57,15 @@ const char verb_monitor_usage[] = N_(
         "      --color WHEN             auto (default; NO_COLOR respected), always, never\n"
         "  -h, --help                   show this help\n");
 
+/* The dashboard's names hook: ctx is the health panel's copy of c->check. */
+static int monitor_names(CheckContext *ctx, void *userdata) {
+        RunContext *c = userdata;
+        int r = run_context_default_names(c);
+        ctx->host = c->host;
+        ctx->domain = c->domain;
+        return r;
+}
+
 int verb_monitor(int argc, char *argv[]) {
         _cleanup_free_ char *error = NULL;
         CliOptions opt;
@@ -87,7 +96,8 @@ int verb_monitor(int argc, char *argv[]) {
                 cli_options_done(&opt);
                 return EXIT_USAGE;
         }
-        r = run_context_build(&opt, 0, &c, &error);
+        /* Postfix's names later, in a fiber: asking takes longer than the first frame may. */
+        r = run_context_build(&opt, RUN_CONTEXT_NAMES_LATER, &c, &error);
         if (r < 0) {
                 fprintf(stderr, "mxdeck monitor: %s\n", error ? error : strerror(-r));
                 return EXIT_USAGE;
@@ -95,6 +105,8 @@ int verb_monitor(int argc, char *argv[]) {
 
         TuiOptions o = {
                 .ctx = &c.check,
+                .names = monitor_names,
+                .names_userdata = &c,
                 .panel = c.opt.panel,
                 .refresh_seconds = c.opt.refresh,
                 .ascii = c.opt.ascii,

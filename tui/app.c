@@ -43,8 +43,9 @@ typedef struct App {
         char prompt_buf[PROMPT_MAX];
         char *last_search;
         char message[160]; /* one-line notice in the bar ("no match") */
-        const char *host;
         int exit_code;
+        Panel *log;    /* the log panel (also in panels) */
+        bool log_held; /* the health panel's log checks wait for its first read */
         bool mouse;
         /* Where the last frame put the tabs and the bar's keys, for clicks. */
         int tab_x[MAX_PANELS][2];
@@ -124,8 +125,9 @@ static void read_size(void) {
 static void draw_title(App *a) {
         ui_fill(0, 0, ui.cols, ui_attr(UI_TITLE));
         int x = ui_text(0, 0, ui.cols, " mxdeck ", ui_attr(UI_TITLE), false);
-        if (a->host) {
-                x += ui_text(0, x, ui.cols - x, a->host, ui_attr(UI_TITLE), false);
+        const char *host = a->n_panels ? health_host(a->panels[0]) : NULL;
+        if (host) {
+                x += ui_text(0, x, ui.cols - x, host, ui_attr(UI_TITLE), false);
                 x += ui_text(0, x, ui.cols - x, "  ", ui_attr(UI_TITLE), false);
         }
         if (geteuid() != 0)
@@ -248,7 +250,16 @@ static void mark_dirty(App *a) {
                 (void) sd_event_source_set_enabled(a->redraw, SD_EVENT_ONESHOT);
 }
 
+/* The log checks wait for the log panel's first read of the last hour (health_hold_log). */
+static void release_log_checks(App *a) {
+        if (a->log_held && a->log && !log_panel_loading(a->log)) {
+                a->log_held = false;
+                health_hold_log(a->panels[0], false);
+        }
+}
+
 static void panel_changed(void *userdata) {
+        release_log_checks(userdata);
         mark_dirty(userdata);
 }
 
@@ -503,11 +514,11 @@ int tui_run(const TuiOptions *opts) {
                 mousemask(BUTTON1_PRESSED | BUTTON4_PRESSED | BUTTON5_PRESSED, NULL);
         }
 
-        a.host = opts->ctx->host;
         unsigned interval = opts->refresh_seconds ? opts->refresh_seconds
                             : opts->ctx->settings && opts->ctx->settings->refresh_seconds ? opts->ctx->settings->refresh_seconds
                                                                                            : 5;
-        r = health_new(a.event, opts->ctx, interval, panel_changed, &a, &a.panels[a.n_panels]);
+        r = health_new(a.event, opts->ctx, opts->names, opts->names_userdata, true, interval, panel_changed, &a,
+                       &a.panels[a.n_panels]);
         if (r < 0)
                 goto out;
         a.n_panels++;
@@ -521,7 +532,10 @@ int tui_run(const TuiOptions *opts) {
                 traffic->free(traffic);
                 goto out;
         }
+        a.log = a.panels[a.n_panels];
+        a.log_held = true;
         a.n_panels++;
+        release_log_checks(&a); /* when it could not start reading */
         r = queue_panel_new(a.event, opts->ctx->settings, interval, panel_changed, &a, &a.panels[a.n_panels]);
         if (r < 0) {
                 traffic->free(traffic);

@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "checks.h"
+#include "fiber.h"
 #include "health.h"
 #include "macro.h"
 #include "termsafe.h"
@@ -35,6 +36,8 @@ typedef struct Slot {
 
 /* Refreshed every interval; every other group every SLOW_PERIOD_S (or interval if longer). */
 static const char *const fast_groups[] = { "service", "port", "queue" };
+/* Held back while the log panel reads the last hour (the log checks read it too). */
+static const char *const log_only[] = { "log", NULL };
 #define SLOW_PERIOD_S 60u
 
 typedef struct Health {
@@ -46,6 +49,10 @@ typedef struct Health {
         void *userdata;
 
         ChecksRun *run;
+        HealthNames names;     /* until the names are in (then NULL) */
+        void *names_userdata;
+        Fiber *naming;         /* the fiber getting them; the first run waits for it */
+        bool closing;
         sd_event_source *timer;
         uint64_t run_started_usec;
         uint64_t last_duration_ms;
@@ -56,6 +63,9 @@ typedef struct Health {
         size_t n_slots;
 
         const char *const *user_only;  /* --only (NULL: every group) */
+        const char **held_only;        /* user_only without "log" (NULL-terminated) */
+        bool log_held;                 /* full runs use held_only */
+        bool log_owed;                 /* the log checks have not run since the hold */
         const char *fast_only[ELEMENTSOF(fast_groups) + 1]; /* the fast groups among them */
         size_t n_fast;
         uint64_t last_full_usec;       /* when the last run of every group started */
@@ -246,7 +256,8 @@ static void on_done(ChecksRun *run, void *userdata) {
         h->last_duration_ms = (now_usec() - h->run_started_usec) / USEC_PER_MSEC;
         h->last_done_usec = now_usec();
         h->run = checks_run_free(h->run);
-        (void) schedule(h, (uint64_t) h->interval * USEC_PER_SEC);
+        /* the log checks held back meanwhile: at once */
+        (void) schedule(h, h->log_owed && !h->log_held ? 0 : (uint64_t) h->interval * USEC_PER_SEC);
         if (h->changed)
                 h->changed(h->userdata);
 }
@@ -255,17 +266,12 @@ static uint64_t slow_period_s(const Health *h) {
         return MAX((uint64_t) h->interval, (uint64_t) SLOW_PERIOD_S);
 }
 
-/* full: every selected group; else the fast ones (all of them when it is time). */
-static void start_run(Health *h, bool full) {
+/* A run of these groups (NULL: every group). */
+static void start_groups(Health *h, const char *const *only) {
         h->run = checks_run_free(h->run); /* a refresh asked while one runs starts over */
         h->ctx.deadline = DEADLINE_NONE;  /* each run gets its own --timeout */
         h->run_started_usec = now_usec();
-        if (!h->last_full_usec || h->n_fast == 0 ||
-            h->run_started_usec - h->last_full_usec >= slow_period_s(h) * USEC_PER_SEC)
-                full = true;
-        if (full)
-                h->last_full_usec = h->run_started_usec;
-        h->run_only = full ? h->user_only : h->fast_only;
+        h->run_only = only;
         CheckContext c = h->ctx;
         c.only = h->run_only;
         h->last_error = checks_start(h->event, &c, on_check, on_done, h, &h->run);
@@ -275,9 +281,30 @@ static void start_run(Health *h, bool full) {
                 h->changed(h->userdata);
 }
 
+/* full: every selected group (but the log checks while they are held); else the fast
+ * ones (all of them when it is time). */
+static void start_run(Health *h, bool full) {
+        if (h->naming)
+                return; /* the first run starts when the names are in */
+        uint64_t now = now_usec();
+        if (!h->last_full_usec || h->n_fast == 0 || now - h->last_full_usec >= slow_period_s(h) * USEC_PER_SEC)
+                full = true;
+        if (full)
+                h->last_full_usec = now;
+        if (full && !h->log_held)
+                h->log_owed = false;
+        start_groups(h, full ? (h->log_held ? h->held_only : h->user_only) : h->fast_only);
+}
+
 static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Health *h = userdata;
-        start_run(h, false);
+        if (h->naming)
+                return 0;
+        if (h->log_owed && !h->log_held) {
+                h->log_owed = false;
+                start_groups(h, log_only);
+        } else
+                start_run(h, false);
         return 0;
 }
 
@@ -291,12 +318,42 @@ static int schedule(Health *h, uint64_t delay_usec) {
         return r;
 }
 
+void health_hold_log(Panel *p, bool hold) {
+        Health *h = (Health *) p;
+        if (!h->held_only || hold == h->log_held)
+                return;
+        h->log_held = hold;
+        if (hold)
+                h->log_owed = true;
+        else if (h->log_owed && !h->run && !h->naming)
+                (void) schedule(h, 0); /* else when the run going on (or the first) is done */
+}
+
 void health_refresh(Panel *p) {
         start_run((Health *) p, true);
 }
 
 bool health_running(Panel *p) {
-        return ((Health *) p)->run != NULL;
+        Health *h = (Health *) p;
+        return h->run || h->naming;
+}
+
+const char *health_host(Panel *p) {
+        return ((Health *) p)->ctx.host;
+}
+
+static int names_fiber(void *userdata) {
+        Health *h = userdata;
+        return h->names(&h->ctx, h->names_userdata);
+}
+
+static void names_done(Fiber *f, int result, void *userdata) {
+        Health *h = userdata;
+        (void) f, (void) result; /* without them, the checks that need them say so */
+        h->naming = NULL;
+        h->names = NULL;
+        if (!h->closing)
+                start_run(h, true);
 }
 
 /* ---- the view ---- */
@@ -380,7 +437,7 @@ static void draw_summary_line(Health *h, int y) {
         char left[160], right[96], age[16];
         snprintf(left, sizeof(left), _(" %u critical  %u warning  %u unknown  %u ok"), counts[STATUS_CRITICAL],
                  counts[STATUS_WARNING], counts[STATUS_UNKNOWN], counts[STATUS_OK]);
-        if (h->run)
+        if (h->run || h->naming)
                 snprintf(right, sizeof(right), _("checking... (%us) "),
                          (unsigned) ((now_usec() - h->run_started_usec) / USEC_PER_SEC));
         else if (h->last_error < 0)
@@ -540,7 +597,7 @@ static void health_draw(Panel *p, int top, int height) {
         }
         if (h->n_visible == 0 && list_h > 0)
                 ui_text(top, 2, ui.cols - 4,
-                        h->run ? _("checking...") : (h->filter && *h->filter) ? _("nothing matches the filter") : _("no findings"),
+                        h->run || h->naming ? _("checking...") : (h->filter && *h->filter) ? _("nothing matches the filter") : _("no findings"),
                         ui_attr(UI_DIM), false);
         if (detail_h) {
                 int y = top + list_h;
@@ -672,6 +729,9 @@ static void health_free(Panel *p) {
         Health *h = (Health *) p;
         if (!h)
                 return;
+        h->closing = true;
+        if (h->naming)
+                fiber_cancel(h->naming);
         checks_run_free(h->run);
         sd_event_source_disable_unref(h->timer);
         for (size_t i = 0; i < h->n_slots; i++) {
@@ -679,14 +739,15 @@ static void health_free(Panel *p) {
                 findings_done(&h->slots[i].findings);
         }
         free(h->slots);
+        free(h->held_only);
         free(h->visible);
         free(h->filter);
         sd_event_unref(h->event);
         free(h);
 }
 
-int health_new(sd_event *e, const CheckContext *ctx, unsigned interval, HealthChanged changed, void *userdata,
-               Panel **ret) {
+int health_new(sd_event *e, const CheckContext *ctx, HealthNames names, void *names_userdata, bool hold_log,
+               unsigned interval, HealthChanged changed, void *userdata, Panel **ret) {
         Health *h = calloc(1, sizeof(Health));
         if (!h)
                 return -ENOMEM;
@@ -718,6 +779,31 @@ int health_new(sd_event *e, const CheckContext *ctx, unsigned interval, HealthCh
         for (size_t i = 0; i < ELEMENTSOF(fast_groups); i++)
                 if (group_in(ctx->only, fast_groups[i]))
                         h->fast_only[h->n_fast++] = fast_groups[i];
+        if (hold_log && group_in(ctx->only, "log")) {
+                size_t n_all = 0, n = 0;
+                const char *const *all = ctx->only ? ctx->only : check_groups(&n_all);
+                while (!n_all && all[n_all])
+                        n_all++;
+                h->held_only = calloc(n_all + 1, sizeof(char *));
+                if (!h->held_only) {
+                        health_free(&h->panel);
+                        return -ENOMEM;
+                }
+                for (size_t i = 0; i < n_all; i++)
+                        if (!streq(all[i], "log"))
+                                h->held_only[n++] = all[i];
+                h->log_held = h->log_owed = true;
+        }
+        h->names = names;
+        h->names_userdata = names_userdata;
+        if (names) {
+                h->run_started_usec = now_usec();
+                if (fiber_start(e, names_fiber, h, names_done, &h->naming) < 0) {
+                        h->naming = NULL;
+                        (void) names(&h->ctx, names_userdata); /* no fiber: here, then */
+                        h->names = NULL;
+                }
+        }
         start_run(h, true);
         *ret = &h->panel;
         return 0;

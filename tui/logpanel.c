@@ -575,6 +575,10 @@ static void load_done(Fiber *f, int result, void *userdata) {
                 l->changed(l->userdata);
 }
 
+bool log_panel_loading(Panel *p) {
+        return ((LogPanel *) p)->loader != NULL;
+}
+
 int log_panel_new(sd_event *e, LogPanelChanged changed, void *userdata, LogRecordFunc observer, void *observer_data,
                   Panel **ret) {
         LogPanel *l = calloc(1, sizeof(LogPanel));

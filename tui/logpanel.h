@@ -12,5 +12,8 @@ typedef void (*LogPanelChanged)(void *userdata);
  * wait for it), then follows on e. A log that cannot be read (no permission, no journal)
  * is no error: the panel says why. Every record read, history and tail, is handed to
  * observer too when it is not NULL (the traffic panel counts them). */
+/* Whether it is still reading the last hour. */
+bool log_panel_loading(Panel *p);
+
 int log_panel_new(sd_event *e, LogPanelChanged changed, void *userdata, LogRecordFunc observer, void *observer_data,
                   Panel **ret);

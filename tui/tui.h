@@ -5,9 +5,16 @@
 
 #include "probe.h"
 
+typedef int (*TuiNamesFunc)(CheckContext *ctx, void *userdata);
+
 typedef struct TuiOptions {
         /* What the health panel checks; copied, its pointers must outlive tui_run. */
         const CheckContext *ctx;
+        /* When set: fills in the names the flags left out (ctx->host, ctx->domain; the
+         * strings must outlive tui_run), e.g. by asking Postfix. Slow, so it runs in a fiber
+         * on the loop after the first frame, before the first check run. 0 or -errno. */
+        TuiNamesFunc names;
+        void *names_userdata;
         /* The panel to open on: "health" (default), or another panel's name. */
         const char *panel;
         /* Seconds between health refreshes (0: the settings' refresh_seconds). */

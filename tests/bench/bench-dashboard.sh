@@ -12,6 +12,7 @@
 # Needs root (a lab host), tmux, htop, lnav, systemd-journal-remote.
 #
 #   MXDECK=/path/to/build/cli/mxdeck tests/bench/bench-dashboard.sh [LINES]
+#   PARTS="first rss" ... : only some of the parts (cpu key first rss; default all)
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 MXDECK=${MXDECK:-$here/../../build/cli/mxdeck}
@@ -22,6 +23,8 @@ for t in tmux htop lnav; do command -v $t >/dev/null || { echo "$t is not instal
 LAB_TIMEOUT=900 in_lab_or_reexec --hostname mail.lab.test -- "$0" "$@"
 
 LINES=${1:-100000}
+PARTS=${PARTS:-cpu key first rss}
+want() { case " $PARTS " in *" $1 "*) return 0 ;; esac; return 1; }
 . "$here/../integration/tls-setup.sh" >/dev/null
 T=$(mktemp -d)
 export TMUX_TMPDIR=$T
@@ -68,6 +71,7 @@ ticks() { # PID -> "own children" clock ticks so far
 hwm_kib() { awk '/^VmHWM/ { print $2 }' "/proc/$1/status"; }
 
 # ---- idle CPU, 30 s ----
+if want cpu; then
 tmux -f /dev/null new-session -d -s mx -x 120 -y 40 "exec $MXDECK monitor --ca-file $P/ca.pem"
 tmux -f /dev/null new-session -d -s ht -x 120 -y 40 "exec htop"
 wait_screen mx 60 "updated [0-9]+s ago" || { echo "the dashboard did not refresh: $(cap mx | head -3)"; exit 1; }
@@ -84,10 +88,12 @@ printf "  %-50s %9s%%\n" "htop $(htop --version | head -1 | awk '{print $2}') (d
 printf "  %-50s %9s%%\n" "mxdeck monitor (refresh 5 s: all checks), itself" "$(pct $((m_own1 - m_own0)))"
 printf "  %-50s %9s%%\n" "  with the tools its checks ran (postconf, ...)" "$(pct $((m_own1 - m_own0 + m_kids1 - m_kids0)))"
 tmux kill-session -t ht
+fi
 
 # ---- keystroke to screen while a refresh runs (F5, then F1 at once) ----
 # (phrases of the help's own lines: curses sends only the cells that changed)
 HELP_WORDS='redraw the|panel by|first, last|empty to|top level|previous match|selected line'
+if want key; then
 echo
 printf "%-52s %s\n" "key press to screen, ms (min median max)" ""
 printf "  %-50s %s\n" "htop: F1 to its help" \
@@ -99,16 +105,20 @@ printf "  %-50s %s\n" "mxdeck: the same, 1 s after F5" "$(PRE_WAIT=1 python3 "$h
         "$HELP_WORDS" 'q' 'F10.{0,40}Quit' '\x1b[15~' -- "$MXDECK" monitor --ca-file "$P/ca.pem")"
 printf "  %-50s %s\n" "mxdeck: F1 to the help, no refresh asked" "$(python3 "$here/pty-timing.py" key 10 '\x1bOP' \
         "$HELP_WORDS" 'q' 'F10.{0,40}Quit' -- "$MXDECK" monitor --ca-file "$P/ca.pem")"
+fi
 
 # ---- start to first full frame ----
+if want first; then
 echo
 printf "%-52s %s\n" "start to first full frame, ms (min median max)" ""
 printf "  %-50s %s\n" "htop" "$(python3 "$here/pty-timing.py" first 10 'F10.{0,40}Quit' -- htop)"
 printf "  %-50s %s\n" "mxdeck monitor" \
         "$(python3 "$here/pty-timing.py" first 10 'F10.{0,40}Quit' -- "$MXDECK" monitor --ca-file "$P/ca.pem")"
+fi
 
 # ---- peak RSS with LINES log lines retained ----
-tmux kill-session -t mx
+if want rss; then
+tmux kill-session -t mx 2>/dev/null
 t0=$(date +%s.%N)
 tmux -f /dev/null new-session -d -s mx -x 120 -y 40 "exec $MXDECK monitor log --ca-file $P/ca.pem"
 loaded() { cap mx | sed -n 2p | grep -Eq "journal .* [0-9]{5,} lines" && ! cap mx | sed -n 2p | grep -q "reading"; }
@@ -134,5 +144,6 @@ printf "  %-50s %10.1f\n" "mxdeck monitor log ($shown retained)" "$(echo "$(hwm_
 printf "  %-50s %10.1f\n" "  of which the journal file's pages (RssFile now)" "$(echo "$(awk '/^RssFile/ { print $2 }' "/proc/$mp/status") / 1024" | bc -l)"
 printf "  %-50s %10.1f\n" "  its own memory now (RssAnon)" "$(echo "$(awk '/^RssAnon/ { print $2 }' "/proc/$mp/status") / 1024" | bc -l)"
 printf "  %-50s %10.2f s\n" "  the last hour read and shown after" "$(echo "$t1 - $t0" | bc)"
+fi
 tmux kill-server 2>/dev/null
 rm -f "${jdir}bench.journal"

@@ -334,6 +334,57 @@ static void test_names(void **state) {
         run_context_done(&c);
 }
 
+/* The dashboard's names, asked after its first frame: the same as asked at once. */
+static void test_names_later(void **state) {
+        const char *const none[] = { "--config", empty_settings, NULL };
+        _cleanup_free_ char *error = NULL;
+        CliOptions o;
+        RunContext now, later;
+
+        (void) state;
+        assert_int_equal(parse(CLI_VERB_MONITOR, none, &o, &error), 0);
+        assert_int_equal(run_context_build(&o, 0, &now, &error), 0);
+        assert_int_equal(parse(CLI_VERB_MONITOR, none, &o, &error), 0);
+        assert_int_equal(run_context_build(&o, RUN_CONTEXT_NAMES_LATER, &later, &error), 0);
+        /* not asked yet */
+        assert_null(later.host);
+        assert_null(later.domain);
+        assert_null(later.check.host);
+        assert_true(later.names_pending);
+        assert_int_equal(run_context_default_names(&later), 0);
+        assert_false(later.names_pending);
+        /* Postfix's names (or the node name for the host, as for check) */
+        assert_non_null(now.host);
+        assert_non_null(later.host);
+        assert_string_equal(later.host, now.host);
+        assert_ptr_equal(later.check.host, later.host);
+        if (now.domain)
+                assert_string_equal(later.domain, now.domain);
+        else
+                assert_null(later.domain);
+        assert_ptr_equal(later.check.domain, later.domain);
+        assert_false(deadline_is_set(later.check.deadline)); /* the bound was for the asking only */
+        /* once: a second call changes nothing */
+        char *host = later.host;
+        assert_int_equal(run_context_default_names(&later), 0);
+        assert_ptr_equal(later.host, host);
+        run_context_done(&now);
+        run_context_done(&later);
+
+        /* a flag wins; NO_NAME_DEFAULTS wins over NAMES_LATER */
+        const char *const flagged[] = { "--config", empty_settings, "--host", "mx.example.org", NULL };
+        assert_int_equal(parse(CLI_VERB_MONITOR, flagged, &o, &error), 0);
+        assert_int_equal(run_context_build(&o, RUN_CONTEXT_NAMES_LATER, &later, &error), 0);
+        assert_int_equal(run_context_default_names(&later), 0);
+        assert_string_equal(later.check.host, "mx.example.org");
+        run_context_done(&later);
+        assert_int_equal(parse(CLI_VERB_MONITOR, none, &o, &error), 0);
+        assert_int_equal(run_context_build(&o, RUN_CONTEXT_NAMES_LATER | RUN_CONTEXT_NO_NAME_DEFAULTS, &later, &error), 0);
+        assert_int_equal(run_context_default_names(&later), 0);
+        assert_null(later.host);
+        run_context_done(&later);
+}
+
 static void test_color(void **state) {
         static const struct {
                 ColorWhen when;
@@ -431,6 +482,7 @@ int main(void) {
                 cmocka_unit_test(test_bad_settings),
                 cmocka_unit_test(test_only_and_skip),
                 cmocka_unit_test(test_names),
+                cmocka_unit_test(test_names_later),
                 cmocka_unit_test(test_color),
                 cmocka_unit_test(test_queue),
         };
