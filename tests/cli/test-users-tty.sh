@@ -37,7 +37,12 @@ wait_screen() {
 }
 
 start() {
+        # kill-server returns before the server is gone: a new session must not land in it
         tmux -S "$sock" kill-server 2>/dev/null
+        for _ in $(seq 100); do
+                tmux -S "$sock" list-sessions >/dev/null 2>&1 || break
+                sleep 0.1
+        done
         tmux -S "$sock" new-session -d -s t -x 160 -y 40 \
                 "$mxdeck users $* --root $R --mode virtual; echo EXIT=\$?; sleep 600"
 }

@@ -221,3 +221,16 @@ reload_mail_daemons() {
         # shellcheck disable=SC2086
         wait_for "$secs" _all_gone $old
 }
+
+_tmux_gone() {
+        ! tmux "$@" list-sessions >/dev/null 2>&1
+}
+
+# tmux_kill_server [TMUX_OPTIONS...]: ends the tmux server and waits (bounded) until it is
+# gone. kill-server returns before the server has exited; a new-session started meanwhile
+# can land in the dying server and vanish with it (an empty pane, "server exited
+# unexpectedly").
+tmux_kill_server() {
+        tmux "$@" kill-server 2>/dev/null
+        wait_for 10 _tmux_gone "$@"
+}

@@ -173,7 +173,7 @@ keys Enter
 wait_screen 30 "Health" && ok "Enter opens the dashboard" || not_ok "no dashboard: $(cap | head -3)"
 keys F10
 wait_screen 10 "EXIT=0" && ok "the dashboard quits, setup exits 0" || not_ok "exit: $(cap | tail -3)"
-tmux kill-server 2>/dev/null
+tmux_kill_server
 
 # 5. The password: never on the terminal, never on disk but as its hash.
 [ -s "$T/tty.raw" ] || not_ok "nothing recorded from the terminal"
@@ -244,7 +244,7 @@ keys Escape
 wait_screen 5 "Leave the setup\?" || not_ok "no quit question"
 keys y
 wait_screen 10 "EXIT=5" && ok "left the pre-filled wizard" || not_ok "no exit 5 with --answers"
-tmux kill-server 2>/dev/null
+tmux_kill_server
 
 postfix stop >/dev/null 2>&1
 doveadm stop >/dev/null 2>&1

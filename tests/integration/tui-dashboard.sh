@@ -198,7 +198,7 @@ pid=$(pgrep -f '^[^ ]*/mxdeck monitor traffic --refresh 60' | head -1)
 [ -n "$pid" ] && kill -TERM "$pid"
 wait_screen 10 "EXIT=0" && ok "SIGTERM ends it with status 0" || not_ok "SIGTERM: $(cap | tail -3)"
 expect_eq "$(tmux display-message -p -t "$S" '#{alternate_on}')" 0 "the terminal is restored after SIGTERM"
-tmux kill-server 2>/dev/null
+tmux_kill_server
 
 # Stale marks: the queue check's source fails for real (the queue directory is gone from
 # the configuration); its last good value stays, marked stale with its time.
@@ -219,7 +219,7 @@ keys q
 postconf -e "queue_directory=$qdir"
 fresh_again() { cap | grep -E "(OK|WARN|CRIT) +queue\.size" | grep -vq "stale"; }
 wait_for 20 fresh_again && ok "the next good refresh clears the mark" || not_ok "still stale: $(cap | grep queue.size)"
-tmux kill-server 2>/dev/null
+tmux_kill_server
 
 # Not root: a user in group systemd-journal. Boot's tmpfiles give the journal to that group
 # (as on a real system: the lab's journald starts without them).
@@ -238,12 +238,12 @@ cap | grep -Eq "CRIT +(config\.postfix|config\.sasl|cert\.files)" && not_ok "a r
 keys 2
 wait_screen 10 "journal .*[1-9][0-9]* lines" && ok "the log panel reads the journal through the group" ||
         not_ok "non-root log: $(cap | sed -n 2,3p)"
-tmux kill-server 2>/dev/null
+tmux_kill_server
 tmux -f /dev/null new-session -d -s "$S" -x 120 -y 30 \
         "runuser -u mxnobody -- env TERM=xterm-256color $MXDECK monitor log --refresh 60 --only service 2>$T/err5; echo \"EXIT=\$?\"; sleep 600"
 wait_screen 20 "no mail log this user can read \(root, or the groups adm or systemd-journal, can read the journal\)" &&
-        ok "without the group the log panel says which groups can read it" || not_ok "no-group log: $(cap | sed -n 2,3p)"
-tmux kill-server 2>/dev/null
+        ok "without the group the log panel says which groups can read it" || not_ok "no-group log: $(cap | head -6)"
+tmux_kill_server
 
 # Not on a terminal: a clear refusal, not a garbled screen.
 out=$("$MXDECK" monitor </dev/null 2>&1)

@@ -60,7 +60,7 @@ ndef=$(qq count deferred <"$T/before.json")
 expect_eq "$ndef" 3 "three deferred messages to show"
 
 start() { # start ARGS...: the dashboard at 80x24 on the queue panel
-        tmux kill-server 2>/dev/null
+        tmux_kill_server
         tmux -f /dev/null new-session -d -s "$S" -x 80 -y 24 \
                 "TERM=xterm-256color $MXDECK monitor --refresh 2 --only queue $* queue 2>$T/err; echo \"EXIT=\$?\"; sleep 600"
 }
