@@ -234,3 +234,15 @@ tmux_kill_server() {
         tmux "$@" kill-server 2>/dev/null
         wait_for 10 _tmux_gone "$@"
 }
+
+# wait_screen SECONDS ERE: until the terminal screen shows ERE (bounded). The test defines
+# cap(), which prints its tmux pane.
+wait_screen() {
+        local tries=$(($1 * 10))
+        while [ "$tries" -gt 0 ]; do
+                cap | grep -Eq -- "$2" && return 0
+                tries=$((tries - 1))
+                sleep 0.1
+        done
+        return 1
+}

@@ -22,16 +22,6 @@ S=wizard0
 pw='Wiz4rd-secret-Pa55'
 
 cap() { tmux capture-pane -p -t "$S" 2>/dev/null; }
-# wait_screen SECONDS ERE: until the screen shows ERE (bounded).
-wait_screen() {
-        local tries=$(($1 * 10))
-        while [ "$tries" -gt 0 ]; do
-                cap | grep -Eq -- "$2" && return 0
-                tries=$((tries - 1))
-                sleep 0.1
-        done
-        return 1
-}
 keys() { tmux send-keys -t "$S" "$@"; }
 # to_plan: PgDn through the pages left (their number grows with the installer's steps:
 # firewall, DKIM, packages...) until the plan page shows; bounded.

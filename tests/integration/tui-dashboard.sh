@@ -19,16 +19,6 @@ export TMUX_TMPDIR=$T
 S=mxdeck-tui
 
 cap() { tmux capture-pane -p -t "$S" 2>/dev/null; }
-# wait_screen SECONDS ERE: until the screen shows ERE (bounded).
-wait_screen() {
-        local tries=$(($1 * 10))
-        while [ "$tries" -gt 0 ]; do
-                cap | grep -Eq -- "$2" && return 0
-                tries=$((tries - 1))
-                sleep 0.1
-        done
-        return 1
-}
 keys() { tmux send-keys -t "$S" "$@"; }
 
 # A banner with an escape sequence that would set the window title, and a reset (RIS).
