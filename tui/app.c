@@ -17,6 +17,7 @@
 #include "logpanel.h"
 #include "macro.h"
 #include "queuepanel.h"
+#include "term.h"
 #include "termsafe.h"
 #include "traffic.h"
 #include "tui.h"
@@ -75,42 +76,6 @@ static const struct {
 static const char *const global_bar[] = { "F1", N_("Help"), "F3", N_("Search"), "F4", N_("Filter"), NULL };
 
 /* ---- terminal ---- */
-
-static bool curses_active;
-
-static void restore_terminal(void) {
-        if (curses_active) {
-                curses_active = false;
-                endwin();
-        }
-}
-
-/* A crash must not leave the terminal raw and invisible (htop's CRT_handleSIGSEGV does
- * the same): restore it, then die of the same signal. */
-static void crash_handler(int sig) {
-        restore_terminal();
-        signal(sig, SIG_DFL);
-        raise(sig);
-}
-
-static void setup_colors(int mode) {
-        const char *no = getenv("NO_COLOR");
-        ui.color = has_colors() && (mode == 1 || (mode < 0 && !(no && *no)));
-        if (!ui.color)
-                return;
-        start_color();
-        use_default_colors();
-        init_pair(UI_OK, COLOR_GREEN, -1);
-        init_pair(UI_WARNING, COLOR_YELLOW, -1);
-        init_pair(UI_CRITICAL, COLOR_RED, -1);
-        init_pair(UI_UNKNOWN, COLOR_MAGENTA, -1);
-        init_pair(UI_TITLE, COLOR_BLACK, COLOR_CYAN);
-        init_pair(UI_BAR_KEY, COLOR_WHITE, -1);
-        init_pair(UI_BAR_TEXT, COLOR_BLACK, COLOR_CYAN);
-        init_pair(UI_HEADER, COLOR_CYAN, -1);
-        init_pair(UI_DIM, COLORS >= 16 ? 8 : COLOR_WHITE, -1);
-        init_pair(UI_MATCH, COLOR_BLACK, COLOR_YELLOW);
-}
 
 static void read_size(void) {
         struct winsize ws;
@@ -487,25 +452,13 @@ int tui_run(const TuiOptions *opts) {
                 return r;
 
         ui = (Ui) { .ascii = opts->ascii, .low_bandwidth = opts->low_bandwidth };
-        if (!initscr()) {
+        r = ui_term_start(&(UiTermOptions) { .color = opts->color });
+        if (r < 0) {
                 app_done(&a);
-                return -EIO;
+                return r;
         }
-        curses_active = true;
-        struct sigaction sa = { .sa_handler = crash_handler, .sa_flags = SA_RESETHAND };
-        sigemptyset(&sa.sa_mask);
-        for (const int *sig = (const int[]) { SIGSEGV, SIGABRT, SIGBUS, SIGFPE, SIGILL, 0 }; *sig; sig++)
-                sigaction(*sig, &sa, NULL);
-        atexit(restore_terminal);
-
-        cbreak();
-        noecho();
-        nonl();
-        keypad(stdscr, TRUE);
         nodelay(stdscr, TRUE);
-        set_escdelay(25);
         curs_set(0);
-        setup_colors(opts->color);
         read_size();
         /* Slow links: no mouse (every click is a report and a redraw). */
         a.mouse = opts->mouse && !opts->low_bandwidth;
@@ -574,6 +527,6 @@ int tui_run(const TuiOptions *opts) {
         r = r < 0 ? r : 0;
 out:
         app_done(&a);
-        restore_terminal();
+        ui_term_restore();
         return r;
 }

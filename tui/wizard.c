@@ -9,7 +9,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <locale.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +30,7 @@
 #include "journal.h"
 #include "macro.h"
 #include "postfixcf.h"
+#include "term.h"
 #include "termsafe.h"
 #include "ui.h"
 #include "wizard.h"
@@ -984,42 +984,6 @@ static void info_firewall(Wizard *w, char ***lines) {
         size_t n = 0;
         const char *fw = firewall_detected(w);
         (void) lines_addf(lines, &n, _("Detected: %s"), fw ? fw : _("no firewall"));
-}
-
-/* ---- terminal ---- */
-
-static bool curses_on;
-
-static void restore_terminal(void) {
-        if (curses_on) {
-                curses_on = false;
-                endwin();
-        }
-}
-
-static void fatal_signal(int sig) {
-        restore_terminal();
-        signal(sig, SIG_DFL);
-        raise(sig);
-}
-
-static void init_colors(int mode) {
-        const char *no = getenv("NO_COLOR");
-        ui.color = has_colors() && (mode == 1 || (mode < 0 && !(no && *no)));
-        if (!ui.color)
-                return;
-        start_color();
-        use_default_colors();
-        init_pair(UI_OK, COLOR_GREEN, -1);
-        init_pair(UI_WARNING, COLOR_YELLOW, -1);
-        init_pair(UI_CRITICAL, COLOR_RED, -1);
-        init_pair(UI_UNKNOWN, COLOR_MAGENTA, -1);
-        init_pair(UI_TITLE, COLOR_BLACK, COLOR_CYAN);
-        init_pair(UI_BAR_KEY, COLOR_WHITE, -1);
-        init_pair(UI_BAR_TEXT, COLOR_BLACK, COLOR_CYAN);
-        init_pair(UI_HEADER, COLOR_CYAN, -1);
-        init_pair(UI_DIM, COLORS >= 16 ? 8 : COLOR_WHITE, -1);
-        init_pair(UI_MATCH, COLOR_BLACK, COLOR_YELLOW);
 }
 
 /* ---- drawing ---- */
@@ -2066,22 +2030,12 @@ int wizard_run(const WizardOptions *o, WizardOutcome *ret, char **ret_error) {
         }
         validate(&w);
 
-        if (!initscr()) {
+        /* raw: Ctrl-C is a key here; no loop takes SIGTERM/SIGHUP, so they end it too */
+        r = ui_term_start(&(UiTermOptions) { .color = o->color, .raw = true, .end_on_term = true });
+        if (r < 0) {
                 wizard_done(&w);
-                return -EIO;
+                return r;
         }
-        curses_on = true;
-        struct sigaction sa = { .sa_handler = fatal_signal, .sa_flags = SA_RESETHAND };
-        sigemptyset(&sa.sa_mask);
-        for (const int *sig = (const int[]) { SIGSEGV, SIGABRT, SIGBUS, SIGFPE, SIGILL, SIGTERM, SIGHUP, 0 }; *sig; sig++)
-                sigaction(*sig, &sa, NULL);
-        atexit(restore_terminal);
-        raw();
-        noecho();
-        nonl();
-        keypad(stdscr, TRUE);
-        set_escdelay(25);
-        init_colors(o->color);
         ui.ascii = false;
 
         w.page = 0;
@@ -2096,7 +2050,7 @@ int wizard_run(const WizardOptions *o, WizardOutcome *ret, char **ret_error) {
                         continue;
                 handle_key(&w, ch, k == KEY_CODE_YES);
         }
-        restore_terminal();
+        ui_term_restore();
         *ret = w.outcome;
         wizard_done(&w);
         return 0;
