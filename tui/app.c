@@ -69,7 +69,7 @@ static const struct {
         { "F4 \\", N_("filter (empty to clear)") },
         { "Ctrl-L", N_("redraw the screen") },
         { "click wheel", N_("select a line, a panel (tabs) or a key (bar); scroll") },
-        { "q Esc", N_("back; quit from the top level") },
+        { "q Esc", N_("back; q quits from the top level") },
         { "F10", N_("quit") },
 };
 
@@ -300,8 +300,12 @@ static void handle_key(App *a, wint_t ch, bool is_key) {
                 break;
         case KEY_F(10):
         case 'q':
-        case 27:
                 (void) sd_event_exit(a->event, 0);
+                break;
+        case 27:
+                /* Esc goes back, but never out: over a slow link an Alt key or an escape
+                 * sequence can arrive split, and a stray Esc must not end the session. */
+                snprintf(a->message, sizeof(a->message), "%s", _("q or F10 quits"));
                 break;
         case '\t':
                 switch_panel(a, (a->current + 1) % a->n_panels);
