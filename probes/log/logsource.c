@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <systemd/sd-journal.h>
 #include <time.h>
@@ -551,6 +552,42 @@ static void journal_entry(sd_journal *j, EntryBuf *b, LogClock *clock, LogEvent 
                                    (int64_t) usec, clock, ev);
 }
 
+/* sd-journal maps the journal files and keeps its mappings while it is open, and every
+ * page a read touches counts in the reader's resident memory from then on: reading an hour
+ * of a busy journal made the dashboard's peak RSS grow by most of the files' size (23 MiB
+ * for 100,000 mail lines), and a dashboard following the journal for days would grow with
+ * it. Every so many entries, the pages of those mappings are given back: MADV_DONTNEED on a
+ * read-only shared file mapping only drops them from this process's page tables (the data
+ * stays in the page cache, and sd-journal's pointers stay valid: a later access faults the
+ * page in again). Opening the journal anew at the cursor instead did the same through the
+ * API, but cost 50-80 ms per reopen with 41 journal files (the seek and the matches). */
+#define JOURNAL_RELEASE_ENTRIES 8192u
+
+static bool is_journal_path(const char *p, size_t n) {
+        return (n > 8 && memcmp(p + n - 8, ".journal", 8) == 0) || (n > 9 && memcmp(p + n - 9, ".journal~", 9) == 0);
+}
+
+void log_journal_release_pages(void) {
+        FILE *f = fopen("/proc/self/maps", "re");
+        if (!f)
+                return;
+        char line[PATH_MAX + 128];
+        while (fgets(line, sizeof(line), f)) {
+                unsigned long start, end;
+                char perms[8];
+                int path_at = 0;
+                /* start-end perms offset dev inode path */
+                if (sscanf(line, "%lx-%lx %7s %*s %*s %*s %n", &start, &end, perms, &path_at) < 3 || path_at == 0)
+                        continue;
+                if (!streq(perms, "r--s")) /* read-only and shared: nothing of ours to lose */
+                        continue;
+                size_t n = strcspn(line + path_at, "\n");
+                if (is_journal_path(line + path_at, n) && end > start)
+                        (void) madvise((void *) start, end - start, MADV_DONTNEED);
+        }
+        fclose(f);
+}
+
 /* Reads the open journal j in the options' window, and closes it. */
 static int read_journal(const LogSourceOptions *o, sd_journal *j, LogRecordFunc f, void *userdata, LogSourceInfo *info) {
         EntryBuf b = {};
@@ -594,6 +631,8 @@ static int read_journal(const LogSourceOptions *o, sd_journal *j, LogRecordFunc 
                                 goto out;
                         }
                 }
+                if (count % JOURNAL_RELEASE_ENTRIES == JOURNAL_RELEASE_ENTRIES - 1)
+                        log_journal_release_pages();
         }
         r = 0;
 out:
@@ -659,6 +698,7 @@ struct LogFollow {
         /* journal */
         sd_journal *j;
         EntryBuf b;
+        unsigned since_release; /* entries read since log_journal_release_pages */
         /* files */
         int inotify_fd;
         FollowFile *files;
@@ -699,6 +739,10 @@ static int journal_drain(LogFollow *l) {
                 int r = sd_journal_next(l->j);
                 if (r <= 0)
                         return r;
+                if (++l->since_release >= JOURNAL_RELEASE_ENTRIES) {
+                        l->since_release = 0;
+                        log_journal_release_pages();
+                }
                 LogEvent ev;
                 journal_entry(l->j, &l->b, &l->clock, &ev);
                 if (!in_window(&l->o, &ev))

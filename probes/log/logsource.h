@@ -53,6 +53,11 @@ int log_source_read(const LogSourceOptions *o, LogRecordFunc f, void *userdata, 
  * directory, ordered by modification time. */
 int log_rotated_files(const char *path, char ***ret);
 
+/* Gives back the resident pages of this process's journal file mappings (sd-journal's,
+ * read-only and shared: the data stays in the page cache). The readers here call it every
+ * few thousand entries; a caller that reads with sd-journal itself may too. */
+void log_journal_release_pages(void);
+
 /* Follow mode. */
 typedef struct LogFollow LogFollow;
 
