@@ -2,9 +2,9 @@
  * inotify on the log file, on the loop: no polling), coloured by kind, with pause/follow,
  * search and filter, and on Enter the trace of the selected message (its queue id, and
  * across "queued as" re-injection and its Message-ID) in a side view beside or below the
- * tail. Lines are kept in a bounded ring; every line is made terminal-safe when it
- * arrives. The last hour is read in a fiber, so the first frame and the keys do not wait
- * for it; every record read is also handed to an observer (the traffic panel). */
+ * tail. Lines are kept in a bounded ring (logring.c); every line is made terminal-safe
+ * when it arrives. The last hour is read in a fiber, so the first frame and the keys do
+ * not wait for it; every record read is also handed to an observer (the traffic panel). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,24 +14,16 @@
 
 #include "fiber.h"
 #include "logpanel.h"
+#include "logring.h"
 #include "logsource.h"
 #include "macro.h"
-#include "termsafe.h"
 
 #define LOG_PANEL_LINES 100000
 #define LOG_HISTORY_SECONDS 3600
 #define QUEUE_ID_MAX 24
 #define TRACE_IDS_MAX 64
 
-typedef struct Line {
-        int64_t usec;
-        LogKind kind;
-        LogStatus status;
-        char queue_id[QUEUE_ID_MAX];
-        uint64_t new_qid_hash; /* "queued as X", a bounce's notification id: hash of X (0: none) */
-        uint64_t msgid_hash;   /* Message-ID (0: none) */
-        char *text; /* terminal-safe */
-} Line;
+typedef RingLine Line;
 
 /* What a trace follows: queue ids and Message-IDs, by hash (a trace touches a handful). */
 typedef struct TraceSet {
@@ -52,19 +44,17 @@ typedef struct LogPanel {
         char *source;      /* what is followed, for the header */
         char *error;       /* why there is nothing to follow */
 
-        Line *ring;
-        size_t cap, start, n; /* oldest at start */
-        uint64_t dropped;     /* lines pushed out of the ring */
+        LogRing *ring;
 
-        /* view: indices into the filtered list, newest last */
-        size_t *visible;
+        /* view: ring indices of the filtered lines, newest last (the ring is smaller than 2^32) */
+        uint32_t *visible;
         size_t n_visible;
         size_t selected;
         bool follow_on;
         char *filter;
         char trace[QUEUE_ID_MAX]; /* non-empty: the side view traces this message */
         TraceSet trace_set;
-        size_t *trace_lines;      /* ring indices of the traced lines, oldest first */
+        uint32_t *trace_lines;    /* ring indices of the traced lines, oldest first */
         size_t n_trace_lines;
         size_t trace_scroll;
         uint64_t trace_built_at;  /* lines seen (n + dropped) when trace_lines was built */
@@ -76,70 +66,28 @@ static const char *const log_bar[] = {
         "f", N_("Follow/pause"), "Enter", N_("Trace"), "J K", N_("Scroll trace"), NULL,
 };
 
-static Line *line_at(LogPanel *l, size_t i) {
-        return &l->ring[(l->start + i) % l->cap];
+static const Line *line_at(LogPanel *l, size_t i) {
+        return log_ring_at(l->ring, i);
 }
 
-/* FNV-1a; 0 is kept for "none". */
-static uint64_t id_hash(const char *p, size_t n) {
-        if (!p || n == 0)
-                return 0;
-        uint64_t h = UINT64_C(14695981039346656037);
-        for (size_t i = 0; i < n; i++)
-                h = (h ^ (unsigned char) p[i]) * UINT64_C(1099511628211);
-        return h ? h : 1;
+static size_t n_lines(LogPanel *l) {
+        return log_ring_size(l->ring);
 }
 
 static int on_record(const LogEvent *ev, const char *raw, size_t raw_len, void *userdata) {
         LogPanel *l = userdata;
         if (l->observer)
                 (void) l->observer(ev, raw, raw_len, l->observer_data);
-        char *text = NULL;
-        if (raw)
-                (void) termsafe_dup(raw, raw_len, 0, &text);
-        else {
-                /* a journal entry: identifier, pid and message as journalctl shows them */
-                char *composed = NULL;
-                if (asprintf(&composed, "%.*s[%u]: %.*s", (int) MIN(ev->ident.n, (size_t) 256), ev->ident.p, ev->pid,
-                             (int) MIN(ev->message.n, (size_t) 65536), ev->message.p) >= 0) {
-                        text = termsafe_strdup(composed, 0);
-                        free(composed);
-                }
-        }
-        if (!text)
+        if (log_ring_push(l->ring, ev, raw, raw_len) < 0)
                 return 0; /* out of memory: drop this line, keep the tail going */
-        /* termsafe allocates for the worst case (3 bytes per input byte): a ring of 100,000
-         * lines keeps only what it needs */
-        char *exact = realloc(text, strlen(text) + 1);
-        if (exact)
-                text = exact;
         if (l->loader && l->changed)
                 l->changed(l->userdata); /* the last hour fills in while it is read */
-        Line *slot;
-        if (l->n < l->cap)
-                slot = line_at(l, l->n++);
-        else {
-                slot = line_at(l, 0);
-                free(slot->text);
-                l->start = (l->start + 1) % l->cap;
-                l->dropped++;
-        }
-        *slot = (Line) {
-                .usec = ev->usec,
-                .kind = ev->kind,
-                .status = ev->status,
-                .new_qid_hash = id_hash(ev->new_queue_id.p, ev->new_queue_id.n),
-                .msgid_hash = id_hash(ev->message_id.p, ev->message_id.n),
-                .text = text,
-        };
-        if (ev->queue_id.n && ev->queue_id.n < QUEUE_ID_MAX)
-                memcpy(slot->queue_id, ev->queue_id.p, ev->queue_id.n);
         return 0;
 }
 
 static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         LogPanel *l = userdata;
-        size_t before = l->n + l->dropped;
+        uint64_t before = log_ring_seen(l->ring);
         int r = log_follow_process(l->follow);
         if (r < 0) {
                 free(l->error);
@@ -147,7 +95,7 @@ static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
                         l->error = NULL;
                 l->io = sd_event_source_disable_unref(l->io);
         }
-        if (l->n + l->dropped != before && l->changed)
+        if (log_ring_seen(l->ring) != before && l->changed)
                 l->changed(l->userdata);
         return 0;
 }
@@ -165,17 +113,18 @@ static bool line_matches(const Line *ln, const char *text) {
 }
 
 static void rebuild(LogPanel *l) {
-        size_t *v = reallocarray(l->visible, MAX(l->n, (size_t) 1), sizeof(size_t));
+        size_t n = n_lines(l);
+        uint32_t *v = reallocarray(l->visible, MAX(n, (size_t) 1), sizeof(uint32_t));
         if (!v)
                 return;
         l->visible = v;
         size_t keep = l->n_visible ? l->visible[MIN(l->selected, l->n_visible - 1)] : 0;
         l->n_visible = 0;
-        for (size_t i = 0; i < l->n; i++) {
+        for (size_t i = 0; i < n; i++) {
                 const Line *ln = line_at(l, i);
                 if (!line_matches(ln, l->filter))
                         continue;
-                v[l->n_visible++] = i;
+                v[l->n_visible++] = (uint32_t) i;
         }
         if (l->follow_on || l->n_visible == 0)
                 l->selected = l->n_visible ? l->n_visible - 1 : 0;
@@ -234,56 +183,53 @@ static bool set_add(uint64_t *v, size_t *n, uint64_t h) {
         return true;
 }
 
-static uint64_t line_qid_hash(const Line *ln) {
-        return id_hash(ln->queue_id, strlen(ln->queue_id));
-}
-
 /* The same rules as 'mxdeck log trace': a traced message's Message-ID and "queued as"
  * ids join the trace, so do messages with a traced Message-ID or "queued as" a traced
  * id; repeated until nothing new joins (bounded). */
 static void trace_build(LogPanel *l) {
-        uint64_t seen = l->n + l->dropped;
+        uint64_t seen = log_ring_seen(l->ring);
+        size_t n = n_lines(l);
         if (!l->trace[0] || (l->trace_lines && l->trace_built_at == seen))
                 return;
         TraceSet *t = &l->trace_set;
         *t = (TraceSet) {};
-        set_add(t->qids, &t->n_qids, id_hash(l->trace, strlen(l->trace)));
+        set_add(t->qids, &t->n_qids, ring_id_hash(l->trace, strlen(l->trace)));
         for (int pass = 0; pass < 8; pass++) {
                 bool grew = false;
-                for (size_t i = 0; i < l->n; i++) {
+                for (size_t i = 0; i < n; i++) {
                         const Line *ln = line_at(l, i);
-                        if (!ln->queue_id[0])
+                        uint64_t q = ln->qid_hash;
+                        if (!q)
                                 continue;
-                        uint64_t q = line_qid_hash(ln);
+                        uint64_t msgid = ring_line_hash(ln, RING_MSGID), new_qid = ring_line_hash(ln, RING_NEW_QID);
                         if (set_has(t->qids, t->n_qids, q)) {
-                                grew |= set_add(t->msgids, &t->n_msgids, ln->msgid_hash);
-                                grew |= set_add(t->qids, &t->n_qids, ln->new_qid_hash);
+                                grew |= set_add(t->msgids, &t->n_msgids, msgid);
+                                grew |= set_add(t->qids, &t->n_qids, new_qid);
                         }
-                        if ((ln->msgid_hash && set_has(t->msgids, t->n_msgids, ln->msgid_hash)) ||
-                            (ln->new_qid_hash && set_has(t->qids, t->n_qids, ln->new_qid_hash)))
+                        if ((msgid && set_has(t->msgids, t->n_msgids, msgid)) || (new_qid && set_has(t->qids, t->n_qids, new_qid)))
                                 grew |= set_add(t->qids, &t->n_qids, q);
                 }
                 if (!grew)
                         break;
         }
-        size_t *v = reallocarray(l->trace_lines, MAX(l->n, (size_t) 1), sizeof(size_t));
+        uint32_t *v = reallocarray(l->trace_lines, MAX(n, (size_t) 1), sizeof(uint32_t));
         if (!v)
                 return;
         l->trace_lines = v;
         l->n_trace_lines = 0;
-        for (size_t i = 0; i < l->n; i++) {
+        for (size_t i = 0; i < n; i++) {
                 const Line *ln = line_at(l, i);
-                bool mine = (ln->queue_id[0] && set_has(t->qids, t->n_qids, line_qid_hash(ln))) ||
-                            ((ln->kind == LOG_KIND_LMTP_SAVED || ln->kind == LOG_KIND_SIEVE) && ln->msgid_hash &&
-                             set_has(t->msgids, t->n_msgids, ln->msgid_hash));
+                bool mine = (ln->qid_hash && set_has(t->qids, t->n_qids, ln->qid_hash)) ||
+                            ((ln->kind == LOG_KIND_LMTP_SAVED || ln->kind == LOG_KIND_SIEVE) &&
+                             set_has(t->msgids, t->n_msgids, ring_line_hash(ln, RING_MSGID)));
                 if (mine)
-                        v[l->n_trace_lines++] = i;
+                        v[l->n_trace_lines++] = (uint32_t) i;
         }
         l->trace_built_at = seen;
 }
 
 static void trace_open(LogPanel *l, const char *qid) {
-        memcpy(l->trace, qid, sizeof(l->trace));
+        snprintf(l->trace, sizeof(l->trace), "%s", qid);
         l->trace_built_at = 0;
         free(l->trace_lines);
         l->trace_lines = NULL;
@@ -444,10 +390,11 @@ static KeyResult log_key(Panel *p, int key) {
                 /* the selected line's message in the side view (another line: its trace) */
                 if (l->n_visible) {
                         const Line *ln = line_at(l, l->visible[MIN(l->selected, l->n_visible - 1)]);
-                        if (ln->queue_id[0] && !streq(ln->queue_id, l->trace)) {
+                        const char *qid = ring_line_qid(ln);
+                        if (qid[0] && !streq(qid, l->trace)) {
                                 l->follow_on = false; /* keep the line in sight */
-                                trace_open(l, ln->queue_id);
-                        } else if (ln->queue_id[0])
+                                trace_open(l, qid);
+                        } else if (qid[0])
                                 trace_close(l);
                 }
                 return KEY_HANDLED;
@@ -507,9 +454,7 @@ static void log_free(Panel *p) {
                 fiber_cancel(l->loader); /* its done callback clears l->loader */
         sd_event_source_disable_unref(l->io);
         log_follow_free(l->follow);
-        for (size_t i = 0; i < l->n; i++)
-                free(line_at(l, i)->text);
-        free(l->ring);
+        log_ring_free(l->ring);
         free(l->visible);
         free(l->trace_lines);
         free(l->filter);
@@ -601,13 +546,12 @@ int log_panel_new(sd_event *e, LogPanelChanged changed, void *userdata, LogRecor
         l->observer = observer;
         l->observer_data = observer_data;
         l->follow_on = true;
-        l->cap = LOG_PANEL_LINES;
-        l->ring = calloc(l->cap, sizeof(Line));
-        if (!l->ring) {
+        int r = log_ring_new(LOG_PANEL_LINES, &l->ring);
+        if (r < 0) {
                 log_free(&l->panel);
-                return -ENOMEM;
+                return r;
         }
-        int r = fiber_start(e, load_body, l, load_done, &l->loader);
+        r = fiber_start(e, load_body, l, load_done, &l->loader);
         if (r < 0)
                 set_error(l, r);
         *ret = &l->panel;
