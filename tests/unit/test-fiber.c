@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "deadline.h"
@@ -260,12 +261,33 @@ static void test_spawn_cancel_kills(void **state) {
         assert_int_equal(kill(pid, 0), 0);
         fiber_cancel(f);
         assert_int_equal(s.r, -ECANCELED);
-        /* Killed and reaped: the pid no longer exists. */
-        assert_int_equal(kill(pid, 0), -1);
-        assert_int_equal(errno, ESRCH);
         assert_int_equal(fiber_count(), 0);
+        /* Killed at once, and reaped on the loop (the cancel does not wait for it to die):
+         * the pid no longer exists, not even as a zombie. */
+        int gone = 0;
+        for (int i = 0; i < 500 && !gone; i++) {
+                assert_true(sd_event_run(e, 10 * USEC_PER_MSEC) >= 0);
+                gone = kill(pid, 0) < 0 && errno == ESRCH;
+        }
+        assert_true(gone);
         unlink(path);
         sd_event_unref(e);
+}
+
+/* A child killed by a cancel and not reaped yet when its loop goes away is reaped then. */
+static void test_spawn_cancel_loop_freed(void **state) {
+        sd_event *e = new_loop();
+        Spawner s = { .argv = (const char *const[]) { "sleep", "30", NULL }, .timeout_ms = 60000 };
+        Fiber *f = NULL;
+        assert_int_equal(fiber_start(e, spawner, &s, NULL, &f), 0);
+        for (int i = 0; i < 20; i++) /* started and waiting */
+                assert_true(sd_event_run(e, 5 * USEC_PER_MSEC) >= 0);
+        fiber_cancel(f);
+        assert_int_equal(s.r, -ECANCELED);
+        sd_event_unref(e);
+        /* no child of ours is left, not even a zombie */
+        assert_int_equal(waitpid(-1, NULL, WNOHANG), -1);
+        assert_int_equal(errno, ECHILD);
 }
 
 static int square(void *userdata) {
@@ -394,6 +416,7 @@ int main(void) {
                 cmocka_unit_test(test_spawn_does_not_block_loop),
                 cmocka_unit_test(test_spawn_deadline),
                 cmocka_unit_test(test_spawn_cancel_kills),
+                cmocka_unit_test(test_spawn_cancel_loop_freed),
                 cmocka_unit_test(test_run_all_private_loop),
                 cmocka_unit_test(test_run_all_nested),
                 cmocka_unit_test(test_run_all_cancel),
