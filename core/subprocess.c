@@ -570,6 +570,11 @@ int spawn_run(const SpawnOptions *opts, SpawnResult *ret) {
         if (opts->input_size > 0 && !opts->input)
                 return -EINVAL;
 
+        /* A cancelled fiber unwinding through a check that runs several tools starts none
+         * of them (each start costs the loop an exec's time, only to be killed). */
+        if (fiber_is_cancelled())
+                return -ECANCELED;
+
         /* Resolve first so "not installed" is a clean -ENOENT with nothing started. */
         path = spawn_find_program(opts->argv[0]);
         if (!path)

@@ -274,6 +274,47 @@ static void test_spawn_cancel_kills(void **state) {
         sd_event_unref(e);
 }
 
+/* A check that runs its tools one after another, going on after an error. */
+typedef struct TwoTools {
+        const char *marker; /* the second tool creates it */
+        int r1, r2;
+} TwoTools;
+
+static int two_tools(void *userdata) {
+        TwoTools *t = userdata;
+        SpawnResult res = {};
+        SpawnOptions o = { .argv = (const char *const[]) { "sleep", "30", NULL }, .timeout_ms = 60000 };
+        t->r1 = spawn_run(&o, &res);
+        spawn_result_done(&res);
+        res = (SpawnResult) {};
+        o.argv = (const char *const[]) { "touch", t->marker, NULL };
+        t->r2 = spawn_run(&o, &res);
+        spawn_result_done(&res);
+        return 0;
+}
+
+/* Once cancelled, a fiber starts no tool: the unwinding check's next tool is refused. */
+static void test_spawn_cancelled_starts_nothing(void **state) {
+        sd_event *e = new_loop();
+        char marker[] = "/tmp/test-fiber-marker-XXXXXX";
+        int fd = mkstemp(marker);
+        assert_true(fd >= 0);
+        close(fd);
+        unlink(marker);
+        TwoTools t = { .marker = marker };
+        Fiber *f = NULL;
+        assert_int_equal(fiber_start(e, two_tools, &t, NULL, &f), 0);
+        for (int i = 0; i < 20; i++) /* the first tool started and waited on */
+                assert_true(sd_event_run(e, 5 * USEC_PER_MSEC) >= 0);
+        fiber_cancel(f);
+        assert_int_equal(t.r1, -ECANCELED);
+        assert_int_equal(t.r2, -ECANCELED);
+        for (int i = 0; i < 20; i++)
+                assert_true(sd_event_run(e, 5 * USEC_PER_MSEC) >= 0);
+        assert_int_equal(access(marker, F_OK), -1);
+        sd_event_unref(e);
+}
+
 /* A child killed by a cancel and not reaped yet when its loop goes away is reaped then. */
 static void test_spawn_cancel_loop_freed(void **state) {
         sd_event *e = new_loop();
@@ -417,6 +458,7 @@ int main(void) {
                 cmocka_unit_test(test_spawn_deadline),
                 cmocka_unit_test(test_spawn_cancel_kills),
                 cmocka_unit_test(test_spawn_cancel_loop_freed),
+                cmocka_unit_test(test_spawn_cancelled_starts_nothing),
                 cmocka_unit_test(test_run_all_private_loop),
                 cmocka_unit_test(test_run_all_nested),
                 cmocka_unit_test(test_run_all_cancel),
