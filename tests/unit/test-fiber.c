@@ -276,7 +276,6 @@ static void test_spawn_cancel_kills(void **state) {
 
 /* A check that runs its tools one after another, going on after an error. */
 typedef struct TwoTools {
-        const char *marker; /* the second tool creates it */
         int r1, r2;
 } TwoTools;
 
@@ -287,21 +286,18 @@ static int two_tools(void *userdata) {
         t->r1 = spawn_run(&o, &res);
         spawn_result_done(&res);
         res = (SpawnResult) {};
-        o.argv = (const char *const[]) { "touch", t->marker, NULL };
+        /* not installed: -ENOENT if it got as far as looking for it */
+        o.argv = (const char *const[]) { "mxdeck-test-no-such-tool", NULL };
         t->r2 = spawn_run(&o, &res);
         spawn_result_done(&res);
         return 0;
 }
 
-/* Once cancelled, a fiber starts no tool: the unwinding check's next tool is refused. */
+/* Once cancelled, a fiber starts no tool: spawn_run says so before anything else (a
+ * tool started then would only be killed, after costing the loop an exec). */
 static void test_spawn_cancelled_starts_nothing(void **state) {
         sd_event *e = new_loop();
-        char marker[] = "/tmp/test-fiber-marker-XXXXXX";
-        int fd = mkstemp(marker);
-        assert_true(fd >= 0);
-        close(fd);
-        unlink(marker);
-        TwoTools t = { .marker = marker };
+        TwoTools t = {};
         Fiber *f = NULL;
         assert_int_equal(fiber_start(e, two_tools, &t, NULL, &f), 0);
         for (int i = 0; i < 20; i++) /* the first tool started and waited on */
@@ -309,9 +305,6 @@ static void test_spawn_cancelled_starts_nothing(void **state) {
         fiber_cancel(f);
         assert_int_equal(t.r1, -ECANCELED);
         assert_int_equal(t.r2, -ECANCELED);
-        for (int i = 0; i < 20; i++)
-                assert_true(sd_event_run(e, 5 * USEC_PER_MSEC) >= 0);
-        assert_int_equal(access(marker, F_OK), -1);
         sd_event_unref(e);
 }
 
