@@ -125,6 +125,7 @@ loaded() { cap mx | sed -n 2p | grep -Eq "journal .* [0-9]{5,} lines" && ! cap m
 wait_for 120 loaded || { echo "the log panel did not load: $(cap mx | sed -n 2p)"; exit 1; }
 t1=$(date +%s.%N)
 mp=$(pane_pid mx)
+read -r load_ticks _ < <(ticks "$mp")
 shown=$(cap mx | sed -n 2p | grep -Eo "[0-9]+ lines")
 # lnav holding the same lines from a file
 tmux -f /dev/null new-session -d -s ln -x 120 -y 40 "exec env HOME=$T lnav $T/mail.log"
@@ -141,9 +142,12 @@ echo
 printf "%-52s %10s\n" "peak RSS with $LINES log lines" "MiB"
 printf "  %-50s %10.1f\n" "lnav $(lnav -V | awk '{print $2}') (the same lines from a file)" "$(echo "$(hwm_kib "$lp") / 1024" | bc -l)"
 printf "  %-50s %10.1f\n" "mxdeck monitor log ($shown retained)" "$(echo "$(hwm_kib "$mp") / 1024" | bc -l)"
-printf "  %-50s %10.1f\n" "  of which the journal file's pages (RssFile now)" "$(echo "$(awk '/^RssFile/ { print $2 }' "/proc/$mp/status") / 1024" | bc -l)"
-printf "  %-50s %10.1f\n" "  its own memory now (RssAnon)" "$(echo "$(awk '/^RssAnon/ { print $2 }' "/proc/$mp/status") / 1024" | bc -l)"
+rss_part() { echo "$(awk -v k="$1:" '$1 == k { print $2 }' "/proc/$mp/status") / 1024" | bc -l; }
+printf "  %-50s %10.1f\n" "  now: its own memory (RssAnon)" "$(rss_part RssAnon)"
+printf "  %-50s %10.1f\n" "  now: file pages (RssFile: libraries, a disk journal)" "$(rss_part RssFile)"
+printf "  %-50s %10.1f\n" "  now: shared memory (RssShmem: a journal in /run)" "$(rss_part RssShmem)"
 printf "  %-50s %10.2f s\n" "  the last hour read and shown after" "$(echo "$t1 - $t0" | bc)"
+printf "  %-50s %10.2f s\n" "  its CPU time (user+sys) until then" "$(echo "scale=2; $load_ticks / $CLK" | bc)"
 fi
 tmux kill-server 2>/dev/null
 rm -f "${jdir}bench.journal"
