@@ -6,7 +6,8 @@
 # the terminal. The log panel's tail and the trace side view (across a bounce's new queue
 # id), the traffic panel's counts after real deliveries, clicks and the wheel, a stale mark
 # after a refresh that fails for real (the queue cannot be read), and the view of a user
-# who is not root (in group systemd-journal, and in no group).
+# who is not root (in group systemd-journal, and in no group). Esc at the top level does
+# not quit. Golden captures (tests/data/tui/) of the help and the traffic panel at 80x24.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
@@ -20,6 +21,20 @@ S=mxdeck-tui
 
 cap() { tmux capture-pane -p -t "$S" 2>/dev/null; }
 keys() { tmux send-keys -t "$S" "$@"; }
+# golden NAME [SED]: the screen against tests/data/tui/NAME, trailing spaces dropped and
+# what changes from run to run masked by the sed script SED; MXDECK_UPDATE_GOLDEN=1 writes
+# the file instead.
+golden() {
+        local want="$here/../data/tui/$1" got
+        got=$(cap | sed -E "${2:-}; s/ +\$//")
+        [ -n "${MXDECK_UPDATE_GOLDEN:-}" ] && printf '%s\n' "$got" >"$want"
+        if [ "$got" = "$(cat "$want" 2>/dev/null)" ]; then
+                ok "the screen matches tests/data/tui/$1"
+        else
+                not_ok "the screen differs from tests/data/tui/$1 (MXDECK_UPDATE_GOLDEN=1 rewrites it)"
+                diff <(cat "$want" 2>/dev/null) <(printf '%s\n' "$got") | head -20 | sed 's/^/# /'
+        fi
+}
 
 # A banner with an escape sequence that would set the window title, and a reset (RIS).
 postconf -e "smtpd_banner = \$myhostname ESMTP $(printf '\033]2;PWNED\007\033c')hello"
@@ -87,6 +102,15 @@ expect_match "$(cap | sed -n 2p)" "critical|ok" "summary line after resize"
 keys j j k
 cap | grep -q '^>' && ok "selection still works at 80x24 ($lines lines)" || not_ok "no selection at 80x24"
 cap | grep -q 'qqqqqqqq' && not_ok "line drawing came out as letters" || ok "the separator is drawn, not spelled"
+keys F1
+wait_screen 5 "Keys \(q or Esc closes this help\)" && golden help-80x24.txt || not_ok "no help at 80x24"
+keys q
+
+# Esc at the top level does not quit (an escape sequence split on a slow link would):
+# it says how to, and the dashboard stays.
+keys Escape
+wait_screen 5 "q or F10 quits" && ok "Esc at the top level says how to quit" || not_ok "Esc: $(cap | tail -1)"
+expect_match "$(cap | head -1)" "mxdeck" "the dashboard is still there after Esc"
 
 # A refresh runs while keys are pressed: the keys are handled meanwhile.
 keys F5
@@ -158,6 +182,8 @@ expect_match "$(cap)" "auth failures +total 0 " "traffic: no authentication fail
 cap | grep -q '[▁▂▃▄▅▆▇█]' && ok "traffic: sparklines in block characters" || not_ok "no sparkline: $(cap | head -8)"
 expect_match "$(cap)" "-60m +-30m +now" "traffic: the time axis"
 [ "$(cap | wc -L)" -le 80 ] && ok "traffic fits 80 columns" || not_ok "traffic is $(cap | wc -L) columns wide"
+# (in the panel, between the tab line and the bar, counts become 9 and the bars spaces)
+golden traffic-80x24.txt '2,23s/[0-9]+/9/g; s/[▁▂▃▄▅▆▇█]/ /g'
 
 # The mouse: a click on a tab switches panels; on a row selects it; the wheel scrolls.
 click() { keys -l $'\e[<0;'"$1;$2"'M'; keys -l $'\e[<0;'"$1;$2"'m'; }
@@ -177,8 +203,9 @@ keys q
 wait_screen 10 "EXIT=0" && ok "q quits with status 0" || not_ok "no clean exit: $(cap | tail -3)"
 expect_eq "$(tmux display-message -p -t "$S" '#{alternate_on}')" 0 "the alternate screen is left"
 
-# SIGTERM ends it cleanly too; 'monitor traffic' opens on the traffic panel.
-tmux kill-session -t "$S"
+# SIGTERM ends it cleanly too; 'monitor traffic' opens on the traffic panel. (The whole
+# server goes: a session started while the last one's server exits can vanish with it.)
+tmux_kill_server
 tmux -f /dev/null new-session -d -s "$S" -x 100 -y 30 \
         "$MXDECK monitor traffic --refresh 60 --only service 2>$T/err2; echo \"EXIT=\$?\"; sleep 600"
 wait_screen 20 "Health" || fail "second dashboard did not open"
