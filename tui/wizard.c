@@ -1053,8 +1053,10 @@ static void draw_title(Wizard *w) {
                 ui_text(0, x + 2, ui.cols - x - 2, w->o->banner, ui_attr(UI_TITLE) | A_BOLD, false);
 }
 
+/* One key of the bar, left out whole when it does not fit (a translated label is never
+ * cut short: CJK takes two columns a character). */
 static int bar_item(int x, const char *key, const char *text) {
-        if (x >= ui.cols)
+        if (x + (int) termsafe_width(key) + (int) termsafe_width(text) > ui.cols)
                 return x;
         x += ui_text(ui.rows - 1, x, ui.cols - x, key, ui_attr(UI_BAR_KEY), false);
         x += ui_text(ui.rows - 1, x, ui.cols - x, text, ui_attr(UI_BAR_TEXT), false);
