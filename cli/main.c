@@ -63,13 +63,13 @@ static void help(FILE *f) {
         fprintf(f, "  %-10s %s\n", "help", _("show help for a command"));
         fputs(_("\n"
                 "Options:\n"
-                "  -h, --help     show this help\n"
-                "  -V, --version  show the version\n"
+                "  -h, --help       show this help\n"
+                "  -V, --version    show the version\n"
+                "      --lang LANG  messages in LANG (zh_CN, or C for English) instead of the\n"
+                "                   language of LANG/LC_MESSAGES or the [general] language\n"
+                "                   setting; JSON, Nagios and Prometheus output stays the same\n"
                 "\n"
                 "'mxdeck help COMMAND' shows a command's options. See mxdeck(1).\n"), f);
-        fputs(_("      --lang LANG  messages in LANG (zh_CN, C for English) instead of the\n"
-                "                   language of LANG/LC_MESSAGES or the [general] language\n"
-                "                   setting; JSON, Nagios and Prometheus output stays the same\n"), f);
 }
 
 static int verb_help(int argc, char *argv[]) {
