@@ -166,8 +166,9 @@ out:
 }
 
 static void report(FILE *f, const char *what, int r, bool good) {
+        /* what is translated: padded by display width, not bytes */
         fputs("  ", f);
-        termsafe_fputs_padded(f, what, -46); /* translated: padded by display width */
+        termsafe_fputs_padded(f, what, -46);
         fprintf(f, " %s", good ? _("done") : _("did not work"));
         if (!good && r < 0)
                 fprintf(f, " (%s)", strerror(-r));
