@@ -271,7 +271,7 @@ static const char *firewall_detected(Wizard *w) {
         { .page = (pg), .section = (sec), .key = (k), .label = (lab), .help = (hlp), .kind = FIELD_CHOICE, .slot = -1, __VA_ARGS__ }
 #define USER(n) \
         { .page = "users", .section = "user ", .key = "name", .slot = (n), .kind = FIELD_TEXT, \
-          .label = N_("User " #n), \
+          .label = N_("User %d"), \
           .help = N_("The mailbox's name: in system mode a Unix account name (created when missing), " \
                      "in virtual mode a local part (the domain is added) or a full address. Leave empty " \
                      "for no further user.") }, \
@@ -1197,6 +1197,16 @@ static void draw_field_value(Wizard *w, size_t i, int y, int x, int width, bool 
         }
 }
 
+/* A field's label in the user's language; the users' "User %d" gets its slot number. */
+static const char *field_label(const FieldDesc *f, char *buf, size_t size) {
+        const char *l = _(f->label);
+        const char *d = f->slot >= 0 ? strstr(l, "%d") : NULL;
+        if (!d)
+                return l;
+        snprintf(buf, size, "%.*s%d%s", (int) (d - l), l, f->slot, d + 2);
+        return buf;
+}
+
 static void draw_form(Wizard *w) {
         const PageDesc *pg = &pages[w->page];
         int bottom = ui.rows - 1, y = 2, label_w = 22, vx = label_w + 4;
@@ -1225,7 +1235,8 @@ static void draw_form(Wizard *w) {
                         ui_text(y, 0, 1, "!", ui_attr(UI_CRITICAL), false);
                 else if (field_changes(w, i))
                         ui_text(y, 0, 1, "*", ui_attr(UI_WARNING), false);
-                ui_text(y, 2, label_w, _(fields[i].label), focused ? A_BOLD : A_NORMAL, false);
+                char lb[64];
+                ui_text(y, 2, label_w, field_label(&fields[i], lb, sizeof(lb)), focused ? A_BOLD : A_NORMAL, false);
                 draw_field_value(w, i, y, vx, ui.cols - vx - 1, focused);
                 if ((int) (k - first) + 1 >= avail)
                         break;
@@ -1259,7 +1270,8 @@ static void draw_help(Wizard *w) {
         for (int r = 1; r < bottom; r++)
                 ui_fill(r, 0, ui.cols, A_NORMAL);
         if (w->mode == MODE_FORM) {
-                ui_text(y++, 2, ui.cols - 3, _(f->label), ui_attr(UI_HEADER), false);
+                char lb[64];
+                ui_text(y++, 2, ui.cols - 3, field_label(f, lb, sizeof(lb)), ui_attr(UI_HEADER), false);
                 y = draw_wrapped(y, 4, bottom, _(f->help), A_NORMAL);
                 if (f->section && f->slot < 0) {
                         char k[128];

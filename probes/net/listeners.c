@@ -1318,7 +1318,7 @@ static int local_rcpt_finding(const CheckContext *ctx, const Job *j, FindingList
         const char *text = pm_ok ? strempty(res->unknown_rcpt_text) : strempty(res->local_rcpt_text);
         bool temp = pm_ok || res->local_rcpt / 100 == 4;
         _cleanup_free_ char *any_user = NULL;
-        if (pm_ok && asprintf(&any_user, _("any local user but postmaster (asked: " UNKNOWN_USER "%s)"), strempty(at)) < 0)
+        if (pm_ok && asprintf(&any_user, _("any local user but postmaster (asked: %s%s)"), UNKNOWN_USER, strempty(at)) < 0)
                 return -ENOMEM;
         if (pm_ok)
                 rcpt = any_user;
