@@ -9,8 +9,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <locale.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,6 +79,19 @@ typedef struct PageDesc {
 typedef enum Mode { MODE_FORM, MODE_PLAN, MODE_APPLY, MODE_END } Mode;
 typedef enum Prompt { PROMPT_NONE, PROMPT_SEARCH, PROMPT_SAVE, PROMPT_QUIT, PROMPT_APPLY } Prompt;
 
+/* The server page shows this machine's public addresses with their PTR names. Reverse
+ * lookups can take the resolver's full timeout: they run once, on a thread of their own,
+ * and the page says "looking up" meanwhile instead of blocking every redraw. The thread
+ * and the wizard each hold a reference; the last to let go frees it. */
+#define MAX_PUBLIC_ADDRS 8
+typedef struct PtrLookup {
+        atomic_int refs;
+        atomic_bool done;
+        int n;                                 /* addresses found, <= 0 none */
+        SpfAddr addrs[MAX_PUBLIC_ADDRS];
+        char host[MAX_PUBLIC_ADDRS][NI_MAXHOST]; /* "" when the address has no PTR */
+} PtrLookup;
+
 struct Wizard {
         const WizardOptions *o;
         const char *root;
@@ -114,6 +129,7 @@ struct Wizard {
         bool done;
         int cur_y, cur_x;                     /* where the focused field's cursor goes */
         bool applying;
+        PtrLookup *ptr;
 };
 
 /* ---- small helpers ---- */
@@ -934,38 +950,81 @@ static bool field_changes(Wizard *w, size_t i) {
 
 /* ---- info lines ---- */
 
-static void info_server(Wizard *w, char ***lines) {
-        SpfAddr addrs[8];
-        size_t n = 0;
-        int k = local_public_addrs(addrs, ELEMENTSOF(addrs));
+static void ptr_unref(PtrLookup *p) {
+        if (p && atomic_fetch_sub(&p->refs, 1) == 1)
+                free(p);
+}
 
-        if (k <= 0) {
+static void *ptr_thread(void *data) {
+        PtrLookup *p = data;
+        for (int i = 0; i < p->n; i++) {
+                struct sockaddr_storage ss = {};
+                socklen_t sl;
+                if (p->addrs[i].family == AF_INET) {
+                        struct sockaddr_in *s4 = (struct sockaddr_in *) &ss;
+                        s4->sin_family = AF_INET;
+                        memcpy(&s4->sin_addr, p->addrs[i].a, 4);
+                        sl = sizeof(*s4);
+                } else {
+                        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *) &ss;
+                        s6->sin6_family = AF_INET6;
+                        memcpy(&s6->sin6_addr, p->addrs[i].a, 16);
+                        sl = sizeof(*s6);
+                }
+                /* bounded by the resolver's own timeout and attempts (resolv.conf) */
+                if (getnameinfo((struct sockaddr *) &ss, sl, p->host[i], sizeof(p->host[i]), NULL, 0, NI_NAMEREQD) != 0)
+                        p->host[i][0] = 0;
+        }
+        atomic_store(&p->done, true);
+        ptr_unref(p);
+        return NULL;
+}
+
+/* Finds the public addresses now and starts their reverse lookups. */
+static void ptr_start(Wizard *w) {
+        PtrLookup *p = calloc(1, sizeof(PtrLookup));
+        if (!p)
+                return;
+        p->n = local_public_addrs(p->addrs, ELEMENTSOF(p->addrs));
+        atomic_init(&p->refs, 2);
+        atomic_init(&p->done, false);
+        pthread_attr_t attr;
+        pthread_t t;
+        bool started = false;
+        if (p->n > 0 && pthread_attr_init(&attr) == 0) {
+                started = pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED) == 0 &&
+                          pthread_create(&t, &attr, ptr_thread, p) == 0;
+                pthread_attr_destroy(&attr);
+        }
+        if (!started) {
+                atomic_store(&p->done, true);
+                atomic_store(&p->refs, 1);
+        }
+        w->ptr = p;
+}
+
+static bool ptr_pending(const Wizard *w) {
+        return w->ptr && !atomic_load(&w->ptr->done);
+}
+
+static void info_server(Wizard *w, char ***lines) {
+        size_t n = 0;
+        const PtrLookup *p = w->ptr;
+
+        if (!p || p->n <= 0) {
                 (void) lines_addf(lines, &n, "%s", _("No public address on this machine's interfaces: "
                                                      "behind NAT, type the public ones (auto leaves them "
                                                      "out of the DNS records)."));
                 return;
         }
-        for (int i = 0; i < k; i++) {
-                char text[INET6_ADDRSTRLEN] = "?", host[NI_MAXHOST] = "";
-                struct sockaddr_storage ss = {};
-                socklen_t sl;
-                if (addrs[i].family == AF_INET) {
-                        struct sockaddr_in *s4 = (struct sockaddr_in *) &ss;
-                        s4->sin_family = AF_INET;
-                        memcpy(&s4->sin_addr, addrs[i].a, 4);
-                        sl = sizeof(*s4);
-                } else {
-                        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *) &ss;
-                        s6->sin6_family = AF_INET6;
-                        memcpy(&s6->sin6_addr, addrs[i].a, 16);
-                        sl = sizeof(*s6);
-                }
-                inet_ntop(addrs[i].family, addrs[i].a, text, sizeof(text));
-                /* bounded by the resolver's own timeout and attempts (resolv.conf) */
-                int g = getnameinfo((struct sockaddr *) &ss, sl, host, sizeof(host), NULL, 0, NI_NAMEREQD);
-                _cleanup_free_ char *safe = termsafe_strdup(g == 0 ? host : _("none"), 0);
+        bool done = atomic_load(&p->done);
+        for (int i = 0; i < p->n; i++) {
+                char text[INET6_ADDRSTRLEN] = "?";
+                inet_ntop(p->addrs[i].family, p->addrs[i].a, text, sizeof(text));
+                _cleanup_free_ char *safe = termsafe_strdup(!done ? _("(looking it up)")
+                                                            : p->host[i][0] ? p->host[i] : _("none"), 0);
                 (void) lines_addf(lines, &n, _("Detected %s %s, its PTR: %s"),
-                                  addrs[i].family == AF_INET ? "IPv4" : "IPv6", text, safe ? safe : "?");
+                                  p->addrs[i].family == AF_INET ? "IPv4" : "IPv6", text, safe ? safe : "?");
         }
 }
 
@@ -2047,6 +2106,7 @@ static void wizard_done(Wizard *w) {
         free(w->search);
         free(w->saved_path);
         apply_result_done(&w->res);
+        ptr_unref(w->ptr);
 }
 
 int wizard_run(const WizardOptions *o, WizardOutcome *ret, char **ret_error) {
@@ -2077,6 +2137,7 @@ int wizard_run(const WizardOptions *o, WizardOutcome *ret, char **ret_error) {
                 return r;
         }
         validate(&w);
+        ptr_start(&w);
 
         if (!initscr()) {
                 wizard_done(&w);
@@ -2101,6 +2162,8 @@ int wizard_run(const WizardOptions *o, WizardOutcome *ret, char **ret_error) {
         while (!w.done) {
                 wint_t ch;
                 draw(&w);
+                /* while the PTR lookups run, wake up to show their answer when it comes */
+                timeout(ptr_pending(&w) ? 200 : -1);
                 int k = get_wch(&ch);
                 if (k == ERR)
                         continue;
