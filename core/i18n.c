@@ -8,7 +8,8 @@
 #include "i18n.h"
 #include "macro.h"
 
-static char language[64] = "C";
+/* Longest language name --lang and the setting take. */
+#define LANG_MAX 64
 
 static bool is_c(const char *l) {
         return !l || !*l || streq(l, "C") || streq(l, "POSIX") || streq(l, "en") ||
@@ -18,7 +19,7 @@ static bool is_c(const char *l) {
 bool i18n_lang_is_valid(const char *l) {
         size_t i = 0, n;
 
-        if (!l || !*l || strlen(l) >= sizeof(language))
+        if (!l || !*l || strlen(l) >= LANG_MAX)
                 return false;
         if (streq(l, "C") || streq(l, "POSIX") || strncmp(l, "C.", 2) == 0)
                 return true;
@@ -74,7 +75,7 @@ static bool utf8_ctype(void) {
  * the catalogue. LANGUAGE is set in both cases, since it wins over LC_MESSAGES; children
  * do not see it (spawn gives them a fixed environment with LC_ALL=C). */
 static int messages_in(const char *lang) {
-        char name[sizeof(language) + 8];
+        char name[LANG_MAX + 8];
         bool have;
 
         if (strchr(lang, '.'))
@@ -90,7 +91,6 @@ static int messages_in(const char *lang) {
                 return -ENOENT;
         if (setenv("LANGUAGE", lang, 1) < 0)
                 return -errno;
-        snprintf(language, sizeof(language), "%s", lang);
         return 0;
 }
 
@@ -132,14 +132,12 @@ int i18n_init(const char *lang, I18nFlags flags) {
                 /* gettext ignores LANGUAGE when LC_MESSAGES is exactly "C"; so does libc's
                  * strerror. */
                 setlocale(LC_MESSAGES, "C");
-                snprintf(language, sizeof(language), "C");
                 return 0;
         }
 
         if (lang) {
                 if (is_c(lang)) {
                         setlocale(LC_MESSAGES, "C");
-                        snprintf(language, sizeof(language), "C");
                         return 0;
                 }
                 return messages_in(lang);
@@ -149,20 +147,9 @@ int i18n_init(const char *lang, I18nFlags flags) {
          * (LANGUAGE included). When not, the same fallback as --lang. */
         const char *cur = setlocale(LC_MESSAGES, NULL);
         const char *want = env_messages();
-        if (cur && !streq(cur, "C") && !streq(cur, "POSIX")) {
-                const char *l = getenv("LANGUAGE");
-                snprintf(language, sizeof(language), "%s", l && *l ? l : cur);
-                if (!ctype_is_utf8())
-                        (void) utf8_ctype();
-                return 0;
-        }
+        if (cur && !streq(cur, "C") && !streq(cur, "POSIX"))
+                return 0; /* the user's locale as it is: gettext reads LANGUAGE too */
         if (want && !is_c(want) && i18n_lang_is_valid(want))
                 r = messages_in(want);
-        else
-                snprintf(language, sizeof(language), "C");
         return r;
-}
-
-const char *i18n_language(void) {
-        return language;
 }

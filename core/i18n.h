@@ -24,7 +24,3 @@ bool i18n_lang_is_valid(const char *lang);
  * Returns 0, or -ENOENT when lang (or the environment's language) cannot be shown because
  * no UTF-8 locale exists at all (messages then stay English), -EINVAL for a bad lang. */
 int i18n_init(const char *lang, I18nFlags flags);
-
-/* The language messages come out in after i18n_init: "C" when untranslated, else the
- * locale or LANGUAGE entry gettext uses (for --version and the tests). */
-const char *i18n_language(void);
