@@ -79,6 +79,7 @@ typedef struct Result {
         socklen_t local_len;
         bool same_address;          /* client and server address equal (Dovecot: "secured") */
         uint64_t latency_ms, duration_ms;
+        uint64_t connect_budget_ms; /* what was left of the deadline when connecting began */
         bool greeting_ok;
         char *greeting;             /* raw, bounded */
         /* SMTP */
@@ -219,6 +220,9 @@ static bool address_is_local(const struct sockaddr_storage *addr, socklen_t len)
 static int connect_any(Job *j, MailConn *c) {
         const Shared *s = j->shared;
         int r = -EADDRNOTAVAIL;
+        uint64_t now = now_usec();
+
+        j->res.connect_budget_ms = s->deadline_usec > now ? (s->deadline_usec - now) / USEC_PER_MSEC : 0;
 
         for (size_t i = 0; i < s->n_addrs; i++) {
                 struct sockaddr_storage ss = s->addrs[i], src = {};
@@ -657,6 +661,15 @@ typedef struct SvcState {
 } SvcState;
 
 /* Why the findings past port.SVC could not be judged, for "not tested: ..." */
+/* A connection that timed out with less than this left of the deadline when it began says
+ * nothing about the port: a server on the path answers a SYN in milliseconds, a dropping
+ * firewall is judged only when the probe had time to wait for it. */
+#define CONNECT_MIN_BUDGET_MS 1000u
+
+static bool connect_starved(const Result *res) {
+        return res->connect_budget_ms < CONNECT_MIN_BUDGET_MS;
+}
+
 static char *not_tested_reason(const CheckContext *ctx, const Job *j, const char *resolve_error) {
         const Result *res = &j->res;
         char *s = NULL;
@@ -670,6 +683,10 @@ static char *not_tested_reason(const CheckContext *ctx, const Job *j, const char
         case STAGE_CONNECT:
                 if (res->error == -ECONNREFUSED)
                         r = asprintf(&s, _("port %u refused the connection"), j->port);
+                else if (res->error == -ETIMEDOUT && connect_starved(res))
+                        r = asprintf(&s, _("the time limit was used up before port %u was tried (%" PRIu64
+                                           " ms were left)"),
+                                     j->port, res->connect_budget_ms);
                 else if (res->error == -ETIMEDOUT)
                         r = asprintf(&s, _("port %u did not accept a connection within %u s"), j->port,
                                      ctx->settings->timeout_seconds);
@@ -751,6 +768,11 @@ static int port_finding(const CheckContext *ctx, const Job *j, const SvcState *s
                 if (res->error == -ECONNREFUSED)
                         f = findings_addf(out, id, res->target, STATUS_CRITICAL,
                                           _("%s port %u refuses connections: nothing listens there"), svc->name, j->port);
+                else if (res->error == -ETIMEDOUT && connect_starved(res)) {
+                        /* other probes spent the time: no verdict on the port, let alone a firewall */
+                        _cleanup_free_ char *why = not_tested_reason(ctx, j, NULL);
+                        return why ? add_not_tested(out, id, res->target, why, NULL) : -ENOMEM;
+                }
                 else if (res->error == -ETIMEDOUT)
                         f = findings_addf(out, id, res->target, STATUS_CRITICAL,
                                           _("%s port %u: no answer to connect within %u s (a firewall dropping packets?)"),
