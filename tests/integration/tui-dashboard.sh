@@ -266,7 +266,7 @@ w=$(screen_width)
 [ "$w" -le 80 ] && ok "zh_CN: help fits 80 columns (widest $w)" || not_ok "zh_CN: help is $w columns wide"
 keys q F10
 wait_screen 10 "EXIT=0" && ok "zh_CN: F10 quits with status 0" || not_ok "zh_CN: no clean exit: $(cap | tail -2)"
-tmux kill-session -t "$S"
+tmux_kill_server # (a session started while the last one's server exits can vanish with it)
 # the wizard's first page (nothing is changed: it is left at once)
 tmux -f /dev/null new-session -d -s "$S" -x 80 -y 24 \
         "cd $T && $zh_env $MXDECK setup 2>$T/errwz; echo \"EXIT=\$?\"; sleep 600"
