@@ -155,6 +155,8 @@ static void drop_oldest(LogRing *r) {
  * has room for the worst case). Printable ASCII, nearly every log line, is copied as it
  * is; the rest goes through termsafe. */
 static int safe_append(LogRing *r, size_t *len, const char *s, size_t n) {
+        if (n == 0)
+                return 0; /* (s may be NULL then) */
         size_t i = 0;
         while (i < n && s[i] >= 0x20 && s[i] < 0x7f)
                 i++;

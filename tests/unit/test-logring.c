@@ -61,6 +61,8 @@ static void test_fields(void **state) {
                   "a\xef\xbf\xbd]2;PWNED\xef\xbf\xbd b\xef\xbf\xbd" "31m", "" },
                 { NULL, "evil\x1b[2J", "x\x1b" "c\xff", NULL, NULL, NULL,
                   "evil\xef\xbf\xbd[2J[42]: x\xef\xbf\xbd" "c\xef\xbf\xbd", "" },
+                /* an entry without identifier and message (NULL pieces) */
+                { NULL, NULL, NULL, NULL, NULL, NULL, "[42]: ", "" },
         };
         LogRing *r = NULL;
         assert_int_equal(log_ring_new(ELEMENTSOF(cases), &r), 0);
