@@ -194,7 +194,9 @@ static void print_time(const char *what, int64_t t) {
 
         if (localtime_r(&tt, &tm))
                 strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M %Z", &tm);
-        printf("  %-22s %s\n", what, buf);
+        fputs("  ", stdout);
+        termsafe_fputs_padded(stdout, what, -22);
+        printf(" %s\n", buf);
 }
 
 /* The zone line to publish for a domain's selector, as quoted strings of at most 255 bytes. */
@@ -244,7 +246,11 @@ static int lookup_print(Env *e, const char *domain, const char *selector, const 
         int r = dkim_dns_lookup(e->ins, e->resolver, LOOKUP_TIMEOUT_MS, domain, selector, &st, &detail);
         if (r < 0)
                 return r;
-        printf("  %-8s %-10s %-28s %s\n", role, selector, dns_state_word(st), domain);
+        fputs("  ", stdout);
+        termsafe_fputs_padded(stdout, role, -8);
+        printf(" %-10s ", selector);
+        termsafe_fputs_padded(stdout, dns_state_word(st), -28);
+        printf(" %s\n", domain);
         if (detail && st != DKIM_DNS_MATCHES)
                 printf("           %s\n", detail);
         if (ret)
@@ -263,7 +269,13 @@ static int cmd_status(Env *e) {
                 return 1;
         }
         printf(_("DKIM signing with OpenDKIM: %s\n"), opendkim_running(e->ins) ? _("running") : _("NOT running"));
-        printf(_("  %-8s %-10s %-28s %s\n"), _("role"), _("selector"), _("DNS"), _("domain"));
+        fputs("  ", stdout);
+        termsafe_fputs_padded(stdout, _("role"), -8);
+        fputc(' ', stdout);
+        termsafe_fputs_padded(stdout, _("selector"), -10);
+        fputc(' ', stdout);
+        termsafe_fputs_padded(stdout, _("DNS"), -28);
+        printf(" %s\n", _("domain"));
         for (char **d = s.domains; *d; d++) {
                 if ((r = lookup_print(e, *d, s.selector, _("signs"), NULL)) < 0)
                         return r;

@@ -373,7 +373,7 @@ static void print_event(FILE *f, const LogEvent *ev, const char *raw, size_t raw
         _cleanup_free_ char *line = display_line(ev, raw, raw_len);
         const char *c = color ? kind_color(ev) : NULL;
         if (tag)
-                fprintf(f, "%-14s ", display_kind(ev));
+                termsafe_fputs_padded(f, display_kind(ev), -14), fputc(' ', f);
         fprintf(f, "%s%s%s\n", c ? c : "", line ? line : "?", c ? "\033[0m" : "");
 }
 
@@ -649,8 +649,17 @@ static int stats_text(const StatsRun *run, const LogSourceInfo *info, unsigned t
                 fputc('\n', stdout);
         }
         printf("\n%s\n", _("Per-hour traffic (totals over all days)"));
-        printf("    %-11s %10s %10s %10s %10s %10s\n", _("time"), _("received"), _("delivered"), _("deferred"),
-               _("bounced"), _("rejected"));
+        /* padded by display width: the translated headers may be CJK (two columns each) */
+        static const char *const hour_heads[] = {
+                N_("received"), N_("delivered"), N_("deferred"), N_("bounced"), N_("rejected"),
+        };
+        fputs("    ", stdout);
+        termsafe_fputs_padded(stdout, _("time"), -11);
+        for (size_t i = 0; i < ELEMENTSOF(hour_heads); i++) {
+                fputc(' ', stdout);
+                termsafe_fputs_padded(stdout, _(hour_heads[i]), 10);
+        }
+        fputc('\n', stdout);
         for (int h = 0; h < 24; h++)
                 printf("    %02d00-%02d00   %10" PRIu64 " %10" PRIu64 " %10" PRIu64 " %10" PRIu64 " %10" PRIu64 "\n", h,
                        h + 1, s->per_hour[h][0], s->per_hour[h][1], s->per_hour[h][2], s->per_hour[h][3],

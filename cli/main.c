@@ -6,7 +6,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "i18n.h"
 #include "macro.h"
+#include "settings.h"
+#include "termsafe.h"
 #include "verbs.h"
 
 static const Verb verbs[] = {
@@ -60,8 +63,11 @@ static void help(FILE *f) {
         fprintf(f, "  %-10s %s\n", "help", _("show help for a command"));
         fputs(_("\n"
                 "Options:\n"
-                "  -h, --help     show this help\n"
-                "  -V, --version  show the version\n"
+                "  -h, --help       show this help\n"
+                "  -V, --version    show the version\n"
+                "      --lang LANG  messages in LANG (zh_CN, or C for English) instead of the\n"
+                "                   language of LANG/LC_MESSAGES or the [general] language\n"
+                "                   setting; JSON, Nagios and Prometheus output stays the same\n"
                 "\n"
                 "'mxdeck help COMMAND' shows a command's options. See mxdeck(1).\n"), f);
 }
@@ -88,35 +94,119 @@ static int verb_help(int argc, char *argv[]) {
         return EXIT_OK;
 }
 
+/* The value of the verb's option `name` (--name VALUE or --name=VALUE) in args, before
+ * any "--"; NULL when absent. A look ahead of the verb's own parsing, for what must be
+ * decided before anything is printed. */
+static const char *args_option(int argc, char *argv[], const char *name) {
+        size_t n = strlen(name);
+
+        for (int i = 0; i < argc; i++) {
+                if (streq(argv[i], "--"))
+                        break;
+                if (strncmp(argv[i], name, n) != 0)
+                        continue;
+                if (argv[i][n] == '=')
+                        return argv[i] + n + 1;
+                if (!argv[i][n] && i + 1 < argc)
+                        return argv[i + 1];
+        }
+        return NULL;
+}
+
+/* JSON, Nagios and Prometheus are read by programs: the same bytes in every language. */
+static bool format_is_machine(const char *f) {
+        return f && (streq(f, "json") || streq(f, "nagios") || streq(f, "prometheus"));
+}
+
+/* The [general] language setting of the file the verb will read (--config, else the
+ * system's and the user's). A bad file is the verb's to report: here it means no setting. */
+static char *settings_language(const char *config) {
+        Settings s;
+        char *lang = NULL;
+        int r;
+
+        if (settings_init(&s) < 0)
+                return NULL;
+        r = config ? settings_load_file(&s, config, NULL) : settings_load_default(&s, NULL);
+        if (r >= 0 && s.language)
+                lang = strdup(s.language);
+        settings_done(&s);
+        return lang;
+}
+
 int main(int argc, char *argv[]) {
+        enum { ARG_LANG = 0x100 };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, 'V' },
+                { "lang", required_argument, NULL, ARG_LANG },
                 {}
         };
-        int c;
+        const char *lang = NULL;
+        bool want_help = false, want_version = false;
+        int c, bad_option = 0, bad_index = 0, r;
 
-        setlocale(LC_ALL, "");
-        bindtextdomain(GETTEXT_PACKAGE, LOCALEDIR);
-        textdomain(GETTEXT_PACKAGE);
-
-        /* '+': stop at the first non-option so the verb parses its own options. */
+        /* '+': stop at the first non-option so the verb parses its own options. Nothing is
+         * printed before the language is known: errors wait. */
         opterr = 0;
-        while ((c = getopt_long(argc, argv, "+hV", options, NULL)) >= 0) {
+        while (!bad_option && (c = getopt_long(argc, argv, "+hV", options, NULL)) >= 0) {
                 switch (c) {
                 case 'h':
-                        help(stdout);
-                        return EXIT_OK;
+                        want_help = true;
+                        break;
                 case 'V':
-                        printf("mxdeck %s\n", VERSION);
-                        return EXIT_OK;
+                        want_version = true;
+                        break;
+                case ARG_LANG:
+                        lang = optarg;
+                        break;
                 default:
-                        if (optopt)
-                                usage_error(NULL, _("unknown option '-%c'"), optopt);
-                        else
-                                usage_error(NULL, _("unknown option '%s'"), argv[optind - 1]);
-                        return EXIT_USAGE;
+                        bad_option = optopt ? optopt : -1;
+                        bad_index = optind - 1;
+                        break;
                 }
+        }
+
+        _cleanup_free_ char *lang_setting = NULL;
+        const char *format = NULL;
+        if (!bad_option && optind < argc) {
+                format = args_option(argc - optind, argv + optind, "--format");
+                if (!lang)
+                        lang = lang_setting = settings_language(args_option(argc - optind, argv + optind,
+                                                                            "--config"));
+        } else if (!bad_option && !lang)
+                lang = lang_setting = settings_language(NULL);
+        const char *bad_lang = NULL;
+        if (lang && !i18n_lang_is_valid(lang)) {
+                /* a bad setting is reported, with its file and line, by the verb reading it */
+                bad_lang = lang_setting ? NULL : lang;
+                lang = NULL;
+        }
+        r = i18n_init(lang, format_is_machine(format) ? I18N_UNTRANSLATED : 0);
+        if (r == -ENOENT && lang)
+                fprintf(stderr, _("mxdeck: cannot show messages in '%s': this system has no UTF-8 locale "
+                                  "(generate one, such as C.UTF-8 or %s.UTF-8, with localedef); using English\n"),
+                        lang, lang);
+        if (bad_lang) {
+                _cleanup_free_ char *q = termsafe_strdup(bad_lang, 0);
+                usage_error(NULL, _("unknown language '%s' (a locale name such as zh_CN, or C)"), q ? q : "?");
+                return EXIT_USAGE;
+        }
+
+        if (bad_option) {
+                if (bad_option > 0)
+                        usage_error(NULL, _("unknown option '-%c'"), bad_option);
+                else
+                        usage_error(NULL, _("unknown option '%s'"), argv[bad_index]);
+                return EXIT_USAGE;
+        }
+        if (want_help) {
+                help(stdout);
+                return EXIT_OK;
+        }
+        if (want_version) {
+                printf("mxdeck %s\n", VERSION);
+                return EXIT_OK;
         }
 
         if (optind >= argc) {

@@ -304,13 +304,26 @@ static int run_summary(const QueueArgs *a, const QueueSnapshot *s) {
                        queue_name_to_string(sum.oldest->queue));
         }
         printf("\n\n");
-        printf("  %-10s %9s %12s %12s\n", _("QUEUE"), _("MESSAGES"), _("BYTES"), _("OLDEST"));
+        /* columns counted in display width: headers and ages are translated (CJK is two wide) */
+        fputs("  ", stdout);
+        termsafe_fputs_padded(stdout, _("QUEUE"), -10);
+        fputc(' ', stdout);
+        termsafe_fputs_padded(stdout, _("MESSAGES"), 9);
+        fputc(' ', stdout);
+        termsafe_fputs_padded(stdout, _("BYTES"), 12);
+        fputc(' ', stdout);
+        termsafe_fputs_padded(stdout, _("OLDEST"), 12);
+        fputc('\n', stdout);
         for (int q = 0; q < _QUEUE_MAX; q++) {
                 uint64_t count = q == QUEUE_CORRUPT ? s->corrupt_count : sum.queues[q].count;
                 uint64_t bytes = q == QUEUE_CORRUPT ? s->corrupt_bytes : sum.queues[q].bytes;
-                printf("  %-10s %9" PRIu64 " %12s %12s\n", queue_name_to_string((QueueName) q), count,
-                       human_bytes(bytes, b1, sizeof(b1)),
-                       q != QUEUE_CORRUPT && count ? queue_format_age(now - sum.queues[q].oldest_arrival, b2, sizeof(b2)) : "-");
+                printf("  %-10s %9" PRIu64 " %12s ", queue_name_to_string((QueueName) q), count,
+                       human_bytes(bytes, b1, sizeof(b1)));
+                termsafe_fputs_padded(stdout,
+                                      q != QUEUE_CORRUPT && count ?
+                                      queue_format_age(now - sum.queues[q].oldest_arrival, b2, sizeof(b2)) : "-",
+                                      12);
+                fputc('\n', stdout);
         }
         text_counts(_("Messages by recipient domain:"), sum.domains, sum.n_domains, false);
         text_counts(_("Messages by sender:"), sum.senders, sum.n_senders, false);
@@ -359,8 +372,16 @@ static int run_list(const QueueArgs *a, const QueueSnapshot *s) {
                 const QueueMessage *m = &s->messages[i];
                 if (!queue_filter_match(&a->filter, m))
                         continue;
-                if (shown++ == 0)
-                        printf("%-16s %-9s %9s %-19s %s\n", _("QUEUE ID"), _("QUEUE"), _("SIZE"), _("ARRIVED"), _("SENDER"));
+                if (shown++ == 0) {
+                        termsafe_fputs_padded(stdout, _("QUEUE ID"), -16);
+                        fputc(' ', stdout);
+                        termsafe_fputs_padded(stdout, _("QUEUE"), -9);
+                        fputc(' ', stdout);
+                        termsafe_fputs_padded(stdout, _("SIZE"), 9);
+                        fputc(' ', stdout);
+                        termsafe_fputs_padded(stdout, _("ARRIVED"), -19);
+                        printf(" %s\n", _("SENDER"));
+                }
                 time_t t = (time_t) m->arrival_time;
                 struct tm tm;
                 if (!localtime_r(&t, &tm) || strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm) == 0)

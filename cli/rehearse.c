@@ -21,6 +21,7 @@
 
 #include "macro.h"
 #include "rehearse.h"
+#include "termsafe.h"
 #include "subprocess.h"
 
 #define IO_TIMEOUT_MS 10000
@@ -165,7 +166,10 @@ out:
 }
 
 static void report(FILE *f, const char *what, int r, bool good) {
-        fprintf(f, "  %-46s %s", what, good ? _("done") : _("did not work"));
+        /* what is translated: padded by display width, not bytes */
+        fputs("  ", f);
+        termsafe_fputs_padded(f, what, -46);
+        fprintf(f, " %s", good ? _("done") : _("did not work"));
         if (!good && r < 0)
                 fprintf(f, " (%s)", strerror(-r));
         else if (!good)

@@ -194,6 +194,26 @@ int render_text(FILE *f, const Report *r, const RenderOptions *o) {
         for (Status s = 0; s < _STATUS_MAX; s++)
                 status_width = MAX(status_width, termsafe_width(status_label(s)));
 
+        /* The detail labels, padded to one display width (a translation need not keep the
+         * English alignment, and CJK characters are two columns wide). */
+        const char *const label_text[4] = { _("target: "), _("detail: "), _("fix:    "), _("run:    ") };
+        char labels[4][64];
+        size_t label_width = 0;
+        for (size_t k = 0; k < ELEMENTSOF(label_text); k++) {
+                size_t n;
+                snprintf(labels[k], sizeof(labels[k]), "%s", label_text[k]);
+                /* trailing spaces are the English alignment: measure without them */
+                for (n = strlen(labels[k]); n > 0 && labels[k][n - 1] == ' ';)
+                        labels[k][--n] = 0;
+                label_width = MAX(label_width, termsafe_width(labels[k]));
+        }
+        for (size_t k = 0; k < ELEMENTSOF(label_text); k++) {
+                size_t w = termsafe_width(labels[k]), n = strlen(labels[k]);
+                for (; w <= label_width && n + 1 < sizeof(labels[k]); w++)
+                        labels[k][n++] = ' ';
+                labels[k][n] = 0;
+        }
+
         format_time_utc(r->started_usec, when);
         fprintf(f, "%smxdeck check%s", p->bold, p->reset);
         if (r->host)
@@ -224,14 +244,14 @@ int render_text(FILE *f, const Report *r, const RenderOptions *o) {
                         bool details = x->status != STATUS_OK || verbose;
                         if (details) {
                                 if (x->target && *x->target)
-                                        print_indented(f, indent, _("target: "), x->target, p);
+                                        print_indented(f, indent, labels[0], x->target, p);
                                 if (x->detail && *x->detail)
-                                        print_indented(f, indent, _("detail: "), x->detail, p);
+                                        print_indented(f, indent, labels[1], x->detail, p);
                                 if (x->remedy && *x->remedy && x->status != STATUS_OK)
-                                        print_indented(f, indent, _("fix:    "), x->remedy, p);
+                                        print_indented(f, indent, labels[2], x->remedy, p);
                                 /* Each command on its own line, nothing else on it: copied as shown. */
                                 for (size_t c = 0; c < x->n_commands && x->status != STATUS_OK; c++)
-                                        fprintf(f, "%*s%s%s%s%s\n", (int) indent, "", p->dim, _("run:    "),
+                                        fprintf(f, "%*s%s%s%s%s\n", (int) indent, "", p->dim, labels[3],
                                                 p->reset, x->commands[c]);
                         }
                         if (n_folded)

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "i18n.h"
 #include "macro.h"
 #include "settings.h"
 
@@ -66,6 +67,8 @@ typedef struct SettingsField {
 
 /* The documented defaults (settings.h, mxdeck(1)). Sections in the order of the file. */
 static const SettingsField fields[] = {
+        STR("general", "language", CONF_STRING, language),
+
         NUM("check", "timeout_seconds", timeout_seconds, 10, 1, 3600),
 
         NUM("tls", "expiry_warning_days", tls_expiry_warning_days, 21, 0, 3650),
@@ -118,7 +121,7 @@ static const struct {
 };
 
 static const char *const section_names[] = {
-        "check", "tls", "disk", "queue", "log", "dns", "dkim", "dashboard",
+        "general", "check", "tls", "disk", "queue", "log", "dns", "dkim", "dashboard",
 };
 
 /* --- schema, built once from the table --- */
@@ -349,6 +352,14 @@ static int apply_value(Settings *s, const Conf *c, const ConfValue *v, char **re
                                           _("key 'resolver' in [dns]: '%s' is not a valid address "
                                             "(expected ADDR or ADDR:PORT, such as 127.0.0.1:53 or "
                                             "[::1]:53)"), q);
+                }
+                if (streq(f->key, "language") && *v->value && !i18n_lang_is_valid(v->value)) {
+                        q = conf_quote(v->value);
+                        if (!q)
+                                return -ENOMEM;
+                        return conf_error(ret_error, where,
+                                          _("key 'language' in [general]: '%s' is not a language (expected "
+                                            "a locale name such as zh_CN, or C for English)"), q);
                 }
                 free(*(char **) p);
                 *(char **) p = NULL;

@@ -7,6 +7,8 @@
 #include <stdint.h>
 
 typedef struct Settings {
+        /* [general] */
+        char *language;                    /* messages: zh_CN, C...; NULL = LANG/LC_MESSAGES */
         /* [check] */
         unsigned timeout_seconds;          /* per probe, default 10 */
         /* [tls] */

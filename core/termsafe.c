@@ -306,6 +306,21 @@ size_t termsafe_width(const char *s) {
         return width;
 }
 
+int termsafe_fputs_padded(FILE *f, const char *s, int columns) {
+        size_t want = columns < 0 ? (size_t) -(long) columns : (size_t) columns;
+        size_t w = termsafe_width(s);
+        size_t pad = w < want ? want - w : 0;
+
+        if (columns > 0)
+                for (size_t i = 0; i < pad; i++)
+                        fputc(' ', f);
+        int r = fputs(s ? s : "", f);
+        if (columns < 0)
+                for (size_t i = 0; i < pad; i++)
+                        fputc(' ', f);
+        return r;
+}
+
 char *termsafe_fit(const char *s, size_t columns, bool pad) {
         _cleanup_free_ char *safe = NULL;
         char *out;

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 typedef enum TermsafeFlags {
         TERMSAFE_KEEP_NEWLINE = 1 << 0, /* keep '\n' (multi-line detail); else it becomes a space */
@@ -30,6 +31,12 @@ size_t termsafe_width(const char *s);
  * when cut, the last column is "…" when it fits), padded with spaces to exactly
  * `columns` when pad is true. Returns NULL on allocation failure. */
 char *termsafe_fit(const char *s, size_t columns, bool pad);
+
+/* Writes s (trusted text such as a translated column header) to f padded with spaces to
+ * `columns` display columns, like printf's %-*s (columns < 0: on the left) or %*s
+ * (columns > 0: on the right), but counting columns, not bytes: a CJK character takes
+ * two. Never cuts: wider text is written whole. Returns what fputs returns. */
+int termsafe_fputs_padded(FILE *f, const char *s, int columns);
 
 /* Lower-level pieces, shared with the INI reader and the tests. */
 #include <stdint.h>

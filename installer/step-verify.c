@@ -2,6 +2,7 @@
  * running daemons; any critical finding fails the run. The certificate mxdeck installed is
  * the trust anchor, so a self-signed one is judged on everything but its issuer. */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <openssl/err.h>
@@ -13,6 +14,7 @@
 #include "roundtrip.h"
 #include "settings.h"
 #include "steps.h"
+#include "termsafe.h"
 
 /* What the checks and the round trip trust: a self-signed certificate (mxdeck's, or the
  * administrator's given as files) is its own anchor; a private ACME CA (acme_ca_bundle)
@@ -158,48 +160,47 @@ const Step step_verify = {
         .verify = verify,
 };
 
+/* One row of the client table, each column padded by display width (the first column and
+ * the header are translated: CJK takes two columns a character). */
+static void client_row(FILE *f, const char *what, const char *server, const char *port, const char *enc) {
+        fputs("  ", f);
+        termsafe_fputs_padded(f, what, -22);
+        fputc(' ', f);
+        termsafe_fputs_padded(f, server, -22);
+        fputc(' ', f);
+        termsafe_fputs_padded(f, port, -6);
+        fprintf(f, " %s\n", enc);
+}
+
 int installer_client_settings(const Answers *a, char **ret) {
         const char *user = a->n_users > 0 ? a->users[0].name : NULL;
         bool has_pop3 = false, has_imap = false;
-        char *s;
+        char *s = NULL;
+        size_t size = 0;
+        FILE *f;
 
         for (char **p = a->dovecot_protocols; *p; p++) {
                 has_pop3 = has_pop3 || streq(*p, "pop3");
                 has_imap = has_imap || streq(*p, "imap");
         }
-        if (asprintf(&s,
-                     _("Mail client settings (Thunderbird, Outlook, Apple Mail, Foxmail):\n"
-                       "  %-22s %-22s %-6s %s\n"
-                       "  %-22s %-22s %-6s %s\n"
-                       "  %-22s %-22s %-6s %s\n"
-                       "  user name: %s%s\n"
-                       "  authentication: normal password\n"),
-                     _("what"), _("server"), _("port"), _("encryption"),
-                     _("outgoing (SMTP)"), a->hostname, "587", "STARTTLS",
-                     _("outgoing (SMTP)"), a->hostname, "465", "SSL/TLS",
-                     user ? user : _("(the mailbox name)"),
-                     a->users_mode == ANSWERS_USERS_VIRTUAL ? _(" (the full address)") : "") < 0)
+        f = open_memstream(&s, &size);
+        if (!f)
                 return -ENOMEM;
-        char *in = NULL, *n;
-        if (has_imap && asprintf(&in, "  %-22s %-22s %-6s %s\n", _("incoming (IMAP)"), a->hostname, "993", "SSL/TLS") < 0)
-                in = NULL;
-        if (has_pop3) {
-                char *p3;
-                if (asprintf(&p3, "%s  %-22s %-22s %-6s %s\n", strempty(in), _("incoming (POP3)"),
-                             a->hostname, "995", "SSL/TLS") >= 0) {
-                        free(in);
-                        in = p3;
-                }
-        }
-        /* incoming rows right after the header line */
-        char *nl = strchr(strchr(s, '\n') + 1, '\n') + 1;
-        if (asprintf(&n, "%.*s%s%s", (int) (nl - s), s, strempty(in), nl) < 0) {
-                free(in);
+        fputs(_("Mail client settings (Thunderbird, Outlook, Apple Mail, Foxmail):\n"), f);
+        client_row(f, _("what"), _("server"), _("port"), _("encryption"));
+        if (has_imap)
+                client_row(f, _("incoming (IMAP)"), a->hostname, "993", "SSL/TLS");
+        if (has_pop3)
+                client_row(f, _("incoming (POP3)"), a->hostname, "995", "SSL/TLS");
+        client_row(f, _("outgoing (SMTP)"), a->hostname, "587", "STARTTLS");
+        client_row(f, _("outgoing (SMTP)"), a->hostname, "465", "SSL/TLS");
+        fprintf(f, _("  user name: %s%s\n"), user ? user : _("(the mailbox name)"),
+                a->users_mode == ANSWERS_USERS_VIRTUAL ? _(" (the full address)") : "");
+        fputs(_("  authentication: normal password\n"), f);
+        if (fclose(f) != 0 || !s) {
                 free(s);
                 return -ENOMEM;
         }
-        free(in);
-        free(s);
-        *ret = n;
+        *ret = s;
         return 0;
 }

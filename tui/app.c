@@ -134,7 +134,7 @@ static void draw_title(App *a) {
                 /* what needs root says so where it is shown; this says why at a glance */
                 x += ui_text(0, x, ui.cols - x, _("(not root)  "), ui_attr(UI_TITLE), false);
         for (size_t i = 0; i < a->n_panels && x < ui.cols; i++) {
-                char tab[64];
+                char tab[128];
                 snprintf(tab, sizeof(tab), " %zu %s ", i + 1, _(a->panels[i]->title));
                 attr_t at = i == a->current ? (ui_attr(UI_TITLE) | A_REVERSE | A_BOLD) : ui_attr(UI_TITLE);
                 a->tab_x[i][0] = x;
@@ -207,7 +207,7 @@ static void draw_help(App *a, int top, int height) {
         }
         Panel *p = a->panels[a->current];
         if (p->bar && y + 1 < top + height) {
-                char h[96];
+                char h[256];
                 snprintf(h, sizeof(h), _("In the %s panel"), _(p->title));
                 ui_text(++y, 1, ui.cols - 2, h, ui_attr(UI_HEADER), false);
                 y++;

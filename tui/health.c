@@ -434,7 +434,7 @@ static void draw_summary_line(Health *h, int y) {
         for (size_t i = 0; i < h->n_slots; i++)
                 for (size_t k = 0; k < h->slots[i].findings.n; k++)
                         counts[h->slots[i].findings.items[k].status]++;
-        char left[160], right[96], age[16];
+        char left[160], right[160], age[16];
         snprintf(left, sizeof(left), _(" %u critical  %u warning  %u unknown  %u ok"), counts[STATUS_CRITICAL],
                  counts[STATUS_WARNING], counts[STATUS_UNKNOWN], counts[STATUS_OK]);
         if (h->run || h->naming)
@@ -450,7 +450,7 @@ static void draw_summary_line(Health *h, int y) {
         ui_fill(y, 0, ui.cols, ui_attr(UI_HEADER));
         int x = ui_text(y, 0, ui.cols, left, ui_attr(UI_HEADER), false);
         if (h->filter && *h->filter) {
-                char f[80];
+                char f[256];
                 snprintf(f, sizeof(f), _("  filter: %s"), h->filter);
                 x += ui_text(y, x, ui.cols - x, f, ui_attr(UI_MATCH), false);
         }
@@ -467,7 +467,7 @@ static void draw_row(Health *h, int y, const Finding *f, bool selected) {
         int idw = MIN(30, MAX(12, ui.cols / 3));
         ui_text(y, 6, idw, f->id, base, true);
         uint64_t age;
-        char tail[64] = "";
+        char tail[128] = "";
         bool stale = is_stale(h, f, &age);
         if (stale) {
                 const Meta *m = meta_of(h, f);

@@ -369,7 +369,7 @@ static void log_draw(Panel *p, int top, int height) {
         ui_fill(top, 0, ui.cols, ui_attr(UI_HEADER));
         int x = ui_text(top, 0, ui.cols, head, ui_attr(UI_HEADER), false);
         if (l->filter && *l->filter) {
-                char f[96];
+                char f[256];
                 snprintf(f, sizeof(f), _("  filter: %s"), l->filter);
                 ui_text(top, x, ui.cols - x, f, ui_attr(UI_MATCH), false);
         }

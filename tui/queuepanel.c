@@ -793,7 +793,7 @@ static void draw_summary(QueuePanel *q, int y) {
 
 /* text right-aligned in a cell of width columns at x; returns width */
 static int cell_right(int y, int x, int width, const char *text, attr_t at) {
-        int pad = MAX(width - (int) strlen(text), 0);
+        int pad = MAX(width - (int) termsafe_width(text), 0); /* columns, not bytes */
         if (x + pad < ui.cols)
                 ui_text(y, x + pad, MIN(width - pad, ui.cols - x - pad), text, at, false);
         return width;
@@ -959,11 +959,15 @@ static void queue_draw(Panel *p, int top, int height) {
         y += used;
         rest -= used;
 
-        char headline[200];
-        snprintf(headline, sizeof(headline), "  %-15s %-8s %5s %6s %s", _("ID"), _("QUEUE"), _("AGE"), _("SIZE"),
-                 _("SENDER -> RECIPIENT"));
-        ui_fill(y, 0, ui.cols, ui_attr(UI_HEADER));
-        ui_text(y++, 0, ui.cols, headline, ui_attr(UI_HEADER), false);
+        /* The columns of draw_row ("  %-15s %-8s %5s %6s "), placed by display width: the
+         * headers are translated, and a CJK character takes two columns. */
+        attr_t ha = ui_attr(UI_HEADER);
+        ui_fill(y, 0, ui.cols, ha);
+        ui_text(y, 2, 15, _("ID"), ha, false);
+        ui_text(y, 18, 8, _("QUEUE"), ha, false);
+        cell_right(y, 27, 5, _("AGE"), ha);
+        cell_right(y, 33, 6, _("SIZE"), ha);
+        ui_text(y++, 40, ui.cols - 40, _("SENDER -> RECIPIENT"), ha, false);
         int list_h = MAX(rest, 0);
         if (q->selected < q->top)
                 q->top = q->selected;

@@ -11,6 +11,7 @@
 
 #include "lograte.h"
 #include "macro.h"
+#include "termsafe.h"
 #include "traffic.h"
 
 typedef struct Traffic {
@@ -89,7 +90,7 @@ static void traffic_draw(Panel *p, int top, int height) {
         if (minutes < 1)
                 return;
 
-        char head[160];
+        char head[256];
         snprintf(head, sizeof(head), _(" last %d minutes, per minute%s"), minutes,
                  t->shared_scale ? _(", one scale for all rows (s: each its own)") : _(", each row to its peak (s: one scale)"));
         ui_fill(top, 0, ui.cols, ui_attr(UI_HEADER));
@@ -117,7 +118,7 @@ static void traffic_draw(Panel *p, int top, int height) {
                 bool sel = (size_t) i == t->selected;
                 t->row_y[i][0] = y;
                 t->row_y[i][1] = y + 1 + gh;
-                char stats[96];
+                char stats[160];
                 snprintf(stats, sizeof(stats), _("total %llu  peak %u/min  now %u"), (unsigned long long) totals[i],
                          peaks[i], values[i][LOG_RATE_MINUTES - 1]);
                 attr_t la = ui_attr(rows[i].color) | (sel ? A_REVERSE : 0);
@@ -161,7 +162,7 @@ static void traffic_draw(Panel *p, int top, int height) {
                         ui_text(y, gx + (minutes - minutes / 2) * cell - 1, 8, mid, ui_attr(UI_DIM), false);
                 }
                 const char *now = _("now");
-                int nw = (int) strlen(now);
+                int nw = (int) termsafe_width(now); /* columns: translated, maybe CJK */
                 ui_text(y, gx + w - nw, nw, now, ui_attr(UI_DIM), false);
         }
 }

@@ -4,6 +4,10 @@
 #include "probe.h"
 #include "subprocess.h"
 
+/* spawn_run() for the probes: a Postfix tool that needs main.cf where there is none gets
+ * its own fatal message at once (exit status 1), without the second it sleeps on it. */
+int probe_spawn(const SpawnOptions *o, SpawnResult *ret);
+
 /* Runs a tool with the probe timeout and output cap. -ENOENT: not installed. */
 int probe_run(const CheckContext *ctx, const char *const *argv, SpawnResult *ret);
 /* The same with an explicit time limit (what is left of a check's own deadline). */

@@ -137,7 +137,7 @@ static int judge_tool(const CheckContext *ctx, FindingList *out, const char *id,
         Finding *f;
         int r;
 
-        r = spawn_run(&o, &s);
+        r = probe_spawn(&o, &s);
         if (r < 0)
                 return r;
         if (s.timed_out) {

@@ -79,6 +79,7 @@ typedef struct Result {
         socklen_t local_len;
         bool same_address;          /* client and server address equal (Dovecot: "secured") */
         uint64_t latency_ms, duration_ms;
+        uint64_t connect_budget_ms; /* what was left of the deadline when connecting began */
         bool greeting_ok;
         char *greeting;             /* raw, bounded */
         /* SMTP */
@@ -90,6 +91,7 @@ typedef struct Result {
         int local_rcpt;             /* reply code to RCPT TO:<postmaster@domain>, 0 not run, <0 error */
         char *local_rcpt_text;
         int unknown_rcpt;           /* reply code to RCPT for a user that does not exist, 0 not run */
+        uint64_t rcpt_at_usec;      /* CLOCK_REALTIME when the RCPT test began (log evidence after it) */
         char *unknown_rcpt_text;
         bool tls_ehlo_ok;           /* EHLO answered inside TLS (submission, smtps) */
         char *tls_ehlo;
@@ -218,6 +220,9 @@ static bool address_is_local(const struct sockaddr_storage *addr, socklen_t len)
 static int connect_any(Job *j, MailConn *c) {
         const Shared *s = j->shared;
         int r = -EADDRNOTAVAIL;
+        uint64_t now = now_usec();
+
+        j->res.connect_budget_ms = s->deadline_usec > now ? (s->deadline_usec - now) / USEC_PER_MSEC : 0;
 
         for (size_t i = 0; i < s->n_addrs; i++) {
                 struct sockaddr_storage ss = s->addrs[i], src = {};
@@ -385,6 +390,9 @@ static void local_rcpt_test(Job *j, MailConn *c) {
         Result *res = &j->res;
         int r;
 
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        res->rcpt_at_usec = (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
         r = smtp_command(c, "MAIL FROM:<>", &reply);
         if (r < 0 || reply.code / 100 != 2) {
                 res->local_rcpt = r < 0 ? r : -EPROTO;
@@ -653,6 +661,15 @@ typedef struct SvcState {
 } SvcState;
 
 /* Why the findings past port.SVC could not be judged, for "not tested: ..." */
+/* A connection that timed out with less than this left of the deadline when it began says
+ * nothing about the port: a server on the path answers a SYN in milliseconds, a dropping
+ * firewall is judged only when the probe had time to wait for it. */
+#define CONNECT_MIN_BUDGET_MS 1000u
+
+static bool connect_starved(const Result *res) {
+        return res->connect_budget_ms < CONNECT_MIN_BUDGET_MS;
+}
+
 static char *not_tested_reason(const CheckContext *ctx, const Job *j, const char *resolve_error) {
         const Result *res = &j->res;
         char *s = NULL;
@@ -666,6 +683,10 @@ static char *not_tested_reason(const CheckContext *ctx, const Job *j, const char
         case STAGE_CONNECT:
                 if (res->error == -ECONNREFUSED)
                         r = asprintf(&s, _("port %u refused the connection"), j->port);
+                else if (res->error == -ETIMEDOUT && connect_starved(res))
+                        r = asprintf(&s, _("the time limit was used up before port %u was tried (%" PRIu64
+                                           " ms were left)"),
+                                     j->port, res->connect_budget_ms);
                 else if (res->error == -ETIMEDOUT)
                         r = asprintf(&s, _("port %u did not accept a connection within %u s"), j->port,
                                      ctx->settings->timeout_seconds);
@@ -747,6 +768,11 @@ static int port_finding(const CheckContext *ctx, const Job *j, const SvcState *s
                 if (res->error == -ECONNREFUSED)
                         f = findings_addf(out, id, res->target, STATUS_CRITICAL,
                                           _("%s port %u refuses connections: nothing listens there"), svc->name, j->port);
+                else if (res->error == -ETIMEDOUT && connect_starved(res)) {
+                        /* other probes spent the time: no verdict on the port, let alone a firewall */
+                        _cleanup_free_ char *why = not_tested_reason(ctx, j, NULL);
+                        return why ? add_not_tested(out, id, res->target, why, NULL) : -ENOMEM;
+                }
                 else if (res->error == -ETIMEDOUT)
                         f = findings_addf(out, id, res->target, STATUS_CRITICAL,
                                           _("%s port %u: no answer to connect within %u s (a firewall dropping packets?)"),
@@ -1314,7 +1340,7 @@ static int local_rcpt_finding(const CheckContext *ctx, const Job *j, FindingList
         const char *text = pm_ok ? strempty(res->unknown_rcpt_text) : strempty(res->local_rcpt_text);
         bool temp = pm_ok || res->local_rcpt / 100 == 4;
         _cleanup_free_ char *any_user = NULL;
-        if (pm_ok && asprintf(&any_user, _("any local user but postmaster (asked: " UNKNOWN_USER "%s)"), strempty(at)) < 0)
+        if (pm_ok && asprintf(&any_user, _("any local user but postmaster (asked: %s%s)"), UNKNOWN_USER, strempty(at)) < 0)
                 return -ENOMEM;
         if (pm_ok)
                 rcpt = any_user;
@@ -1324,19 +1350,18 @@ static int local_rcpt_finding(const CheckContext *ctx, const Job *j, FindingList
                                      j->shared->local_rcpt, strempty(res->local_rcpt_text), strempty(at),
                                      res->unknown_rcpt ? strempty(res->unknown_rcpt_text) : _("(not asked)")) < 0)
                 return -ENOMEM;
-        /* What Postfix itself wrote about it, when it did (the log says which table or word). */
+        /* What Postfix itself wrote about it, when it did (the log says which table or word):
+         * the newest such line since this dialogue began, not an older one about another
+         * fault that has been mended since. */
         static const char *const needles[] = { "unknown smtpd restriction", "is unavailable", "open database",
                                                "Server configuration error", "lookup error" };
-        for (size_t i = 0; i < ELEMENTSOF(needles); i++) {
-                _cleanup_free_ char *line = NULL;
-                if (maillog_find_recent(needles[i], 3600, &line) == -ENOMEM)
-                        return -ENOMEM;
-                if (line) {
-                        if (finding_append_detail(f, _("Postfix's log: %s"), line) < 0)
-                                return -ENOMEM;
-                        break;
-                }
-        }
+        _cleanup_free_ char *line = NULL;
+        uint64_t since = res->rcpt_at_usec > 1000000u ? res->rcpt_at_usec - 1000000u : 0;
+        Deadline deadline = deadline_is_set(ctx->deadline) ? ctx->deadline : deadline_in_ms(5000);
+        if (maillog_find_newest_async(needles, ELEMENTSOF(needles), since, deadline, &line) == -ENOMEM)
+                return -ENOMEM;
+        if (line && finding_append_detail(f, _("Postfix's log: %s"), line) < 0)
+                return -ENOMEM;
         if (strstr(text, "4.3.5") || strstr(text, "configuration error")) {
                 _cleanup_free_ char *param = NULL, *word = NULL, *fixed = NULL;
                 int r = unknown_restriction(ctx, &param, &word, &fixed);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "macro.h"
+#include "postconf.h"
 #include "queue-file.h"
 #include "queue-json.h"
 #include "queue-source.h"
@@ -89,7 +90,7 @@ static int queue_directory_get_by(unsigned timeout_ms, Deadline deadline, char *
         SpawnResult res = {};
         int r;
 
-        r = spawn_run(&o, &res);
+        r = probe_spawn(&o, &res);
         if (r < 0) {
                 set_error(ret_error, _("cannot run postconf: %s"), strerror(-r));
                 return r;
@@ -531,7 +532,7 @@ static int load_postqueue(const QueueSourceOptions *o, bool text, QueueSnapshot 
 
         pqjson_init(&st.json, s, "postqueue -j");
         pqtext_init(&st.plain, s, "postqueue -p", (int64_t) time(NULL));
-        r = spawn_run(&so, &res);
+        r = probe_spawn(&so, &res);
         if (r >= 0 && !text && refused_j(&res)) {
                 /* start over: anything it printed on stdout was no listing */
                 queue_snapshot_done(s);

@@ -190,6 +190,72 @@ wait_screen 10 "EXIT=0" && ok "SIGTERM ends it with status 0" || not_ok "SIGTERM
 expect_eq "$(tmux display-message -p -t "$S" '#{alternate_on}')" 0 "the terminal is restored after SIGTERM"
 tmux_kill_server
 
+# Simplified Chinese at 80x24 (issue 15): the dashboard and the wizard's first page under
+# LANG=zh_CN.UTF-8 show the catalogue's words whole, no line is wider than the terminal
+# (a CJK character takes two columns) and the key bar keeps F10 at its end. The expected
+# words come from the built catalogue through gettext(1), so any wording passes.
+export MXDECK_LOCALEDIR=${MXDECK_LOCALEDIR:-$(dirname "$(dirname "$MXDECK")")/po}
+zh_word() { LC_ALL=C.UTF-8 LANGUAGE=zh_CN TEXTDOMAINDIR=$MXDECK_LOCALEDIR gettext mxdeck "$1"; }
+# widest line of the screen in display columns, and whether a CJK character is on it
+screen_width() { cap | python3 -c '
+import sys, unicodedata
+print(max((sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in l)
+           for l in sys.stdin.read().split("\n")), default=0))'; }
+screen_cjk() { cap | python3 -c '
+import sys
+sys.exit(0 if any(0x4e00 <= ord(c) <= 0x9fff for c in sys.stdin.read()) else 1)'; }
+zh_env="env -u LC_ALL -u LC_MESSAGES -u LANGUAGE LANG=zh_CN.UTF-8 MXDECK_LOCALEDIR=$MXDECK_LOCALEDIR TERM=xterm-256color"
+tmux -f /dev/null new-session -d -s "$S" -x 80 -y 24 \
+        "$zh_env $MXDECK monitor --refresh 60 --only service,config 2>$T/errzh; echo \"EXIT=\$?\"; sleep 600"
+health=$(zh_word Health)
+wait_screen 20 "1 $health" || fail "no dashboard in zh_CN: $(cap | head -3) $(cat "$T/errzh")"
+wait_screen 20 "service\.postfix" || not_ok "zh_CN: no findings: $(cap | head -5)"
+screen_cjk && ok "zh_CN: the dashboard shows Chinese" || not_ok "zh_CN: no Chinese on the dashboard: $(cap | head -2)"
+tabs_ok=1
+for title in Health Log Queue Traffic; do
+        t=$(zh_word "$title") # (the capture drops the last tab's trailing space)
+        cap | head -1 | grep -Eq "[0-9] $t( |\$)" || { tabs_ok=0; not_ok "zh_CN: tab '$t' ($title) not whole: $(cap | head -1)"; }
+done
+[ "$tabs_ok" = 1 ] && ok "zh_CN: the tabs are whole on the title line"
+w=$(screen_width)
+[ "$w" -le 80 ] && ok "zh_CN: no line wider than 80 columns (widest $w)" || not_ok "zh_CN: a line is $w columns wide"
+bar=$(cap | tail -1 | sed 's/ *$//')
+quit=$(zh_word Quit)
+[[ $bar == *"F10$quit" ]] && ok "zh_CN: the key bar ends with F10 $quit" || not_ok "zh_CN: key bar: '$bar'"
+for item in "F1 Help" "F3 Search" "F4 Filter" "F5 Refresh" "Enter Details"; do
+        k=${item%% *} t=$(zh_word "${item#* }")
+        # each key is shown with its whole label, or left out whole when it does not fit
+        if [[ $bar == *"$k"* && $bar != *"$k$t"* ]]; then
+                not_ok "zh_CN: key bar item $k is cut: '$bar'"
+        fi
+done
+[[ $bar == *"F1$(zh_word Help)"* ]] && ok "zh_CN: the key bar items are whole (F1 $(zh_word Help) first)" ||
+        not_ok "zh_CN: F1 missing from the bar: '$bar'"
+cap | grep -q $'\xef\xbf\xbd' && not_ok "zh_CN: a replacement character on screen" || ok "zh_CN: no character replaced or cut"
+keys F1
+wait_screen 5 "$(zh_word 'Keys (q or Esc closes this help)' | sed 's/[][()*.?+]/\\&/g')" && ok "zh_CN: the help screen in Chinese" ||
+        not_ok "zh_CN: help: $(cap | sed -n 2p)"
+w=$(screen_width)
+[ "$w" -le 80 ] && ok "zh_CN: help fits 80 columns (widest $w)" || not_ok "zh_CN: help is $w columns wide"
+keys q F10
+wait_screen 10 "EXIT=0" && ok "zh_CN: F10 quits with status 0" || not_ok "zh_CN: no clean exit: $(cap | tail -2)"
+tmux kill-session -t "$S"
+# the wizard's first page (nothing is changed: it is left at once)
+tmux -f /dev/null new-session -d -s "$S" -x 80 -y 24 \
+        "cd $T && $zh_env $MXDECK setup 2>$T/errwz; echo \"EXIT=\$?\"; sleep 600"
+wait_screen 20 "$(zh_word 'Server identity')" && ok "zh_CN: the wizard's first page in Chinese" ||
+        not_ok "zh_CN: wizard: $(cap | head -3) $(cat "$T/errwz")"
+w=$(screen_width)
+[ "$w" -le 80 ] && ok "zh_CN: the wizard fits 80 columns (widest $w)" || not_ok "zh_CN: the wizard is $w columns wide"
+wbar=$(cap | tail -1)
+[[ $wbar == *"F1$(zh_word Help)"* && $wbar == *"Tab$(zh_word 'Next field')"* ]] &&
+        ok "zh_CN: the wizard's key bar is whole: $(sed 's/  */ /g' <<<"$wbar")" || not_ok "zh_CN: wizard bar: '$wbar'"
+keys Escape
+sleep 0.5
+keys y
+wait_screen 10 "EXIT=" || not_ok "zh_CN: the wizard did not quit: $(cap | tail -2)"
+tmux_kill_server
+
 # Stale marks: the queue check's source fails for real (the queue directory is gone from
 # the configuration); its last good value stays, marked stale with its time.
 qdir=$(postconf -h queue_directory)

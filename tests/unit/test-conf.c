@@ -808,7 +808,7 @@ static void test_settings_schema(void **state) {
         for (const ConfSection *s = schema->sections; s->name; s++)
                 for (const ConfKey *k = s->keys; k->name; k++)
                         n++;
-        assert_int_equal(n, 27); /* [dkim] grace_days and [dashboard] mouse are the newest */
+        assert_int_equal(n, 28); /* [general] language is the newest */
         assert_ptr_equal(settings_schema(), schema);
 }
 

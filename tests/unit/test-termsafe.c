@@ -213,6 +213,35 @@ static void test_fit(void **state) {
         }
 }
 
+/* Columns padded by display width, as the CLI's tables use it for translated headers. */
+static void test_fputs_padded(void **state) {
+        static const struct {
+                const char *s;
+                int columns;
+                const char *want;
+        } pads[] = {
+                { "QUEUE", -10, "QUEUE     " },
+                { "QUEUE", 10, "     QUEUE" },
+                { "\xe9\x98\x9f\xe5\x88\x97", -10, "\xe9\x98\x9f\xe5\x88\x97      " }, /* 队列: 4 columns */
+                { "\xe9\x98\x9f\xe5\x88\x97", 10, "      \xe9\x98\x9f\xe5\x88\x97" },
+                { "e\xcc\x81", -3, "e\xcc\x81  " },                  /* a combining accent: 1 column */
+                { "\xe9\x98\x9f\xe5\x88\x97", 3, "\xe9\x98\x9f\xe5\x88\x97" }, /* wider: whole, never cut */
+                { "MESSAGES", -4, "MESSAGES" },
+                { "", 2, "  " },
+                { NULL, -2, "  " },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(pads); i++) {
+                char *buf = NULL;
+                size_t size = 0;
+                FILE *f = open_memstream(&buf, &size);
+                assert_non_null(f);
+                termsafe_fputs_padded(f, pads[i].s, pads[i].columns);
+                assert_int_equal(fclose(f), 0);
+                assert_string_equal(buf, pads[i].want);
+                free(buf);
+        }
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_dup),
@@ -221,6 +250,7 @@ int main(void) {
                 cmocka_unit_test(test_width),
                 cmocka_unit_test(test_width_fallback),
                 cmocka_unit_test(test_fit),
+                cmocka_unit_test(test_fputs_padded),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
