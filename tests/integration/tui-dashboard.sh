@@ -152,6 +152,10 @@ if [ -z "$qid" ] || [ -z "$trace_lines" ] || grep -vq "$qid" <<<"$trace_lines"; 
 else
         ok "the trace shows only $qid's lines ($(wc -l <<<"$trace_lines") of them)"
 fi
+# qmgr's "removed" comes a moment after the delivery line the trace was opened from: the
+# side view follows the log, so it shows up there by itself
+wait_screen 10 "$qid: removed" >/dev/null
+trace_lines=$(cap | sed -n '/trace of /,$p' | sed 1d | grep -E '^[0-9-]{2}:')
 grep -q "client=" <<<"$trace_lines" && grep -q "removed" <<<"$trace_lines" &&
         ok "the trace runs from smtpd's client= to qmgr's removed" || not_ok "trace incomplete: $trace_lines"
 keys q
