@@ -1020,19 +1020,25 @@ static bool line_is_clean(const char *p, size_t n) {
         /* Eight bytes at a time: any byte < 0x20, == 0x7f or >= 0x80 sends the word to the
          * byte loop (tabs and UTF-8 are rare in mail logs). */
 #ifdef __SSE2__
-        /* Sixteen at a time: a signed compare with 0x20 catches both < 0x20 and >= 0x80. */
-        const __m128i sp = _mm_set1_epi8(0x20), del = _mm_set1_epi8(0x7f);
-        for (; i + 16 <= n; i += 16) {
-                __m128i x = _mm_loadu_si128((const __m128i *) (const void *) (p + i));
-                if (_mm_movemask_epi8(_mm_or_si128(_mm_cmplt_epi8(x, sp), _mm_cmpeq_epi8(x, del))))
+        /* Thirty-two at a time. x + 1 signed-less-than 0x21 catches the lot at once: < 0x20
+         * stays at most 0x20, 0x7f wraps to -128, >= 0x80 is negative (0xff wraps to 0). */
+        const __m128i one = _mm_set1_epi8(1), lim = _mm_set1_epi8(0x21);
+#define BAD16(x) _mm_cmplt_epi8(_mm_add_epi8((x), one), lim)
+        for (; i + 32 <= n; i += 32) {
+                __m128i a = _mm_loadu_si128((const __m128i *) (const void *) (p + i)),
+                        b = _mm_loadu_si128((const __m128i *) (const void *) (p + i + 16));
+                if (_mm_movemask_epi8(_mm_or_si128(BAD16(a), BAD16(b))))
                         break;
         }
-        if (n >= 16 && i + 16 > n && i < n) {
-                /* the rest, as the last sixteen bytes (overlapping what was checked) */
-                __m128i x = _mm_loadu_si128((const __m128i *) (const void *) (p + n - 16));
-                if (!_mm_movemask_epi8(_mm_or_si128(_mm_cmplt_epi8(x, sp), _mm_cmpeq_epi8(x, del))))
+        if (i + 32 > n && n >= 16) {
+                /* the rest (up to 31 bytes), as the last 16 or 32 bytes, overlapping what was
+                 * checked */
+                __m128i b = _mm_loadu_si128((const __m128i *) (const void *) (p + n - 16));
+                __m128i a = n - i > 16 ? _mm_loadu_si128((const __m128i *) (const void *) (p + i)) : b;
+                if (!_mm_movemask_epi8(_mm_or_si128(BAD16(a), BAD16(b))))
                         return true;
         }
+#undef BAD16
 #endif
         for (; i + 8 <= n; i += 8) {
                 uint64_t x;

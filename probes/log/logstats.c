@@ -40,14 +40,32 @@ static uint64_t hash_bytes(const char *p, size_t n) {
         return h ? h : 1;
 }
 
+/* ASCII upper case to lower case in eight bytes at once, other bytes (UTF-8 too) as
+ * they are. */
+static inline uint64_t lower8(uint64_t x) {
+        const uint64_t ones = UINT64_C(0x0101010101010101), highs = ones * 0x80;
+        uint64_t low7 = x & ~highs;
+        uint64_t ge_a = low7 + ones * (0x80 - 'A'); /* high bit: byte >= 'A' */
+        uint64_t gt_z = low7 + ones * (0x7f - 'Z'); /* high bit: byte > 'Z' */
+        uint64_t upper = (ge_a ^ gt_z) & ~x & highs;
+        return x | (upper >> 2);                    /* 0x80 >> 2 = 0x20 */
+}
+
 static uint64_t hash_key(const char *p, size_t n, bool fold, size_t at) {
         if (!fold || at >= n)
                 return hash_bytes(p, n);
         char buf[4096];
         n = MIN(n, sizeof(buf));
-        memcpy(buf, p, MIN(at, n));
-        for (size_t i = at; i < n; i++)
-                buf[i] = lower(p[i]);
+        memcpy(buf, p, n);
+        size_t i = at;
+        for (; i + 8 <= n; i += 8) {
+                uint64_t w;
+                memcpy(&w, buf + i, 8);
+                w = lower8(w);
+                memcpy(buf + i, &w, 8);
+        }
+        for (; i < n; i++)
+                buf[i] = lower(buf[i]);
         return hash_bytes(buf, n);
 }
 
@@ -248,17 +266,25 @@ static const uint8_t qid_code[256] = {
 
 bool log_qid_pack(const char *qid, size_t n, uint64_t key[2]) {
         /* bytes 0..9 into key[0], 10..19 into key[1], six bits each */
-        uint64_t k[2] = { 0, 0 };
+        uint64_t k0 = 0, k1 = 0;
+        unsigned all = 63;
         if (n == 0 || n > LOG_QID_PACK_MAX)
                 return false;
-        for (size_t i = 0; i < n; i++) {
-                uint64_t c = qid_code[(unsigned char) qid[i]];
-                if (c == 0)
-                        return false;
-                k[i >= 10] = k[i >= 10] << 6 | c;
+        size_t i = 0;
+        for (; i < n && i < 10; i++) {
+                unsigned c = qid_code[(unsigned char) qid[i]];
+                all = c ? all : 0; /* one test at the end, not one a byte */
+                k0 = k0 << 6 | c;
         }
-        key[0] = k[0];
-        key[1] = k[1];
+        for (; i < n; i++) {
+                unsigned c = qid_code[(unsigned char) qid[i]];
+                all = c ? all : 0;
+                k1 = k1 << 6 | c;
+        }
+        if (!all)
+                return false;
+        key[0] = k0;
+        key[1] = k1;
         return true;
 }
 
