@@ -138,7 +138,15 @@ static bool key_equal(const char *k, const char *key, size_t len, bool fold, siz
                 return memcmp(k, key, len) == 0;
         if (memcmp(k, key, at) != 0)
                 return false;
-        for (size_t j = at; j < len; j++)
+        size_t j = at;
+        for (; j + 8 <= len; j += 8) {
+                uint64_t a, b;
+                memcpy(&a, k + j, 8);
+                memcpy(&b, key + j, 8);
+                if (a != lower8(b))
+                        return false;
+        }
+        for (; j < len; j++)
                 if (k[j] != lower(key[j]))
                         return false;
         return true;
