@@ -504,8 +504,8 @@ static int plan_nftables(Installer *ins, StepPlan *sp, const Port *ports, size_t
                         return r;
                 r = step_plan_note(sp, NOTE_WARNING,
                                    _("%s has an input chain that drops by default: its drop wins over the accept in "
-                                     "table inet " NFT_TABLE ". Accept tcp dport { %s } in that chain too."),
-                                   conf_path, list);
+                                     "table inet %s. Accept tcp dport { %s } in that chain too."),
+                                   conf_path, NFT_TABLE, list);
                 if (r < 0)
                         return r;
         }

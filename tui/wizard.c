@@ -9,8 +9,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <locale.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,6 +79,19 @@ typedef struct PageDesc {
 typedef enum Mode { MODE_FORM, MODE_PLAN, MODE_APPLY, MODE_END } Mode;
 typedef enum Prompt { PROMPT_NONE, PROMPT_SEARCH, PROMPT_SAVE, PROMPT_QUIT, PROMPT_APPLY } Prompt;
 
+/* The server page shows this machine's public addresses with their PTR names. Reverse
+ * lookups can take the resolver's full timeout: they run once, on a thread of their own,
+ * and the page says "looking up" meanwhile instead of blocking every redraw. The thread
+ * and the wizard each hold a reference; the last to let go frees it. */
+#define MAX_PUBLIC_ADDRS 8
+typedef struct PtrLookup {
+        atomic_int refs;
+        atomic_bool done;
+        int n;                                 /* addresses found, <= 0 none */
+        SpfAddr addrs[MAX_PUBLIC_ADDRS];
+        char host[MAX_PUBLIC_ADDRS][NI_MAXHOST]; /* "" when the address has no PTR */
+} PtrLookup;
+
 struct Wizard {
         const WizardOptions *o;
         const char *root;
@@ -114,6 +129,7 @@ struct Wizard {
         bool done;
         int cur_y, cur_x;                     /* where the focused field's cursor goes */
         bool applying;
+        PtrLookup *ptr;
 };
 
 /* ---- small helpers ---- */
@@ -271,7 +287,7 @@ static const char *firewall_detected(Wizard *w) {
         { .page = (pg), .section = (sec), .key = (k), .label = (lab), .help = (hlp), .kind = FIELD_CHOICE, .slot = -1, __VA_ARGS__ }
 #define USER(n) \
         { .page = "users", .section = "user ", .key = "name", .slot = (n), .kind = FIELD_TEXT, \
-          .label = N_("User " #n), \
+          .label = N_("User %d"), \
           .help = N_("The mailbox's name: in system mode a Unix account name (created when missing), " \
                      "in virtual mode a local part (the domain is added) or a full address. Leave empty " \
                      "for no further user.") }, \
@@ -934,38 +950,81 @@ static bool field_changes(Wizard *w, size_t i) {
 
 /* ---- info lines ---- */
 
-static void info_server(Wizard *w, char ***lines) {
-        SpfAddr addrs[8];
-        size_t n = 0;
-        int k = local_public_addrs(addrs, ELEMENTSOF(addrs));
+static void ptr_unref(PtrLookup *p) {
+        if (p && atomic_fetch_sub(&p->refs, 1) == 1)
+                free(p);
+}
 
-        if (k <= 0) {
+static void *ptr_thread(void *data) {
+        PtrLookup *p = data;
+        for (int i = 0; i < p->n; i++) {
+                struct sockaddr_storage ss = {};
+                socklen_t sl;
+                if (p->addrs[i].family == AF_INET) {
+                        struct sockaddr_in *s4 = (struct sockaddr_in *) &ss;
+                        s4->sin_family = AF_INET;
+                        memcpy(&s4->sin_addr, p->addrs[i].a, 4);
+                        sl = sizeof(*s4);
+                } else {
+                        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *) &ss;
+                        s6->sin6_family = AF_INET6;
+                        memcpy(&s6->sin6_addr, p->addrs[i].a, 16);
+                        sl = sizeof(*s6);
+                }
+                /* bounded by the resolver's own timeout and attempts (resolv.conf) */
+                if (getnameinfo((struct sockaddr *) &ss, sl, p->host[i], sizeof(p->host[i]), NULL, 0, NI_NAMEREQD) != 0)
+                        p->host[i][0] = 0;
+        }
+        atomic_store(&p->done, true);
+        ptr_unref(p);
+        return NULL;
+}
+
+/* Finds the public addresses now and starts their reverse lookups. */
+static void ptr_start(Wizard *w) {
+        PtrLookup *p = calloc(1, sizeof(PtrLookup));
+        if (!p)
+                return;
+        p->n = local_public_addrs(p->addrs, ELEMENTSOF(p->addrs));
+        atomic_init(&p->refs, 2);
+        atomic_init(&p->done, false);
+        pthread_attr_t attr;
+        pthread_t t;
+        bool started = false;
+        if (p->n > 0 && pthread_attr_init(&attr) == 0) {
+                started = pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED) == 0 &&
+                          pthread_create(&t, &attr, ptr_thread, p) == 0;
+                pthread_attr_destroy(&attr);
+        }
+        if (!started) {
+                atomic_store(&p->done, true);
+                atomic_store(&p->refs, 1);
+        }
+        w->ptr = p;
+}
+
+static bool ptr_pending(const Wizard *w) {
+        return w->ptr && !atomic_load(&w->ptr->done);
+}
+
+static void info_server(Wizard *w, char ***lines) {
+        size_t n = 0;
+        const PtrLookup *p = w->ptr;
+
+        if (!p || p->n <= 0) {
                 (void) lines_addf(lines, &n, "%s", _("No public address on this machine's interfaces: "
                                                      "behind NAT, type the public ones (auto leaves them "
                                                      "out of the DNS records)."));
                 return;
         }
-        for (int i = 0; i < k; i++) {
-                char text[INET6_ADDRSTRLEN] = "?", host[NI_MAXHOST] = "";
-                struct sockaddr_storage ss = {};
-                socklen_t sl;
-                if (addrs[i].family == AF_INET) {
-                        struct sockaddr_in *s4 = (struct sockaddr_in *) &ss;
-                        s4->sin_family = AF_INET;
-                        memcpy(&s4->sin_addr, addrs[i].a, 4);
-                        sl = sizeof(*s4);
-                } else {
-                        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *) &ss;
-                        s6->sin6_family = AF_INET6;
-                        memcpy(&s6->sin6_addr, addrs[i].a, 16);
-                        sl = sizeof(*s6);
-                }
-                inet_ntop(addrs[i].family, addrs[i].a, text, sizeof(text));
-                /* bounded by the resolver's own timeout and attempts (resolv.conf) */
-                int g = getnameinfo((struct sockaddr *) &ss, sl, host, sizeof(host), NULL, 0, NI_NAMEREQD);
-                _cleanup_free_ char *safe = termsafe_strdup(g == 0 ? host : _("none"), 0);
+        bool done = atomic_load(&p->done);
+        for (int i = 0; i < p->n; i++) {
+                char text[INET6_ADDRSTRLEN] = "?";
+                inet_ntop(p->addrs[i].family, p->addrs[i].a, text, sizeof(text));
+                _cleanup_free_ char *safe = termsafe_strdup(!done ? _("(looking it up)")
+                                                            : p->host[i][0] ? p->host[i] : _("none"), 0);
                 (void) lines_addf(lines, &n, _("Detected %s %s, its PTR: %s"),
-                                  addrs[i].family == AF_INET ? "IPv4" : "IPv6", text, safe ? safe : "?");
+                                  p->addrs[i].family == AF_INET ? "IPv4" : "IPv6", text, safe ? safe : "?");
         }
 }
 
@@ -1197,6 +1256,16 @@ static void draw_field_value(Wizard *w, size_t i, int y, int x, int width, bool 
         }
 }
 
+/* A field's label in the user's language; the users' "User %d" gets its slot number. */
+static const char *field_label(const FieldDesc *f, char *buf, size_t size) {
+        const char *l = _(f->label);
+        const char *d = f->slot >= 0 ? strstr(l, "%d") : NULL;
+        if (!d)
+                return l;
+        snprintf(buf, size, "%.*s%d%s", (int) (d - l), l, f->slot, d + 2);
+        return buf;
+}
+
 static void draw_form(Wizard *w) {
         const PageDesc *pg = &pages[w->page];
         int bottom = ui.rows - 1, y = 2, label_w = 22, vx = label_w + 4;
@@ -1225,7 +1294,8 @@ static void draw_form(Wizard *w) {
                         ui_text(y, 0, 1, "!", ui_attr(UI_CRITICAL), false);
                 else if (field_changes(w, i))
                         ui_text(y, 0, 1, "*", ui_attr(UI_WARNING), false);
-                ui_text(y, 2, label_w, _(fields[i].label), focused ? A_BOLD : A_NORMAL, false);
+                char lb[64];
+                ui_text(y, 2, label_w, field_label(&fields[i], lb, sizeof(lb)), focused ? A_BOLD : A_NORMAL, false);
                 draw_field_value(w, i, y, vx, ui.cols - vx - 1, focused);
                 if ((int) (k - first) + 1 >= avail)
                         break;
@@ -1259,7 +1329,8 @@ static void draw_help(Wizard *w) {
         for (int r = 1; r < bottom; r++)
                 ui_fill(r, 0, ui.cols, A_NORMAL);
         if (w->mode == MODE_FORM) {
-                ui_text(y++, 2, ui.cols - 3, _(f->label), ui_attr(UI_HEADER), false);
+                char lb[64];
+                ui_text(y++, 2, ui.cols - 3, field_label(f, lb, sizeof(lb)), ui_attr(UI_HEADER), false);
                 y = draw_wrapped(y, 4, bottom, _(f->help), A_NORMAL);
                 if (f->section && f->slot < 0) {
                         char k[128];
@@ -2035,6 +2106,7 @@ static void wizard_done(Wizard *w) {
         free(w->search);
         free(w->saved_path);
         apply_result_done(&w->res);
+        ptr_unref(w->ptr);
 }
 
 int wizard_run(const WizardOptions *o, WizardOutcome *ret, char **ret_error) {
@@ -2065,6 +2137,7 @@ int wizard_run(const WizardOptions *o, WizardOutcome *ret, char **ret_error) {
                 return r;
         }
         validate(&w);
+        ptr_start(&w);
 
         if (!initscr()) {
                 wizard_done(&w);
@@ -2089,6 +2162,8 @@ int wizard_run(const WizardOptions *o, WizardOutcome *ret, char **ret_error) {
         while (!w.done) {
                 wint_t ch;
                 draw(&w);
+                /* while the PTR lookups run, wake up to show their answer when it comes */
+                timeout(ptr_pending(&w) ? 200 : -1);
                 int k = get_wch(&ch);
                 if (k == ERR)
                         continue;

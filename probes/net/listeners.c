@@ -90,6 +90,7 @@ typedef struct Result {
         int local_rcpt;             /* reply code to RCPT TO:<postmaster@domain>, 0 not run, <0 error */
         char *local_rcpt_text;
         int unknown_rcpt;           /* reply code to RCPT for a user that does not exist, 0 not run */
+        uint64_t rcpt_at_usec;      /* CLOCK_REALTIME when the RCPT test began (log evidence after it) */
         char *unknown_rcpt_text;
         bool tls_ehlo_ok;           /* EHLO answered inside TLS (submission, smtps) */
         char *tls_ehlo;
@@ -385,6 +386,9 @@ static void local_rcpt_test(Job *j, MailConn *c) {
         Result *res = &j->res;
         int r;
 
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        res->rcpt_at_usec = (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
         r = smtp_command(c, "MAIL FROM:<>", &reply);
         if (r < 0 || reply.code / 100 != 2) {
                 res->local_rcpt = r < 0 ? r : -EPROTO;
@@ -1314,7 +1318,7 @@ static int local_rcpt_finding(const CheckContext *ctx, const Job *j, FindingList
         const char *text = pm_ok ? strempty(res->unknown_rcpt_text) : strempty(res->local_rcpt_text);
         bool temp = pm_ok || res->local_rcpt / 100 == 4;
         _cleanup_free_ char *any_user = NULL;
-        if (pm_ok && asprintf(&any_user, _("any local user but postmaster (asked: " UNKNOWN_USER "%s)"), strempty(at)) < 0)
+        if (pm_ok && asprintf(&any_user, _("any local user but postmaster (asked: %s%s)"), UNKNOWN_USER, strempty(at)) < 0)
                 return -ENOMEM;
         if (pm_ok)
                 rcpt = any_user;
@@ -1324,19 +1328,18 @@ static int local_rcpt_finding(const CheckContext *ctx, const Job *j, FindingList
                                      j->shared->local_rcpt, strempty(res->local_rcpt_text), strempty(at),
                                      res->unknown_rcpt ? strempty(res->unknown_rcpt_text) : _("(not asked)")) < 0)
                 return -ENOMEM;
-        /* What Postfix itself wrote about it, when it did (the log says which table or word). */
+        /* What Postfix itself wrote about it, when it did (the log says which table or word):
+         * the newest such line since this dialogue began, not an older one about another
+         * fault that has been mended since. */
         static const char *const needles[] = { "unknown smtpd restriction", "is unavailable", "open database",
                                                "Server configuration error", "lookup error" };
-        for (size_t i = 0; i < ELEMENTSOF(needles); i++) {
-                _cleanup_free_ char *line = NULL;
-                if (maillog_find_recent(needles[i], 3600, &line) == -ENOMEM)
-                        return -ENOMEM;
-                if (line) {
-                        if (finding_append_detail(f, _("Postfix's log: %s"), line) < 0)
-                                return -ENOMEM;
-                        break;
-                }
-        }
+        _cleanup_free_ char *line = NULL;
+        uint64_t since = res->rcpt_at_usec > 1000000u ? res->rcpt_at_usec - 1000000u : 0;
+        Deadline deadline = deadline_is_set(ctx->deadline) ? ctx->deadline : deadline_in_ms(5000);
+        if (maillog_find_newest_async(needles, ELEMENTSOF(needles), since, deadline, &line) == -ENOMEM)
+                return -ENOMEM;
+        if (line && finding_append_detail(f, _("Postfix's log: %s"), line) < 0)
+                return -ENOMEM;
         if (strstr(text, "4.3.5") || strstr(text, "configuration error")) {
                 _cleanup_free_ char *param = NULL, *word = NULL, *fixed = NULL;
                 int r = unknown_restriction(ctx, &param, &word, &fixed);

@@ -8,13 +8,12 @@
 #include "queue-json.h"
 
 void pqjson_init(PqjsonReader *r, QueueSnapshot *s, const char *name) {
-        *r = (PqjsonReader) { .snapshot = s, .name = name ? name : "postqueue -j" };
+        *r = (PqjsonReader) { .snapshot = s, .name = name ? name : "postqueue -j",
+                              .split = LINE_SPLITTER_INIT(PQJSON_MAX_LINE) };
 }
 
 void pqjson_done(PqjsonReader *r) {
-        free(r->buf);
-        r->buf = NULL;
-        r->len = r->allocated = 0;
+        line_splitter_done(&r->split);
 }
 
 static const char *json_str(json_t *o, const char *key) {
@@ -129,59 +128,22 @@ static int one_line(PqjsonReader *r, const char *line, size_t len) {
         return queue_snapshot_add(r->snapshot, &m);
 }
 
-int pqjson_feed(PqjsonReader *r, const char *data, size_t size) {
-        while (size > 0) {
-                const char *nl = memchr(data, '\n', size);
-                size_t n = nl ? (size_t) (nl - data) : size;
-                int k;
+static int on_line(const char *line, size_t len, void *userdata) {
+        return one_line(userdata, line, len);
+}
 
-                if (r->skipping) {
-                        if (nl)
-                                r->skipping = false;
-                } else if (r->len + n > PQJSON_MAX_LINE) {
-                        char where[512];
-                        r->line++;
-                        r->len = 0;
-                        snprintf(where, sizeof(where), "%s:%lu", r->name, r->line);
-                        if ((k = queue_snapshot_issue(r->snapshot, where, "line longer than %zu bytes",
-                                                      PQJSON_MAX_LINE)) < 0)
-                                return k;
-                        r->skipping = !nl;
-                } else if (nl && r->len == 0) {
-                        /* the whole line is here: no copy */
-                        if ((k = one_line(r, data, n)) < 0)
-                                return k;
-                } else {
-                        if (r->len + n + 1 > r->allocated) {
-                                size_t na = MAX(r->allocated * 2, r->len + n + 1);
-                                char *p = realloc(r->buf, na);
-                                if (!p)
-                                        return -ENOMEM;
-                                r->buf = p;
-                                r->allocated = na;
-                        }
-                        memcpy(r->buf + r->len, data, n);
-                        r->len += n;
-                        if (nl) {
-                                k = one_line(r, r->buf, r->len);
-                                r->len = 0;
-                                if (k < 0)
-                                        return k;
-                        }
-                }
-                if (!nl)
-                        break;
-                data = nl + 1;
-                size -= n + 1;
-        }
-        return 0;
+static int too_long(void *userdata) {
+        PqjsonReader *r = userdata;
+        char where[512];
+        r->line++;
+        snprintf(where, sizeof(where), "%s:%lu", r->name, r->line);
+        return queue_snapshot_issue(r->snapshot, where, "line longer than %zu bytes", PQJSON_MAX_LINE);
+}
+
+int pqjson_feed(PqjsonReader *r, const char *data, size_t size) {
+        return line_split_feed(&r->split, data, size, on_line, too_long, r);
 }
 
 int pqjson_finish(PqjsonReader *r) {
-        int k = 0;
-        if (r->len > 0 && !r->skipping)
-                k = one_line(r, r->buf, r->len);
-        r->len = 0;
-        r->skipping = false;
-        return k;
+        return line_split_finish(&r->split, on_line, r);
 }

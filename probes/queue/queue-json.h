@@ -1,6 +1,8 @@
 /* A streaming reader for `postqueue -j`: one JSON object per line, read as bytes arrive. */
 #pragma once
 
+#include "linesplit.h"
+
 #include <stddef.h>
 
 #include "queue-model.h"
@@ -12,10 +14,8 @@
 typedef struct PqjsonReader {
         QueueSnapshot *snapshot; /* messages and issues go here */
         const char *name;        /* for issues: "FILE:LINE" */
-        char *buf;
-        size_t len, allocated;
+        LineSplitter split;
         unsigned long line;
-        bool skipping;           /* inside an overlong line */
 } PqjsonReader;
 
 void pqjson_init(PqjsonReader *r, QueueSnapshot *s, const char *name);

@@ -8,11 +8,12 @@
 #include "queue-text.h"
 
 void pqtext_init(PqtextReader *r, QueueSnapshot *s, const char *name, int64_t now) {
-        *r = (PqtextReader) { .snapshot = s, .name = name ? name : "postqueue -p", .now = now };
+        *r = (PqtextReader) { .snapshot = s, .name = name ? name : "postqueue -p", .now = now,
+                              .split = LINE_SPLITTER_INIT(PQTEXT_MAX_LINE) };
 }
 
 void pqtext_done(PqtextReader *r) {
-        free(r->buf);
+        line_splitter_done(&r->split);
         free(r->reason);
         queue_message_done(&r->cur);
         *r = (PqtextReader) {};
@@ -275,58 +276,24 @@ static int one_line(PqtextReader *r, const char *line, size_t len) {
         return head_line(r, line, end);
 }
 
-int pqtext_feed(PqtextReader *r, const char *data, size_t size) {
-        while (size > 0) {
-                const char *nl = memchr(data, '\n', size);
-                size_t n = nl ? (size_t) (nl - data) : size;
-                int k;
+static int on_line(const char *line, size_t len, void *userdata) {
+        return one_line(userdata, line, len);
+}
 
-                if (r->skipping) {
-                        if (nl)
-                                r->skipping = false;
-                } else if (r->len + n > PQTEXT_MAX_LINE) {
-                        r->line++;
-                        r->len = 0;
-                        /* the message it belongs to cannot be read whole */
-                        r->bad = true;
-                        if ((k = issue(r, _("line too long"))) < 0)
-                                return k;
-                        r->skipping = !nl;
-                } else if (nl && r->len == 0) {
-                        if ((k = one_line(r, data, n)) < 0)
-                                return k;
-                } else {
-                        if (r->len + n + 1 > r->allocated) {
-                                size_t na = MAX(r->allocated * 2, r->len + n + 1);
-                                char *p = realloc(r->buf, na);
-                                if (!p)
-                                        return -ENOMEM;
-                                r->buf = p;
-                                r->allocated = na;
-                        }
-                        memcpy(r->buf + r->len, data, n);
-                        r->len += n;
-                        if (nl) {
-                                k = one_line(r, r->buf, r->len);
-                                r->len = 0;
-                                if (k < 0)
-                                        return k;
-                        }
-                }
-                if (!nl)
-                        break;
-                data = nl + 1;
-                size -= n + 1;
-        }
-        return 0;
+static int too_long(void *userdata) {
+        PqtextReader *r = userdata;
+        r->line++;
+        /* the message it belongs to cannot be read whole */
+        r->bad = true;
+        return issue(r, _("line too long"));
+}
+
+int pqtext_feed(PqtextReader *r, const char *data, size_t size) {
+        return line_split_feed(&r->split, data, size, on_line, too_long, r);
 }
 
 int pqtext_finish(PqtextReader *r) {
-        int k = 0;
-        if (r->len > 0 && !r->skipping)
-                k = one_line(r, r->buf, r->len);
-        r->len = 0;
-        r->skipping = false;
+        int k = line_split_finish(&r->split, on_line, r);
         if (k >= 0)
                 k = flush(r);
         if (k >= 0 && r->trailer && r->requests != r->read) {

@@ -16,6 +16,8 @@
  * engine does (the latest that puts the time no more than a day after now). */
 #pragma once
 
+#include "linesplit.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -29,10 +31,8 @@ typedef struct PqtextReader {
         QueueSnapshot *snapshot;
         const char *name;        /* for issues: "NAME:LINE" */
         int64_t now;             /* for the year of arrival times (seconds since the epoch) */
-        char *buf;
-        size_t len, allocated;
+        LineSplitter split;
         unsigned long line;
-        bool skipping;           /* inside an overlong line */
         bool bad;                /* the current message is malformed: skip to the blank line */
         bool have;               /* cur holds a message being read */
         QueueMessage cur;
