@@ -305,14 +305,15 @@ static inline bool slot_used(const LogMessage *m) {
         return (m->key[0] | m->key[1]) != 0;
 }
 
-#define INFLIGHT_SLOTS_MIN 32768u
+#define INFLIGHT_SLOTS_MIN 65536u
 #define INFLIGHT_SLOTS_MAX ((size_t) LOG_INFLIGHT_MAX * 2)
 
 static int inflight_init(LogInflight *f) {
         *f = (LogInflight) {};
-        /* Room for 16384 messages in flight before it grows: 1 MiB of address space, of
+        /* Room for 32768 messages in flight before it grows: 2 MiB of address space, of
          * which a small log touches a few pages only (growing from small would fault in
-         * every intermediate table too). */
+         * every intermediate table too, and a day of a busy server's log, where messages
+         * never removed pile up, grew it once). */
         f->n_slots = INFLIGHT_SLOTS_MIN;
         f->slots = calloc(f->n_slots, sizeof(LogMessage));
         return f->slots ? 0 : -ENOMEM;
