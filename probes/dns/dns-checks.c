@@ -982,11 +982,6 @@ static size_t body_write(char *ptr, size_t size, size_t nmemb, void *userdata) {
         return n;
 }
 
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static void curl_init_once(void) {
-        curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
 /* GET https://mta-sts.DOMAIN/.well-known/mta-sts.txt, connecting to the addresses our
  * resolver gives (not the system's), no redirects (RFC 8461 3.3), bounded body and time. */
 static int fetch_policy(DnsRun *run, const char *host, Body *body, long *ret_http, char **ret_ctype, char **ret_error) {
@@ -999,8 +994,11 @@ static int fetch_policy(DnsRun *run, const char *host, Body *body, long *ret_htt
                 return asprintf(ret_error, failed ? _("the addresses of %s could not be looked up")
                                                   : _("%s has no A or AAAA record"), host) < 0 ? -ENOMEM : -EHOSTUNREACH;
 
-        pthread_once(&curl_once, curl_init_once);
-        CURL *curl = curl_easy_init();
+        const char *why = NULL;
+        const CurlApi *c = http_curl(&why);
+        if (!c)
+                return asprintf(ret_error, _("libcurl could not be loaded (%s)"), why) < 0 ? -ENOMEM : -ENOPKG;
+        CURL *curl = c->easy_init();
         struct curl_slist *resolve = NULL;
         char errbuf[CURL_ERROR_SIZE] = "", url[600], line[2048], buf[INET6_ADDRSTRLEN];
         if (!curl)
@@ -1010,42 +1008,42 @@ static int fetch_policy(DnsRun *run, const char *host, Body *body, long *ret_htt
                 k += snprintf(line + k, sizeof(line) - (size_t) k, "%s%s%s%s", i ? "," : "",
                               addrs[i].family == AF_INET6 ? "[" : "", addr_text(&addrs[i], buf),
                               addrs[i].family == AF_INET6 ? "]" : "");
-        resolve = curl_slist_append(NULL, line);
+        resolve = c->slist_append(NULL, line);
         snprintf(url, sizeof(url), "https://%s/.well-known/mta-sts.txt", host);
-        curl_easy_setopt(curl, CURLOPT_URL, url);
-        curl_easy_setopt(curl, CURLOPT_RESOLVE, resolve);
+        c->easy_setopt(curl, CURLOPT_URL, url);
+        c->easy_setopt(curl, CURLOPT_RESOLVE, resolve);
 #if LIBCURL_VERSION_NUM >= 0x075500 /* 7.85: the string form; the bit mask is deprecated there */
-        curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "https");
+        c->easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "https");
 #else
-        curl_easy_setopt(curl, CURLOPT_PROTOCOLS, (long) CURLPROTO_HTTPS);
+        c->easy_setopt(curl, CURLOPT_PROTOCOLS, (long) CURLPROTO_HTTPS);
 #endif
-        curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
-        curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long) MAX(dns_client_remaining_ms(run->client), 1u));
-        curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, body_write);
-        curl_easy_setopt(curl, CURLOPT_WRITEDATA, body);
-        curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
-        curl_easy_setopt(curl, CURLOPT_USERAGENT, "mxdeck/" VERSION);
+        c->easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
+        c->easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+        c->easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long) MAX(dns_client_remaining_ms(run->client), 1u));
+        c->easy_setopt(curl, CURLOPT_WRITEFUNCTION, body_write);
+        c->easy_setopt(curl, CURLOPT_WRITEDATA, body);
+        c->easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
+        c->easy_setopt(curl, CURLOPT_USERAGENT, "mxdeck/" VERSION);
         if (run->ctx->ca_file)
-                curl_easy_setopt(curl, CURLOPT_CAINFO, run->ctx->ca_file);
+                c->easy_setopt(curl, CURLOPT_CAINFO, run->ctx->ca_file);
         CURLcode cc;
         int r = http_perform(curl, run->deadline, &cc);
         if (r < 0) {
                 /* cancelled, or curl could not even start: nothing to judge */
         } else if (cc != CURLE_OK) {
                 if (asprintf(ret_error, "%s", body->too_big ? _("the policy is larger than 64 KiB")
-                                              : errbuf[0] ? errbuf : curl_easy_strerror(cc)) < 0)
+                                              : errbuf[0] ? errbuf : c->easy_strerror(cc)) < 0)
                         r = -ENOMEM;
                 else
                         r = -EIO;
         } else {
                 char *ct = NULL;
-                curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, ret_http);
-                curl_easy_getinfo(curl, CURLINFO_CONTENT_TYPE, &ct);
+                c->easy_getinfo(curl, CURLINFO_RESPONSE_CODE, ret_http);
+                c->easy_getinfo(curl, CURLINFO_CONTENT_TYPE, &ct);
                 *ret_ctype = ct ? strdup(ct) : NULL;
         }
-        curl_slist_free_all(resolve);
-        curl_easy_cleanup(curl);
+        c->slist_free_all(resolve);
+        c->easy_cleanup(curl);
         return r;
 }
 
@@ -1127,6 +1125,13 @@ static int task_mta_sts(DnsRun *run, Task *t) {
         if (r == -ENOMEM) {
                 free(body.data);
                 return r;
+        }
+        if (r == -ENOPKG) {
+                /* our own missing library, not the domain's fault */
+                judge(&j, STATUS_UNKNOWN, _("Install libcurl (Debian: libcurl4, RHEL: libcurl)."),
+                      _("the MTA-STS policy was not fetched: %s"), strempty(error));
+                free(body.data);
+                return judge_emit(&j, &t->out, "dns.mta-sts", run->domain_shown) ? 0 : -ENOMEM;
         }
         if (r < 0 || http != 200) {
                 if (r >= 0 && asprintf(&error, _("HTTP status %ld"), http) < 0) {

@@ -129,6 +129,25 @@ static inline __attribute__((always_inline)) const char *find(const char *p, siz
 }
 #define FIND(p, n, lit) find((p), (n), (lit), sizeof(lit) - 1)
 
+/* The first of three bytes in [p, end), or end: sixteen bytes a step (a syslog tag or a
+ * queue id is 7 to 25 bytes long: a byte loop with a table was a tenth of the parse). */
+static inline const char *scan_to3(const char *p, const char *end, char a, char b, char c) {
+#ifdef __SSE2__
+        const __m128i va = _mm_set1_epi8(a), vb = _mm_set1_epi8(b), vc = _mm_set1_epi8(c);
+        while (end - p >= 16) {
+                __m128i x = _mm_loadu_si128((const __m128i *) (const void *) p);
+                unsigned m = (unsigned) _mm_movemask_epi8(
+                        _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, va), _mm_cmpeq_epi8(x, vb)), _mm_cmpeq_epi8(x, vc)));
+                if (m)
+                        return p + __builtin_ctz(m);
+                p += 16;
+        }
+#endif
+        while (p < end && *p != a && *p != b && *p != c)
+                p++;
+        return p;
+}
+
 static inline bool is_digit(char c) {
         return c >= '0' && c <= '9';
 }
@@ -165,14 +184,27 @@ static bool angle(const char *p, const char *end, LogStr *ret, const char **ret_
         return true;
 }
 
-/* Value of " key=" or the line-start "key=" up to one of the stop characters. */
-static bool field_after(const char *p, size_t n, const char *key, size_t kl, const char *stops, LogStr *ret) {
+/* Is c one of stops (or NUL, as strchr would say)? Inlined with a literal, it unrolls to
+ * a compare or three: a strchr call per byte cost more than the rest of the field. */
+static inline __attribute__((always_inline)) bool is_stop(const char *stops, char c) {
+        if (c == 0)
+                return true;
+        for (size_t i = 0; i < 4 && stops[i]; i++)
+                if (c == stops[i])
+                        return true;
+        return false;
+}
+
+/* Value of " key=" or the line-start "key=" up to one of the stop characters (at most
+ * four). */
+static inline __attribute__((always_inline)) bool field_after(const char *p, size_t n, const char *key, size_t kl,
+                                                              const char *stops, LogStr *ret) {
         const char *end = p + n, *k = p;
         while ((k = find(k, (size_t) (end - k), key, kl))) {
                 if (k == p || k[-1] == ' ' || k[-1] == ',') {
                         const char *v = k + kl;
                         size_t l = 0;
-                        while (v + l < end && !strchr(stops, v[l]))
+                        while (v + l < end && !is_stop(stops, v[l]))
                                 l++;
                         *ret = S(v, l);
                         return true;
@@ -675,10 +707,6 @@ static void parse_sasl_failure(LogEvent *ev, const char *p, const char *end) {
         ev->kind = LOG_KIND_SASL_FAILURE;
 }
 
-/* Bytes of pflogsumm's first word: all but ':', ' ' and tab. */
-static const bool token_char[256] = {
-        [0x00 ... 0x08] = true, [0x0a ... 0x1f] = true, [0x21 ... 0x39] = true, [0x3b ... 0xff] = true,
-};
 
 static void parse_postfix(LogEvent *ev) {
         const char *p = ev->message.p, *end = p + ev->message.n;
@@ -686,9 +714,7 @@ static void parse_postfix(LogEvent *ev) {
         LogStr svc = ev->service;
 
         /* The first word before ": " (pflogsumm's "qid"). */
-        const char *t = p;
-        while (t < end && token_char[(unsigned char) *t])
-                t++;
+        const char *t = scan_to3(p, end, ':', ' ', '\t'); /* all bytes but these */
         bool token_colon = t + 1 < end && t[0] == ':' && t[1] == ' ';
         if (token_colon) {
                 ev->token = S(p, (size_t) (t - p));
@@ -994,19 +1020,25 @@ static bool line_is_clean(const char *p, size_t n) {
         /* Eight bytes at a time: any byte < 0x20, == 0x7f or >= 0x80 sends the word to the
          * byte loop (tabs and UTF-8 are rare in mail logs). */
 #ifdef __SSE2__
-        /* Sixteen at a time: a signed compare with 0x20 catches both < 0x20 and >= 0x80. */
-        const __m128i sp = _mm_set1_epi8(0x20), del = _mm_set1_epi8(0x7f);
-        for (; i + 16 <= n; i += 16) {
-                __m128i x = _mm_loadu_si128((const __m128i *) (const void *) (p + i));
-                if (_mm_movemask_epi8(_mm_or_si128(_mm_cmplt_epi8(x, sp), _mm_cmpeq_epi8(x, del))))
+        /* Thirty-two at a time. x + 1 signed-less-than 0x21 catches the lot at once: < 0x20
+         * stays at most 0x20, 0x7f wraps to -128, >= 0x80 is negative (0xff wraps to 0). */
+        const __m128i one = _mm_set1_epi8(1), lim = _mm_set1_epi8(0x21);
+#define BAD16(x) _mm_cmplt_epi8(_mm_add_epi8((x), one), lim)
+        for (; i + 32 <= n; i += 32) {
+                __m128i a = _mm_loadu_si128((const __m128i *) (const void *) (p + i)),
+                        b = _mm_loadu_si128((const __m128i *) (const void *) (p + i + 16));
+                if (_mm_movemask_epi8(_mm_or_si128(BAD16(a), BAD16(b))))
                         break;
         }
-        if (n >= 16 && i + 16 > n && i < n) {
-                /* the rest, as the last sixteen bytes (overlapping what was checked) */
-                __m128i x = _mm_loadu_si128((const __m128i *) (const void *) (p + n - 16));
-                if (!_mm_movemask_epi8(_mm_or_si128(_mm_cmplt_epi8(x, sp), _mm_cmpeq_epi8(x, del))))
+        if (i + 32 > n && n >= 16) {
+                /* the rest (up to 31 bytes), as the last 16 or 32 bytes, overlapping what was
+                 * checked */
+                __m128i b = _mm_loadu_si128((const __m128i *) (const void *) (p + n - 16));
+                __m128i a = n - i > 16 ? _mm_loadu_si128((const __m128i *) (const void *) (p + i)) : b;
+                if (!_mm_movemask_epi8(_mm_or_si128(BAD16(a), BAD16(b))))
                         return true;
         }
+#undef BAD16
 #endif
         for (; i + 8 <= n; i += 8) {
                 uint64_t x;
@@ -1031,14 +1063,19 @@ static bool line_is_clean(const char *p, size_t n) {
         return !high || utf8_is_valid(p, n);
 }
 
-/* Bytes of a syslog tag: all but '[', ':', ' ' (and the control bytes line_is_clean
- * has already ruled out, but a table has to say something for them). */
-static const bool ident_char[256] = {
-        [0x09] = true, [0x21 ... 0x39] = true, [0x3b ... 0x5a] = true, [0x5c ... 0xff] = true,
-};
+
+/* All zero. The event is 520 bytes; for a constant size that large GCC emits rep stos,
+ * which takes longer to start on every line than libc's vector memset takes to finish:
+ * the call goes through a pointer it cannot see through. */
+static void *(*volatile const zero_bytes)(void *, int, size_t) = memset;
+
+static inline void event_reset(LogEvent *ev) {
+        zero_bytes(ev, 0, sizeof(*ev));
+}
 
 LogKind logline_parse_syslog(const char *line, size_t len, LogClock *clock, LogEvent *ev) {
-        *ev = (LogEvent) { .kind = LOG_KIND_UNPARSED };
+        event_reset(ev);
+        ev->kind = LOG_KIND_UNPARSED;
         while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
                 len--;
         if (len == 0 || len > LOGLINE_MAX || !line_is_clean(line, len))
@@ -1058,9 +1095,9 @@ LogKind logline_parse_syslog(const char *line, size_t len, LogClock *clock, LogE
         ev->host = S(p, (size_t) (sp - p));
         p = sp + 1;
         /* ident[pid]: or ident: */
-        const char *c = p;
-        while (c < end && ident_char[(unsigned char) *c])
-                c++;
+        /* A tag's bytes are all but '[', ':' and ' ' (control bytes but tab are ruled out
+         * by line_is_clean already). */
+        const char *c = scan_to3(p, end, '[', ':', ' ');
         /* A line without "tag[pid]: " or "tag: " is not understood (a cut line, another format). */
         if (c == p || c >= end || *c == ' ') {
                 ev->usec = 0;
@@ -1092,7 +1129,9 @@ LogKind logline_parse_syslog(const char *line, size_t len, LogClock *clock, LogE
 
 LogKind logline_parse_entry(const char *ident, size_t ident_len, uint32_t pid, const char *message,
                             size_t message_len, int64_t usec, LogClock *clock, LogEvent *ev) {
-        *ev = (LogEvent) { .kind = LOG_KIND_UNPARSED, .usec = usec };
+        event_reset(ev);
+        ev->kind = LOG_KIND_UNPARSED;
+        ev->usec = usec;
         /* Kept for display (made terminal-safe there) even when the entry is unparsed. */
         ev->ident = S(ident, ident ? ident_len : 0);
         ev->pid = pid;

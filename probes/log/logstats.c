@@ -40,14 +40,32 @@ static uint64_t hash_bytes(const char *p, size_t n) {
         return h ? h : 1;
 }
 
+/* ASCII upper case to lower case in eight bytes at once, other bytes (UTF-8 too) as
+ * they are. */
+static inline uint64_t lower8(uint64_t x) {
+        const uint64_t ones = UINT64_C(0x0101010101010101), highs = ones * 0x80;
+        uint64_t low7 = x & ~highs;
+        uint64_t ge_a = low7 + ones * (0x80 - 'A'); /* high bit: byte >= 'A' */
+        uint64_t gt_z = low7 + ones * (0x7f - 'Z'); /* high bit: byte > 'Z' */
+        uint64_t upper = (ge_a ^ gt_z) & ~x & highs;
+        return x | (upper >> 2);                    /* 0x80 >> 2 = 0x20 */
+}
+
 static uint64_t hash_key(const char *p, size_t n, bool fold, size_t at) {
         if (!fold || at >= n)
                 return hash_bytes(p, n);
         char buf[4096];
         n = MIN(n, sizeof(buf));
-        memcpy(buf, p, MIN(at, n));
-        for (size_t i = at; i < n; i++)
-                buf[i] = lower(p[i]);
+        memcpy(buf, p, n);
+        size_t i = at;
+        for (; i + 8 <= n; i += 8) {
+                uint64_t w;
+                memcpy(&w, buf + i, 8);
+                w = lower8(w);
+                memcpy(buf + i, &w, 8);
+        }
+        for (; i < n; i++)
+                buf[i] = lower(buf[i]);
         return hash_bytes(buf, n);
 }
 
@@ -120,7 +138,15 @@ static bool key_equal(const char *k, const char *key, size_t len, bool fold, siz
                 return memcmp(k, key, len) == 0;
         if (memcmp(k, key, at) != 0)
                 return false;
-        for (size_t j = at; j < len; j++)
+        size_t j = at;
+        for (; j + 8 <= len; j += 8) {
+                uint64_t a, b;
+                memcpy(&a, k + j, 8);
+                memcpy(&b, key + j, 8);
+                if (a != lower8(b))
+                        return false;
+        }
+        for (; j < len; j++)
                 if (k[j] != lower(key[j]))
                         return false;
         return true;
@@ -227,45 +253,91 @@ size_t log_map_top(const LogMap *m, unsigned index, LogMapEntry **ret, size_t n)
 
 /* ---- in-flight queue ids ---- */
 
-/* Open addressing by qid hash, up to 3/4 full. When LOG_INFLIGHT_MAX messages are in
- * flight, one sweep drops every message older than the newest LOG_INFLIGHT_MAX / 2 (by
- * insertion order): at least half of them, so the sweeps cost O(1) per message, and no
- * order list is kept (it was as big as the table, and memory touched costs page faults). */
+/* Open addressing by the packed key's hash, at most half full (short probe sequences:
+ * each probe may be a cache miss). When LOG_INFLIGHT_MAX messages are in flight, one
+ * sweep drops every message older than the newest LOG_INFLIGHT_MAX / 2 (by insertion
+ * order): at least half of them, so the sweeps cost O(1) per message, and no order list
+ * is kept (it was as big as the table, and memory touched costs page faults). */
 
-static uint64_t hash_qid(const char *p, size_t n) {
-        return hash_key(p, n, false, n);
+/* 1..63 for the bytes a queue id is made of, 0 for the rest. No byte maps to 0, so the
+ * packing is bijective numeration in base 64: no length needs storing. */
+static const uint8_t qid_code[256] = {
+        ['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5, ['5'] = 6, ['6'] = 7, ['7'] = 8, ['8'] = 9,
+        ['9'] = 10, ['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16, ['G'] = 17,
+        ['H'] = 18, ['I'] = 19, ['J'] = 20, ['K'] = 21, ['L'] = 22, ['M'] = 23, ['N'] = 24, ['O'] = 25,
+        ['P'] = 26, ['Q'] = 27, ['R'] = 28, ['S'] = 29, ['T'] = 30, ['U'] = 31, ['V'] = 32, ['W'] = 33,
+        ['X'] = 34, ['Y'] = 35, ['Z'] = 36, ['a'] = 37, ['b'] = 38, ['c'] = 39, ['d'] = 40, ['e'] = 41,
+        ['f'] = 42, ['g'] = 43, ['h'] = 44, ['i'] = 45, ['j'] = 46, ['k'] = 47, ['l'] = 48, ['m'] = 49,
+        ['n'] = 50, ['o'] = 51, ['p'] = 52, ['q'] = 53, ['r'] = 54, ['s'] = 55, ['t'] = 56, ['u'] = 57,
+        ['v'] = 58, ['w'] = 59, ['x'] = 60, ['y'] = 61, ['z'] = 62, ['_'] = 63,
+};
+
+bool log_qid_pack(const char *qid, size_t n, uint64_t key[2]) {
+        /* bytes 0..9 into key[0], 10..19 into key[1], six bits each */
+        uint64_t k0 = 0, k1 = 0;
+        unsigned all = 63;
+        if (n == 0 || n > LOG_QID_PACK_MAX)
+                return false;
+        size_t i = 0;
+        for (; i < n && i < 10; i++) {
+                unsigned c = qid_code[(unsigned char) qid[i]];
+                all = c ? all : 0; /* one test at the end, not one a byte */
+                k0 = k0 << 6 | c;
+        }
+        for (; i < n; i++) {
+                unsigned c = qid_code[(unsigned char) qid[i]];
+                all = c ? all : 0;
+                k1 = k1 << 6 | c;
+        }
+        if (!all)
+                return false;
+        key[0] = k0;
+        key[1] = k1;
+        return true;
 }
 
-#define INFLIGHT_SLOTS_MIN 32768u
+static inline uint64_t key_hash(const uint64_t k[2]) {
+        uint64_t h = (k[0] ^ (k[1] * UINT64_C(0x9e3779b97f4a7c15))) * UINT64_C(0xbf58476d1ce4e5b9);
+        return h ^ (h >> 31);
+}
+
+static inline bool slot_used(const LogMessage *m) {
+        return (m->key[0] | m->key[1]) != 0;
+}
+
+#define INFLIGHT_SLOTS_MIN 65536u
 #define INFLIGHT_SLOTS_MAX ((size_t) LOG_INFLIGHT_MAX * 2)
 
 static int inflight_init(LogInflight *f) {
         *f = (LogInflight) {};
-        /* Room for 24576 messages in flight before it grows: 2 MiB of address space, of
+        /* Room for 32768 messages in flight before it grows: 2 MiB of address space, of
          * which a small log touches a few pages only (growing from small would fault in
-         * every intermediate table too). */
+         * every intermediate table too, and a day of a busy server's log, where messages
+         * never removed pile up, grew it once). */
         f->n_slots = INFLIGHT_SLOTS_MIN;
         f->slots = calloc(f->n_slots, sizeof(LogMessage));
         return f->slots ? 0 : -ENOMEM;
 }
 
-/* Moves the messages into a table of ns slots, leaving out those with seq < min_seq. */
+/* Moves the messages into a table of ns slots, leaving out those older than min_seq. */
 static int inflight_rebuild(LogInflight *f, size_t ns, uint64_t min_seq) {
         LogMessage *s = calloc(ns, sizeof(LogMessage));
         if (!s)
                 return -ENOMEM;
         size_t n = 0;
         for (size_t i = 0; i < f->n_slots; i++) {
-                if (!f->slots[i].qid[0])
+                const LogMessage *m = &f->slots[i];
+                if (!slot_used(m))
                         continue;
-                if (f->slots[i].seq < min_seq) {
+                /* seq keeps the low 32 bits: the age is what wraps around right */
+                if (min_seq && (int32_t) (m->seq - (uint32_t) min_seq) < 0) {
                         f->evicted++;
                         continue;
                 }
-                size_t j = f->slots[i].hash & (ns - 1);
-                while (s[j].qid[0])
+                size_t j = key_hash(m->key) & (ns - 1);
+                while (slot_used(&s[j]))
                         j = (j + 1) & (ns - 1);
-                s[j] = f->slots[i];
+                s[j] = *m;
                 n++;
         }
         free(f->slots);
@@ -280,58 +352,72 @@ static void inflight_done(LogInflight *f) {
         *f = (LogInflight) {};
 }
 
-static LogMessage *inflight_find(LogInflight *f, const char *qid, size_t n, size_t *ret_slot) {
-        if (n == 0 || n >= sizeof(((LogMessage *) NULL)->qid))
-                return NULL;
-        uint32_t h = (uint32_t) hash_qid(qid, n);
-        size_t i = h & (f->n_slots - 1);
+/* The message with this key, or NULL; *ret_slot: where it is or would go. */
+static LogMessage *inflight_find_key(const LogInflight *f, const uint64_t key[2], size_t *ret_slot) {
+        size_t mask = f->n_slots - 1, i = key_hash(key) & mask;
         for (;;) {
                 LogMessage *m = &f->slots[i];
-                if (m->qid[0] == 0) {
-                        if (ret_slot)
-                                *ret_slot = i;
-                        return NULL;
-                }
-                if (m->hash == h && memcmp(m->qid, qid, n) == 0 && m->qid[n] == 0) {
-                        if (ret_slot)
-                                *ret_slot = i;
+                if (m->key[0] == key[0] && m->key[1] == key[1]) {
+                        *ret_slot = i;
                         return m;
                 }
-                i = (i + 1) & (f->n_slots - 1);
+                if (!slot_used(m)) {
+                        *ret_slot = i;
+                        return NULL;
+                }
+                i = (i + 1) & mask;
         }
+}
+
+static LogMessage *inflight_find(LogInflight *f, const char *qid, size_t n) {
+        uint64_t key[2];
+        size_t slot;
+        if (!log_qid_pack(qid, n, key))
+                return NULL;
+        return inflight_find_key(f, key, &slot);
+}
+
+bool log_inflight_contains(const LogInflight *f, const char *qid, size_t n) {
+        uint64_t key[2];
+        size_t slot;
+        return log_qid_pack(qid, n, key) && inflight_find_key(f, key, &slot);
 }
 
 /* Linear probing deletion by backward shift (no tombstones). */
 static void inflight_delete_slot(LogInflight *f, size_t i) {
-        size_t j = i;
-        f->slots[i].qid[0] = 0;
+        size_t j = i, mask = f->n_slots - 1;
+        f->slots[i] = (LogMessage) {};
         f->n--;
         for (;;) {
-                j = (j + 1) & (f->n_slots - 1);
+                j = (j + 1) & mask;
                 LogMessage *m = &f->slots[j];
-                if (m->qid[0] == 0)
+                if (!slot_used(m))
                         return;
-                size_t home = m->hash & (f->n_slots - 1);
+                size_t home = key_hash(m->key) & mask;
                 /* m may move into the hole at i unless its home lies cyclically in (i, j] */
                 bool between = i <= j ? (home > i && home <= j) : (home > i || home <= j);
                 if (!between) {
                         f->slots[i] = *m;
-                        m->qid[0] = 0;
+                        *m = (LogMessage) {};
                         i = j;
                 }
         }
 }
 
 static void inflight_remove(LogInflight *f, const char *qid, size_t n) {
+        uint64_t key[2];
         size_t slot;
-        if (inflight_find(f, qid, n, &slot))
+        if (log_qid_pack(qid, n, key) && inflight_find_key(f, key, &slot))
                 inflight_delete_slot(f, slot);
 }
 
 static LogMessage *inflight_get(LogInflight *f, const char *qid, size_t n) {
+        uint64_t key[2];
         size_t slot;
-        LogMessage *m = inflight_find(f, qid, n, &slot);
-        if (m || n == 0 || n >= sizeof(m->qid))
+        if (!log_qid_pack(qid, n, key))
+                return NULL;
+        LogMessage *m = inflight_find_key(f, key, &slot);
+        if (m)
                 return m;
         bool moved = false;
         if (f->n >= LOG_INFLIGHT_MAX) {
@@ -340,17 +426,15 @@ static LogMessage *inflight_get(LogInflight *f, const char *qid, size_t n) {
                         return NULL;
                 moved = true;
         }
-        if ((f->n + 1) * 4 > f->n_slots * 3 && f->n_slots < INFLIGHT_SLOTS_MAX) {
+        if ((f->n + 1) * 2 > f->n_slots && f->n_slots < INFLIGHT_SLOTS_MAX) {
                 if (inflight_rebuild(f, f->n_slots * 2, 0) < 0)
                         return NULL;
                 moved = true;
         }
         if (moved)
-                (void) inflight_find(f, qid, n, &slot);
+                (void) inflight_find_key(f, key, &slot);
         m = &f->slots[slot];
-        *m = (LogMessage) { .seq = ++f->seq, .hash = (uint32_t) hash_qid(qid, n) };
-        memcpy(m->qid, qid, n);
-        m->qid[n] = 0;
+        *m = (LogMessage) { .key = { key[0], key[1] }, .seq = (uint32_t) ++f->seq };
         f->n++;
         return m;
 }
@@ -578,7 +662,7 @@ static int add_postfix(LogStats *s, const LogEvent *ev) {
                                 size_t n = log_client_domain(ev->client.p ? ev->client.p : "", ev->client.n, buf,
                                                              sizeof(buf));
                                 LogMapEntry *e = log_map_get(&s->client_domains, buf, n, false, NULL);
-                                m->client_domain = e ? log_map_key(&s->client_domains, e) : "";
+                                m->client_domain = e ? (uint32_t) (e - s->client_domains.entries) + 1 : 0;
                         }
                 }
                 break;
@@ -590,7 +674,7 @@ static int add_postfix(LogStats *s, const LogEvent *ev) {
                 if (m->has_size && m->size != 0)
                         break; /* pflogsumm: "avoid double-counting!" */
                 m->has_size = true;
-                m->size = ev->size;
+                m->size = MIN(ev->size, (UINT64_C(1) << 56) - 1);
                 if (!m->received)
                         break;
                 m->received = false;
@@ -604,8 +688,11 @@ static int add_postfix(LogStats *s, const LogEvent *ev) {
                         fold_dom = true;
                 } else if (m->pickup)
                         dom = addr;
-                else
-                        dom = (LogStr) { strempty(m->client_domain), strlen(strempty(m->client_domain)) };
+                else if (m->client_domain) {
+                        const LogMapEntry *e = &s->client_domains.entries[m->client_domain - 1];
+                        dom = (LogStr) { log_map_key(&s->client_domains, e), e->len };
+                } else
+                        dom = (LogStr) { "", 0 };
                 /* fold_dom: the whole domain lowercased (hash "@"-less key with fold at 0) */
                 LogMapEntry *d;
                 if (fold_dom) {
@@ -656,7 +743,7 @@ static int add_postfix(LogStats *s, const LogEvent *ev) {
                         u->v[0]++;
                         hour[LOG_HOUR_DELIVERED]++;
                         s->delivered++;
-                        LogMessage *m = inflight_find(&s->inflight, qid.p, qid.n, NULL);
+                        LogMessage *m = inflight_find(&s->inflight, qid.p, qid.n);
                         if (m && m->has_size && m->size) {
                                 d->v[1] += m->size;
                                 u->v[1] += m->size;

@@ -40,27 +40,38 @@ size_t log_map_count(const LogMap *m, unsigned index);
 /* The n biggest entries by v[index] (ties by key), into ret (caller's array of n). */
 size_t log_map_top(const LogMap *m, unsigned index, LogMapEntry **ret, size_t n);
 
-/* In-flight messages: what a queue id carries between its lines. */
+/* In-flight messages: what a queue id carries between its lines. 32 bytes, two to a
+ * cache line: the table is looked up several times per message at random places. */
 typedef struct LogMessage {
-        char qid[24];
-        uint32_t hash;       /* of qid, kept for probing and rehashing */
-        uint64_t size;
-        bool has_size;       /* pflogsumm's msgSizes{qid} */
-        bool received;       /* pflogsumm's rcvdMsg{qid}: smtpd client= or pickup seen */
-        bool pickup;
-        bool deferred_once;  /* pflogsumm's msgDfrdFlgs{qid} */
-        const char *client_domain; /* gimme_domain(client), for senders without a domain (in
-                                    * LogStats.client_domains) */
-        uint64_t seq;        /* insertion order, for eviction */
+        uint64_t key[2];     /* the queue id packed (log_qid_pack); {0, 0}: a free slot */
+        uint64_t size : 56;  /* saturates (2^56 bytes) */
+        uint64_t has_size : 1;      /* pflogsumm's msgSizes{qid} */
+        uint64_t received : 1;      /* pflogsumm's rcvdMsg{qid}: smtpd client= or pickup seen */
+        uint64_t pickup : 1;
+        uint64_t deferred_once : 1; /* pflogsumm's msgDfrdFlgs{qid} */
+        uint32_t seq;        /* insertion order (low 32 bits), for eviction */
+        uint32_t client_domain; /* gimme_domain(client), for senders without a domain: its
+                                 * entry number + 1 in LogStats.client_domains; 0: none */
 } LogMessage;
 
 #define LOG_INFLIGHT_MAX 65536u
+/* Queue ids (and pflogsumm's other first words) the table can hold: up to this many
+ * letters, digits and '_' (Postfix's ids are shorter: 10-12 short, 12-17 long). Other
+ * words are not followed from line to line. */
+#define LOG_QID_PACK_MAX 20u
+
+/* Packs qid into key (6 bits a byte, bijective: different words, different keys).
+ * Returns false when it does not fit (see LOG_QID_PACK_MAX). */
+bool log_qid_pack(const char *qid, size_t n, uint64_t key[2]);
 
 typedef struct LogInflight {
-        LogMessage *slots;   /* open addressing by qid hash */
+        LogMessage *slots;   /* open addressing by the key's hash, at most half full */
         size_t n_slots, n;
         uint64_t seq, evicted;
 } LogInflight;
+
+/* Whether the message with this queue id is in flight (for tests). */
+bool log_inflight_contains(const LogInflight *f, const char *qid, size_t n);
 
 enum {
         LOG_HOUR_RECEIVED,

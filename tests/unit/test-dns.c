@@ -23,6 +23,7 @@
 #include "dns-records.h"
 #include "dns.h"
 #include "deadline.h"
+#include "http.h"
 #include "macro.h"
 
 static int udp_fd = -1, tcp_fd = -1, stop_fd[2] = { -1, -1 };
@@ -344,6 +345,36 @@ static void test_txt_split(void **state) {
         assert_null(e[1]);
 }
 
+/* libcurl is loaded on first use (dlopen): the table resolves and a transfer runs through
+ * it (to a port that refuses: a socket bound but not listening). */
+static void test_curl_loaded(void **state) {
+        (void) state;
+        const char *why = NULL;
+        const CurlApi *c = http_curl(&why);
+        assert_non_null(c);
+        assert_ptr_equal(http_curl(NULL), c); /* loaded once */
+
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        assert_true(fd >= 0);
+        struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+        socklen_t al = sizeof(a);
+        assert_int_equal(bind(fd, (struct sockaddr *) &a, sizeof(a)), 0);
+        assert_int_equal(getsockname(fd, (struct sockaddr *) &a, &al), 0);
+        char url[64];
+        snprintf(url, sizeof(url), "https://127.0.0.1:%u/", ntohs(a.sin_port));
+
+        CURL *curl = c->easy_init();
+        assert_non_null(curl);
+        assert_int_equal(c->easy_setopt(curl, CURLOPT_URL, url), CURLE_OK);
+        assert_int_equal(c->easy_setopt(curl, CURLOPT_TIMEOUT_MS, 5000L), CURLE_OK);
+        CURLcode cc = CURLE_OK;
+        assert_int_equal(http_perform(curl, deadline_in_ms(5000), &cc), 0);
+        assert_int_equal(cc, CURLE_COULDNT_CONNECT);
+        assert_non_null(c->easy_strerror(cc));
+        c->easy_cleanup(curl);
+        close(fd);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_answers),
@@ -351,6 +382,7 @@ int main(void) {
                 cmocka_unit_test(test_resolver_strings),
                 cmocka_unit_test(test_names),
                 cmocka_unit_test(test_txt_split),
+                cmocka_unit_test(test_curl_loaded),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -391,6 +391,32 @@ static void test_client_domain(void **state) {
         }
 }
 
+/* Queue ids pack into the in-flight key without collisions (bijective: no length kept, so
+ * "A" and "0A" must differ), and what does not fit is refused, not truncated. */
+static void test_qid_pack(void **state) {
+        static const char *const fit[] = {
+                "A", "0A", "A0", "00A", "D0DB5E7", "D0DB5E70", "0D0DB5E7", "1C419111", "3vLcZt1Fpgz4xG9",
+                "4Wz1Zq3Xb7z2Kx9AbCdE", "4Wz1Zq3Xb7z2Kx9AbCdF", "4Wz1Zq3Xb7z2Kx9AbCd", "_", "NOQUEUE", "noqueue",
+                "zzzzzzzzzz", "zzzzzzzzzzz", "0000000000", "00000000000", "warning",
+        };
+        static const char *const refused[] = {
+                "", "4Wz1Zq3Xb7z2Kx9AbCdEf" /* 21 */, "AB-C", "AB:C", "A B", "ab\xc3\xa9",
+        };
+        uint64_t keys[ELEMENTSOF(fit)][2];
+        for (size_t i = 0; i < ELEMENTSOF(fit); i++) {
+                assert_true(log_qid_pack(fit[i], strlen(fit[i]), keys[i]));
+                assert_true((keys[i][0] | keys[i][1]) != 0);
+                for (size_t j = 0; j < i; j++)
+                        if (keys[i][0] == keys[j][0] && keys[i][1] == keys[j][1])
+                                fail_msg("'%s' and '%s' pack alike", fit[i], fit[j]);
+        }
+        for (size_t i = 0; i < ELEMENTSOF(refused); i++) {
+                uint64_t k[2];
+                if (log_qid_pack(refused[i], strlen(refused[i]), k))
+                        fail_msg("'%s' packed", refused[i]);
+        }
+}
+
 /* Messages whose removal never shows up do not grow the in-flight table without bound. */
 static void test_inflight_bound(void **state) {
         LogStats s;
@@ -415,16 +441,19 @@ static void test_inflight_bound(void **state) {
         assert_true(s.inflight.evicted > 0);
         /* what is left is recent: the sweep keeps the newest half of the bound */
         for (size_t k = 0; k < s.inflight.n_slots; k++)
-                if (s.inflight.slots[k].qid[0])
+                if (s.inflight.slots[k].key[0] | s.inflight.slots[k].key[1])
                         assert_true(s.inflight.slots[k].seq + LOG_INFLIGHT_MAX * 3 / 2 > s.inflight.seq);
         /* the newest are still there, and still found after backward-shift deletions */
         for (unsigned i = LOG_INFLIGHT_MAX * 3 - 10; i < LOG_INFLIGHT_MAX * 3; i++) {
                 char q[16];
                 snprintf(q, sizeof(q), "%08X", i + 0x10000000u);
                 bool removed = i % 3 == 0, found = false;
+                uint64_t key[2];
+                assert_true(log_qid_pack(q, strlen(q), key));
                 for (size_t k = 0; k < s.inflight.n_slots; k++)
-                        found |= streq(s.inflight.slots[k].qid, q);
+                        found |= s.inflight.slots[k].key[0] == key[0] && s.inflight.slots[k].key[1] == key[1];
                 assert_int_equal(found, !removed);
+                assert_int_equal(log_inflight_contains(&s.inflight, q, strlen(q)), !removed);
         }
         log_stats_done(&s);
 }
@@ -531,6 +560,7 @@ int main(void) {
                 cmocka_unit_test(test_lines),         cmocka_unit_test(test_fields),
                 cmocka_unit_test(test_queue_ids),     cmocka_unit_test(test_year),
                 cmocka_unit_test(test_splitter),      cmocka_unit_test(test_client_domain),
+                cmocka_unit_test(test_qid_pack),
                 cmocka_unit_test(test_inflight_bound), cmocka_unit_test(test_stamp_cache),
                 cmocka_unit_test(test_clean_positions), cmocka_unit_test(test_map),
         };
