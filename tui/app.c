@@ -378,7 +378,9 @@ static int on_input(sd_event_source *s, int fd, uint32_t revents, void *userdata
         wint_t ch;
         int r;
         /* Everything that is there now; a paste or a burst of keys makes one redraw. */
-        while ((r = get_wch(&ch)) != ERR) {
+        while ((r = ui_get_key(&ch, 0)) != ERR) {
+                if (r == UI_KEY_DROPPED)
+                        continue;
                 if (r == KEY_CODE_YES && ch == KEY_RESIZE)
                         continue;
                 if (r == KEY_CODE_YES && ch == KEY_MOUSE) {

@@ -2120,9 +2120,10 @@ int wizard_run(const WizardOptions *o, WizardOutcome *ret, char **ret_error) {
                 wint_t ch;
                 draw(&w);
                 /* while the PTR lookups run, wake up to show their answer when it comes */
-                timeout(ptr_pending(&w) ? 200 : -1);
-                int k = get_wch(&ch);
-                if (k == ERR)
+                int wait_ms = ptr_pending(&w) ? 200 : -1;
+                timeout(wait_ms);
+                int k = ui_get_key(&ch, wait_ms);
+                if (k == ERR || k == UI_KEY_DROPPED)
                         continue;
                 if (k == KEY_CODE_YES && ch == KEY_RESIZE)
                         continue;

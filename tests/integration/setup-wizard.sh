@@ -9,7 +9,8 @@
 #   over IMAPS) as the typed user; the end page lists DNS records and client settings;
 #   Enter opens the dashboard; the saved answers reproduce the same configuration with
 #   `mxdeck setup --answers F --yes` (nothing to change); a re-run of the wizard starts
-#   from what the server has and marks what would change; --answers pre-fills it.
+#   from what the server has and marks what would change; --answers pre-fills it; the
+#   reverse lookup of a public address waits beside the keys (a resolver the test holds).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
@@ -235,6 +236,46 @@ wait_screen 5 "Leave the setup\?" || not_ok "no quit question"
 keys y
 wait_screen 10 "EXIT=5" && ok "left the pre-filled wizard" || not_ok "no exit 5 with --answers"
 tmux_kill_server
+
+# 9. The reverse lookup of a public address runs beside the keys: an address that looks
+# public (on lo: this kernel may lack the dummy link type), a resolver that holds every query until the test lets
+# it answer. While the lookup waits the page says so and keys are answered; the answer,
+# when it comes, is shown without a key press.
+if ip addr add 198.51.100.7/32 dev lo; then
+        cp /etc/resolv.conf "$T/resolv.conf.saved" 2>/dev/null
+        rm -f /etc/resolv.conf
+        printf 'nameserver 127.0.0.9\noptions timeout:30 attempts:1\n' >/etc/resolv.conf
+        python3 "$here/held-dns.py" 127.0.0.9 53 "$T/dns-release" mx-ptr.lab.test "$T/dns-ready" &
+        dns_pid=$!
+        for _ in $(seq 100); do [ -e "$T/dns-ready" ] && break; sleep 0.1; done
+        [ -e "$T/dns-ready" ] || not_ok "the held resolver did not start"
+        start
+        wait_screen 10 "Detected IPv4 198\.51\.100\.7, its PTR: \(looking it up\)" &&
+                ok "the page shows the pending reverse lookup" || not_ok "no pending lookup: $(cap | grep -i detected)"
+        # (End arrives as tmux's ESC [ 4 ~, which xterm-256color's database does not list:
+        # the key reader must take it whole, not as Esc and "[4~" typed into the field)
+        keys End
+        keys -l x
+        wait_screen 5 "Host name +mail\.lab\.testx" && ok "keys are answered while the lookup waits" ||
+                not_ok "typing waited for the lookup: $(cap | grep 'Host name')"
+        cap | grep -q "(looking it up)" && ok "(the lookup was still waiting when the key was answered)" ||
+                not_ok "the lookup ended before the key was answered: the test proves nothing"
+        keys BSpace
+        touch "$T/dns-release"
+        wait_screen 20 "Detected IPv4 198\.51\.100\.7, its PTR: mx-ptr\.lab\.test" &&
+                ok "the PTR name appears when the answer comes" || not_ok "no PTR name: $(cap | grep -i detected)"
+        keys Escape
+        wait_screen 5 "Leave the setup\?" || not_ok "no quit question"
+        keys y
+        wait_screen 10 "EXIT=5" || not_ok "no exit 5 after the lookup"
+        tmux_kill_server
+        kill "$dns_pid" 2>/dev/null
+        wait "$dns_pid" 2>/dev/null
+        ip addr del 198.51.100.7/32 dev lo
+        [ -e "$T/resolv.conf.saved" ] && cp "$T/resolv.conf.saved" /etc/resolv.conf
+else
+        not_ok "could not add an address in the lab's network namespace"
+fi
 
 postfix stop >/dev/null 2>&1
 doveadm stop >/dev/null 2>&1

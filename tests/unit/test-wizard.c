@@ -16,6 +16,8 @@
 
 #include "answers.h"
 #include "macro.h"
+#include "term.h"
+#include "ui.h"
 #include "wizard.h"
 
 static char root[] = "/tmp/mxdeck-test-wizard.XXXXXX";
@@ -26,6 +28,33 @@ static int setup_root(void **state) {
 
 static int teardown_root(void **state) {
         return rmdir(root);
+}
+
+/* The sequences terminals send for keys their TERM's database may not list (PuTTY and
+ * rxvt Home/End, VT220 function keys, xterm's modified keys): each is one key, and what
+ * is not a key is 0 (dropped whole by ui_get_key, never typed into a field). */
+static void test_key_sequences(void **state) {
+        (void) state;
+        static const struct {
+                const char *seq;
+                int key;
+        } cases[] = {
+                { "[1~", KEY_HOME }, { "[4~", KEY_END }, { "[7~", KEY_HOME }, { "[8~", KEY_END },
+                { "[H", KEY_HOME }, { "[F", KEY_END }, { "OH", KEY_HOME }, { "OF", KEY_END },
+                { "[2~", KEY_IC }, { "[3~", KEY_DC }, { "[5~", KEY_PPAGE }, { "[6~", KEY_NPAGE },
+                { "[11~", KEY_F(1) }, { "[15~", KEY_F(5) }, { "[17~", KEY_F(6) }, { "[21~", KEY_F(10) },
+                { "[24~", KEY_F(12) }, { "OP", KEY_F(1) }, { "OS", KEY_F(4) }, { "[1;2P", KEY_F(1) },
+                { "[A", KEY_UP }, { "[1;5C", KEY_RIGHT }, { "OD", KEY_LEFT }, { "[Z", KEY_BTAB },
+                { "[3;5~", KEY_DC },
+                /* not keys */
+                { "[99~", 0 }, { "[~", 0 }, { "[4x~", 0 }, { "[200~", 0 }, { "[?25h", 0 }, { "[0m", 0 },
+                { "[P", 0 }, { "OZ", 0 }, { "[", 0 }, { "x4~", 0 }, { "[99999999999~", 0 },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                int got = ui_key_from_sequence(cases[i].seq, strlen(cases[i].seq));
+                if (got != cases[i].key)
+                        fail_msg("ESC %s: got %d, want %d", cases[i].seq, got, cases[i].key);
+        }
 }
 
 static void test_schema_covered(void **state) {
@@ -124,6 +153,7 @@ int main(void) {
                 cmocka_unit_test(test_schema_covered),
                 cmocka_unit_test(test_errors_on_their_field),
                 cmocka_unit_test(test_password_only_as_hash),
+                cmocka_unit_test(test_key_sequences),
         };
         return cmocka_run_group_tests(tests, setup_root, teardown_root);
 }
