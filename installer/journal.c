@@ -765,6 +765,7 @@ static int transaction_info(const char *tdir, const char *id, TransactionInfo *r
         } else if (r < 0)
                 return r;
         journal_check_done(&c);
+        r = 0;
         t.id = strdup(id);
         t.files = calloc(1, sizeof(char *));
         t.commands = calloc(1, sizeof(char *));
