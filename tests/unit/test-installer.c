@@ -768,7 +768,7 @@ static void test_damaged_fields(void **state) {
                 { "\"path\":\"/var/mail/vhosts\"", "\"path\":\"/var//mail\"" },
                 { "\"path\":\"/var/mail/vhosts\"", "\"path\":\"/var/mail\\u0000/x\"" },
                 { "\"path\":\"/var/mail/vhosts\"", "\"path\":\"/\"" },
-                { "\"path\":\"/etc/postfix/main.cf\"", "\"path\":\"/etc/postfix/../../OUTSIDE/f\"" },
+                { "\"path\":\"/etc/postfix/main.cf\"", "\"path\":\"/etc/postfix/../../OUTSIDE-f/f\"" },
                 { "\"mode\":416", "\"mode\":\"416\"" },
                 { "\"mode\":416", "\"mode\":416.0" },
                 { "\"mode\":416", "\"mode\":65536" },
@@ -801,8 +801,10 @@ static void test_damaged_fields(void **state) {
         base = strdup(strrchr(f->root, '/') + 1);
         assert_true(asprintf(&outside, "%s-outside", f->root) > 0);
         assert_int_equal(mkdir(outside, 0755), 0);
-        _cleanup_free_ char *outfile = NULL;
-        assert_true(asprintf(&outfile, "%s/f", outside) > 0);
+        _cleanup_free_ char *outfile = NULL, *outfdir = NULL;
+        assert_true(asprintf(&outfdir, "%s-outside-f", f->root) > 0);
+        assert_int_equal(mkdir(outfdir, 0755), 0);
+        assert_true(asprintf(&outfile, "%s/f", outfdir) > 0);
         write_all(outfile, "mine\n");
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
@@ -838,6 +840,7 @@ static void test_damaged_fields(void **state) {
         assert_string_equal(data, "a = 1\n");
         assert_true(file_has_mode(f, "/etc/postfix/main.cf", 0640));
         assert_int_equal(unlink(outfile), 0);
+        assert_int_equal(rmdir(outfdir), 0);
         assert_int_equal(rmdir(outside), 0);
 }
 
