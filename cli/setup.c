@@ -66,14 +66,18 @@ const char verb_rollback_usage[] = N_(
         "Undo a setup transaction: every file it changed comes back byte for byte (content, mode,\n"
         "owner), files it created are removed, accounts it created are deleted, daemons it\n"
         "started are stopped. Without ID: the latest transaction. With ID: that one and every\n"
-        "later one, newest first.\n"
+        "later one, newest first. A damaged transaction (a line of its journal is not what\n"
+        "mxdeck writes) is not rolled back, nor anything else: the message names the file and\n"
+        "line, and the command that goes past it.\n"
         "\n"
         "Options:\n"
         "      --root DIR           the system under DIR\n"
+        "      --skip-damaged       leave damaged transactions as they are and roll back the\n"
+        "                           others (without ID: the latest one not damaged)\n"
         "  -h, --help               show this help\n"
         "\n"
-        "Exit status: 0 rolled back, 1 failed (partly rolled back, see the messages), 2 usage,\n"
-        "3 nothing to roll back.\n");
+        "Exit status: 0 rolled back, 1 failed (partly rolled back, see the messages; or refused\n"
+        "as damaged, nothing rolled back), 2 usage, 3 nothing to roll back.\n");
 
 const char verb_history_usage[] = N_(
         "Usage: mxdeck history [OPTIONS]\n"
@@ -445,11 +449,12 @@ int verb_setup(int argc, char *argv[]) {
 }
 
 static int parse_root_only(const char *verb, int argc, char *argv[], const char **root,
-                           bool *json, const char *usage) {
-        enum { ARG_ROOT = 0x100, ARG_FORMAT };
+                           bool *json, bool *skip_damaged, const char *usage) {
+        enum { ARG_ROOT = 0x100, ARG_FORMAT, ARG_SKIP_DAMAGED };
         static const struct option options[] = {
                 { "root", required_argument, NULL, ARG_ROOT },
                 { "format", required_argument, NULL, ARG_FORMAT },
+                { "skip-damaged", no_argument, NULL, ARG_SKIP_DAMAGED },
                 { "help", no_argument, NULL, 'h' },
                 {}
         };
@@ -474,6 +479,13 @@ static int parse_root_only(const char *verb, int argc, char *argv[], const char 
                                 return -EINVAL;
                         }
                         break;
+                case ARG_SKIP_DAMAGED:
+                        if (!skip_damaged) {
+                                usage_error(verb, _("unknown option '%s'"), argv[optind - 1]);
+                                return -EINVAL;
+                        }
+                        *skip_damaged = true;
+                        break;
                 case 'h':
                         fputs(_(usage), stdout);
                         return 0;
@@ -490,13 +502,21 @@ static void rollback_note(const char *line, void *userdata) {
         printf("    %s\n", safe ? safe : "");
 }
 
+static void print_damaged(const TransactionInfo *t) {
+        _cleanup_free_ char *file = termsafe_strdup(t->damaged_file, 0), *why = termsafe_strdup(t->damaged_reason, 0);
+
+        fprintf(stderr, _("mxdeck rollback: transaction %s is damaged and cannot be rolled back: %s:%u: %s\n"),
+                t->id, strempty(file), t->damaged_line, strempty(why));
+}
+
 int verb_rollback(int argc, char *argv[]) {
         const char *root = "/";
         TransactionInfo *list = NULL;
+        bool skip_damaged = false;
         size_t n = 0, from;
         int r, failed = 0;
 
-        r = parse_root_only("rollback", argc, argv, &root, NULL, verb_rollback_usage);
+        r = parse_root_only("rollback", argc, argv, &root, NULL, &skip_damaged, verb_rollback_usage);
         if (r <= 0)
                 return r < 0 ? EXIT_USAGE : EXIT_OK;
         if (argc - optind > 1) {
@@ -510,9 +530,12 @@ int verb_rollback(int argc, char *argv[]) {
                 fprintf(stderr, _("mxdeck rollback: cannot read the transactions: %s\n"), strerror(-r));
                 return EXIT_FAILED;
         }
-        /* which: the given one, or the newest not yet rolled back */
+        /* which: the given one, or the newest not yet rolled back (with --skip-damaged: and
+         * not damaged) */
         for (from = n; from-- > 0;)
-                if (id ? streq(list[from].id, id) : list[from].status != TRANSACTION_ROLLED_BACK)
+                if (id ? streq(list[from].id, id)
+                       : list[from].status != TRANSACTION_ROLLED_BACK &&
+                         !(skip_damaged && list[from].status == TRANSACTION_DAMAGED))
                         break;
         if (from == (size_t) -1) {
                 if (id)
@@ -527,15 +550,48 @@ int verb_rollback(int argc, char *argv[]) {
                 transaction_infos_free(list, n);
                 return 3;
         }
+        /* a damaged transaction on the way: nothing is rolled back, not even the newer ones
+         * (a part of a rollback is worse than none); --skip-damaged leaves damaged ones as
+         * they are and rolls back the rest */
+        for (size_t i = n; i-- > from;) {
+                if (list[i].status != TRANSACTION_DAMAGED || (skip_damaged && i != from))
+                        continue;
+                print_damaged(&list[i]);
+                failed = 1;
+                if (i == from && skip_damaged)
+                        break;
+                size_t older = i;
+                while (older-- > 0)
+                        if (list[older].status != TRANSACTION_ROLLED_BACK &&
+                            list[older].status != TRANSACTION_DAMAGED)
+                                break;
+                fputs(_("Nothing was rolled back. Undo its changes by hand if need be: 'mxdeck history' lists "
+                        "the files it changed, its backups are beside its manifest.\n"), stderr);
+                /* the one asked for, or the newest before the damaged one */
+                const char *next = i > from ? list[from].id : older != (size_t) -1 ? list[older].id : NULL;
+                if (next)
+                        fprintf(stderr, _("To roll back the others and leave it as it is: "
+                                          "mxdeck rollback --skip-damaged %s\n"), next);
+                break;
+        }
+        if (failed) {
+                transaction_infos_free(list, n);
+                return EXIT_FAILED;
+        }
         /* newer transactions built on this one's files: undo them first, newest first */
         for (size_t i = n; i-- > from;) {
                 if (list[i].status == TRANSACTION_ROLLED_BACK)
                         continue;
+                if (list[i].status == TRANSACTION_DAMAGED) {
+                        printf(_("Leaving %s as it is (damaged)\n"), list[i].id);
+                        continue;
+                }
                 printf(_("Rolling back %s (%s)\n"), list[i].id, transaction_status_to_string(list[i].status));
                 r = journal_rollback(root, list[i].id, NULL, NULL, rollback_note, NULL);
                 if (r < 0) {
                         fprintf(stderr, _("mxdeck rollback: %s: %s\n"), list[i].id,
-                                r == -EIO ? _("some changes could not be undone (see above)") : strerror(-r));
+                                r == -EIO ? _("some changes could not be undone (see above)") :
+                                r == -EBADMSG ? _("damaged (see above)") : strerror(-r));
                         failed = 1;
                         if (r != -EIO)
                                 break;
@@ -552,7 +608,7 @@ int verb_history(int argc, char *argv[]) {
         size_t n = 0;
         int r;
 
-        r = parse_root_only("history", argc, argv, &root, &json, verb_history_usage);
+        r = parse_root_only("history", argc, argv, &root, &json, NULL, verb_history_usage);
         if (r <= 0)
                 return r < 0 ? EXIT_USAGE : EXIT_OK;
         if (optind < argc) {
@@ -574,12 +630,18 @@ int verb_history(int argc, char *argv[]) {
                                 json_array_append_new(cmds, json_string(*s));
                         for (char **s = list[i].steps; *s; s++)
                                 json_array_append_new(steps, json_string(*s));
-                        json_array_append_new(a, json_pack("{s:s, s:I, s:s, s:s, s:o, s:o, s:o, s:s?, s:s?}",
+                        json_t *damage = list[i].damaged_reason
+                                ? json_pack("{s:s, s:I, s:s}", "file", strempty(list[i].damaged_file),
+                                            "line", (json_int_t) list[i].damaged_line,
+                                            "reason", list[i].damaged_reason)
+                                : NULL;
+                        json_array_append_new(a, json_pack("{s:s, s:I, s:s, s:s, s:o, s:o, s:o, s:s?, s:s?, s:o?}",
                                 "id", list[i].id, "started", (json_int_t) list[i].started,
                                 "status", transaction_status_to_string(list[i].status),
                                 "answers", strempty(list[i].answers), "steps", steps,
                                 "files", files, "commands", cmds,
-                                "failed_step", list[i].failed_step, "error", list[i].error));
+                                "failed_step", list[i].failed_step, "error", list[i].error,
+                                "damage", damage));
                 }
                 char *s = json_dumps(a, JSON_INDENT(2) | JSON_ENSURE_ASCII);
                 json_decref(a);
@@ -600,6 +662,12 @@ int verb_history(int argc, char *argv[]) {
                                transaction_status_to_string(list[i].status), answers ? answers : "");
                         if (list[i].failed_step)
                                 printf(_("    failed in %s: %s\n"), list[i].failed_step, strempty(list[i].error));
+                        if (list[i].damaged_reason) {
+                                _cleanup_free_ char *file = termsafe_strdup(list[i].damaged_file, 0),
+                                                    *why = termsafe_strdup(list[i].damaged_reason, 0);
+                                printf(_("    damaged  %s:%u: %s (rollback refuses it; the lists below stop there)\n"),
+                                       strempty(file), list[i].damaged_line, strempty(why));
+                        }
                         for (char **s = list[i].files; *s; s++) {
                                 _cleanup_free_ char *f = termsafe_strdup(*s, 0);
                                 printf(_("    file     %s\n"), f ? f : "");

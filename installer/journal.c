@@ -52,6 +52,14 @@ static char *join(const char *root, const char *path) {
         return p;
 }
 
+static int fsync_file(const char *path) {
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+        if (fd < 0)
+                return -1;
+        return fsync(fd);
+}
+
 static int fsync_dir(const char *dir) {
         _cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
@@ -382,46 +390,298 @@ static const char *const status_names[_TRANSACTION_STATUS_MAX] = {
         [TRANSACTION_FAILED] = "failed",
         [TRANSACTION_INCOMPLETE] = "incomplete",
         [TRANSACTION_ROLLED_BACK] = "rolled back",
+        [TRANSACTION_DAMAGED] = "damaged",
 };
 
 const char *transaction_status_to_string(TransactionStatus s) {
         return s >= 0 && s < _TRANSACTION_STATUS_MAX ? status_names[s] : NULL;
 }
 
-/* The manifest's entries in order; a torn last line (a kill during append) is dropped. */
-static int read_manifest(const char *tdir, json_t **ret) {
-        _cleanup_free_ char *path = NULL, *data = NULL;
+static const char *jstr(json_t *o, const char *key) {
+        return json_string_value(json_object_get(o, key));
+}
+
+/* --- checking a manifest --- */
+
+/* A path as the journal records it: absolute, no empty, "." or ".." component, no NUL
+ * (len is the JSON string's length). Rollback joins it to the root and removes or writes
+ * it: anything else could reach outside the root. */
+static bool journal_path_ok(const char *p, size_t len) {
+        if (!p || len == 0 || len >= PATH_MAX || strlen(p) != len || p[0] != '/')
+                return false;
+        for (const char *c = p; *c;) {
+                const char *s = c + 1, *e = strchrnul(s, '/');
+                size_t n = (size_t) (e - s);
+                if (n == 0 || (n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.'))
+                        return false;
+                c = e;
+        }
+        return true;
+}
+
+static bool field_str(json_t *e, const char *key, bool required) {
+        json_t *v = json_object_get(e, key);
+
+        if (!v)
+                return !required;
+        return json_is_string(v) && strlen(json_string_value(v)) == json_string_length(v);
+}
+
+static bool field_int(json_t *e, const char *key, json_int_t min, json_int_t max) {
+        json_t *v = json_object_get(e, key);
+
+        return json_is_integer(v) && json_integer_value(v) >= min && json_integer_value(v) <= max;
+}
+
+static bool field_bool(json_t *e, const char *key, bool required) {
+        json_t *v = json_object_get(e, key);
+
+        return v ? json_is_boolean(v) : !required;
+}
+
+static bool field_argv(json_t *e, const char *key) {
+        json_t *a = json_object_get(e, key), *w;
+        size_t i;
+
+        if (!json_is_array(a) || json_array_size(a) == 0)
+                return false;
+        json_array_foreach(a, i, w)
+                if (!json_is_string(w) || strlen(json_string_value(w)) != json_string_length(w))
+                        return false;
+        return true;
+}
+
+static bool sha256_ok(const char *s) {
+        if (!s || strlen(s) != 64)
+                return false;
+        for (size_t i = 0; i < 64; i++)
+                if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+                        return false;
+        return true;
+}
+
+static bool backup_name_ok(const char *s) {
+        size_t n;
+
+        if (!s || !startswith(s, "backups/"))
+                return false;
+        s += strlen("backups/");
+        n = strlen(s);
+        if (n == 0 || n > 10 || s[0] == '0')
+                return false;
+        return strspn(s, "0123456789") == n;
+}
+
+enum { KIND_OTHER, KIND_COMMAND }; /* what a seq was, for "ran" */
+
+/* One entry against what its type needs: every field the rollback uses has its type and
+ * range, never a default. Returns NULL when it is fine, else the reason. */
+static const char *check_entry(json_t *e, size_t seq, const unsigned char *kinds, const char *id,
+                               bool *ret_rolled_back, char buf[static 160]) {
+        const char *type = jstr(e, "type");
+        json_t *pv;
+
+#define BAD(fmt, ...) (snprintf(buf, 160, fmt, __VA_ARGS__), buf)
+        if (!field_str(e, "type", true))
+                return BAD(_("\"%s\" is missing or not a string"), "type");
+        if (!field_int(e, "seq", 1, UINT_MAX) || (size_t) json_integer_value(json_object_get(e, "seq")) != seq)
+                return BAD(_("\"seq\" is not %zu (a line is missing or out of place)"), seq);
+        if (*ret_rolled_back)
+                return _("a record after the rollback mark");
+        /* (a rollback of a run killed before its begin record was whole comes first) */
+        if (streq(type, "begin") ? seq != 1 : seq == 1 && !streq(type, "rollback"))
+                return _("the first record is not \"begin\", or \"begin\" is not the first");
+        if (streq(type, "begin")) {
+                if (!field_str(e, "id", true) || (id && !streq(jstr(e, "id"), id)))
+                        return BAD(_("\"%s\" does not match the transaction's directory"), "id");
+                if (!field_int(e, "time", INT64_MIN, INT64_MAX))
+                        return BAD(_("\"%s\" is missing or not an integer in range"), "time");
+                if (!field_str(e, "answers", true))
+                        return BAD(_("\"%s\" is missing or not a string"), "answers");
+                return NULL;
+        }
+        if (streq(type, "ran")) {
+                if (!field_int(e, "of", 1, (json_int_t) seq - 1) ||
+                    kinds[json_integer_value(json_object_get(e, "of"))] != KIND_COMMAND)
+                        return _("\"of\" names no earlier command");
+                if (!field_int(e, "status", INT_MIN + 1, INT_MAX))
+                        return BAD(_("\"%s\" is missing or not an integer in range"), "status");
+                return NULL;
+        }
+        if (streq(type, "end")) {
+                if (!field_str(e, "status", true) ||
+                    !(streq(jstr(e, "status"), "ok") || streq(jstr(e, "status"), "failed")))
+                        return BAD(_("\"%s\" is missing or not a known value"), "status");
+                if (!field_str(e, "step", false))
+                        return BAD(_("\"%s\" is missing or not a string"), "step");
+                if (!field_str(e, "error", false))
+                        return BAD(_("\"%s\" is missing or not a string"), "error");
+                return NULL;
+        }
+        if (streq(type, "rollback")) {
+                if (!field_bool(e, "complete", true))
+                        return BAD(_("\"%s\" is missing or not true/false"), "complete");
+                *ret_rolled_back = true;
+                return NULL;
+        }
+        /* the rest belong to a step */
+        if (!field_str(e, "step", true))
+                return BAD(_("\"%s\" is missing or not a string"), "step");
+        if (streq(type, "backup") || streq(type, "mkdir")) {
+                pv = json_object_get(e, "path");
+                if (!json_is_string(pv) || !journal_path_ok(json_string_value(pv), json_string_length(pv)))
+                        return BAD(_("\"%s\" is not an absolute path without \"..\", \".\" or empty parts"), "path");
+                if (streq(type, "mkdir"))
+                        return NULL;
+                if (!field_bool(e, "existed", true))
+                        return BAD(_("\"%s\" is missing or not true/false"), "existed");
+                if (!json_is_true(json_object_get(e, "existed")))
+                        return NULL;
+                if (!field_int(e, "mode", 0, 07777))
+                        return BAD(_("\"%s\" is missing or not an integer in range"), "mode");
+                if (!field_int(e, "uid", 0, (json_int_t) UINT32_MAX - 1))
+                        return BAD(_("\"%s\" is missing or not an integer in range"), "uid");
+                if (!field_int(e, "gid", 0, (json_int_t) UINT32_MAX - 1))
+                        return BAD(_("\"%s\" is missing or not an integer in range"), "gid");
+                if (!field_int(e, "size", 0, (json_int_t) MAX_BACKUP_SIZE))
+                        return BAD(_("\"%s\" is missing or not an integer in range"), "size");
+                if (!field_str(e, "sha256", true) || !sha256_ok(jstr(e, "sha256")))
+                        return BAD(_("\"%s\" is not 64 hexadecimal digits"), "sha256");
+                if (!field_str(e, "file", true) || !backup_name_ok(jstr(e, "file")))
+                        return BAD(_("\"%s\" is not a backup of this transaction"), "file");
+                return NULL;
+        }
+        if (streq(type, "run")) {
+                if (!field_argv(e, "argv"))
+                        return BAD(_("\"%s\" is missing or not a list of strings"), "argv");
+                if (json_object_get(e, "undo") && !field_argv(e, "undo"))
+                        return BAD(_("\"%s\" is missing or not a list of strings"), "undo");
+                if (!field_bool(e, "late", false))
+                        return BAD(_("\"%s\" is missing or not true/false"), "late");
+                return NULL;
+        }
+        if (streq(type, "unit")) {
+                if (!field_str(e, "unit", true))
+                        return BAD(_("\"%s\" is missing or not a string"), "unit");
+                if (!field_str(e, "op", true) || unit_op_from_string(jstr(e, "op")) < 0)
+                        return BAD(_("\"%s\" is missing or not a known value"), "op");
+                if (json_object_get(e, "undo") &&
+                    (!field_str(e, "undo", true) || unit_op_from_string(jstr(e, "undo")) < 0))
+                        return BAD(_("\"%s\" is missing or not a known value"), "undo");
+                if (!field_bool(e, "late", false))
+                        return BAD(_("\"%s\" is missing or not true/false"), "late");
+                return NULL;
+        }
+        if (streq(type, "call")) {
+                if (!field_str(e, "what", true))
+                        return BAD(_("\"%s\" is missing or not a string"), "what");
+                if (!json_is_object(json_object_get(e, "data")))
+                        return BAD(_("\"%s\" is missing or not an object"), "data");
+                return NULL;
+        }
+        if (streq(type, "report")) {
+                if (!field_str(e, "text", true))
+                        return BAD(_("\"%s\" is missing or not a string"), "text");
+                return NULL;
+        }
+        if (streq(type, "step")) {
+                if (!field_str(e, "what", true))
+                        return BAD(_("\"%s\" is missing or not a string"), "what");
+                return NULL;
+        }
+        return _("an unknown kind of record");
+#undef BAD
+}
+
+int journal_check_manifest(const char *data, size_t size, const char *id, json_t **ret_entries,
+                           JournalCheck *ret) {
+        _cleanup_free_ unsigned char *kinds = NULL;
+        size_t n_lines = 0, seq = 0;
+        bool rolled_back = false;
         json_t *a;
+
+        *ret = (JournalCheck) {};
+        /* one line is at least 2 bytes: the kinds table is indexed by seq */
+        for (size_t i = 0; i < size; i++)
+                n_lines += data[i] == '\n';
+        kinds = calloc(n_lines + 2, 1);
+        a = json_array();
+        if (!kinds || !a) {
+                json_decref(a);
+                return -ENOMEM;
+        }
+        for (const char *line = data, *nl; line < data + size; line = nl + 1) {
+                char buf[160];
+                const char *why = NULL;
+                json_error_t err;
+                json_t *e;
+                size_t len;
+
+                nl = memchr(line, '\n', (size_t) (data + size - line));
+                if (!nl) {
+                        /* unterminated: an append the kill cut short. The entry is written
+                         * and synced before its change is made, so that change had not
+                         * begun: nothing to undo for it */
+                        ret->torn = true;
+                        break;
+                }
+                len = (size_t) (nl - line);
+                seq++;
+                if (memchr(line, '\0', len))
+                        why = _("a NUL byte in the line");
+                else {
+                        e = json_loadb(line, len, JSON_REJECT_DUPLICATES, &err);
+                        if (!json_is_object(e))
+                                why = _("not a JSON object");
+                        else
+                                why = check_entry(e, seq, kinds, id, &rolled_back, buf);
+                        if (!why) {
+                                const char *t = jstr(e, "type");
+                                kinds[seq] = streq(t, "run") || streq(t, "unit") || streq(t, "call") ? KIND_COMMAND : KIND_OTHER;
+                                if (json_array_append_new(a, e) < 0) {
+                                        json_decref(a);
+                                        return -ENOMEM;
+                                }
+                        } else
+                                json_decref(e);
+                }
+                if (why) {
+                        ret->line = (unsigned) seq;
+                        ret->reason = strdup(why);
+                        *ret_entries = a; /* what came before, for history */
+                        return ret->reason ? -EBADMSG : -ENOMEM;
+                }
+                ret->whole = (size_t) (nl + 1 - data);
+        }
+        if (seq == 0) {
+                /* not even the begin record: a run killed in journal_begin */
+                ret->torn = ret->torn || size > 0;
+        }
+        *ret_entries = a;
+        return 0;
+}
+
+void journal_check_done(JournalCheck *c) {
+        free(c->reason);
+        *c = (JournalCheck) {};
+}
+
+/* The manifest's entries in order, checked (journal_check_manifest); a torn last line (a
+ * kill during append) is left out, and ret_check says so. On -EBADMSG, *ret holds the
+ * entries before the damaged line and ret_check where and why. */
+static int read_manifest(const char *tdir, const char *id, json_t **ret, JournalCheck *ret_check) {
+        _cleanup_free_ char *path = NULL, *data = NULL;
         size_t size;
         int r;
 
+        *ret = NULL;
+        *ret_check = (JournalCheck) {};
         if (asprintf(&path, "%s/manifest.jsonl", tdir) < 0)
                 return -ENOMEM;
         r = read_file_bounded(path, MAX_MANIFEST_SIZE, &data, &size);
         if (r < 0)
                 return r;
-        a = json_array();
-        if (!a)
-                return -ENOMEM;
-        for (char *line = data, *nl; line < data + size; line = nl + 1) {
-                json_t *e;
-
-                nl = memchr(line, '\n', (size_t) (data + size - line));
-                if (!nl)
-                        break; /* no newline: torn */
-                *nl = '\0';
-                e = json_loads(line, 0, NULL);
-                if (e && json_is_object(e))
-                        json_array_append_new(a, e);
-                else
-                        json_decref(e);
-        }
-        *ret = a;
-        return 0;
-}
-
-static const char *jstr(json_t *o, const char *key) {
-        return json_string_value(json_object_get(o, key));
+        return journal_check_manifest(data, size, id, ret, ret_check);
 }
 
 static int strv_push_unique(char ***v, size_t *n, const char *s) {
@@ -473,6 +733,8 @@ void transaction_info_done(TransactionInfo *t) {
         strv_free(t->files);
         strv_free(t->commands);
         strv_free(t->steps);
+        free(t->damaged_file);
+        free(t->damaged_reason);
         *t = (TransactionInfo) {};
 }
 
@@ -485,13 +747,25 @@ void transaction_infos_free(TransactionInfo *t, size_t n) {
 static int transaction_info(const char *tdir, const char *id, TransactionInfo *ret) {
         json_t *m = NULL;
         TransactionInfo t = { .status = TRANSACTION_INCOMPLETE };
+        JournalCheck c;
         size_t i, nf = 0, nc = 0, ns = 0;
         json_t *e;
         int r;
 
-        r = read_manifest(tdir, &m);
-        if (r < 0)
+        r = read_manifest(tdir, id, &m, &c);
+        if (r == -EBADMSG) {
+                t.damaged_line = c.line;
+                t.damaged_reason = TAKE_PTR(c.reason);
+                if (asprintf(&t.damaged_file, "%s/manifest.jsonl", tdir) < 0)
+                        t.damaged_file = NULL;
+                if (!t.damaged_reason || !t.damaged_file) {
+                        r = -ENOMEM;
+                        goto fail;
+                }
+        } else if (r < 0)
                 return r;
+        journal_check_done(&c);
+        r = 0;
         t.id = strdup(id);
         t.files = calloc(1, sizeof(char *));
         t.commands = calloc(1, sizeof(char *));
@@ -540,11 +814,14 @@ static int transaction_info(const char *tdir, const char *id, TransactionInfo *r
                 if (r < 0)
                         goto fail;
         }
+        if (t.damaged_reason)
+                t.status = TRANSACTION_DAMAGED;
         json_decref(m);
         *ret = t;
         return 0;
 fail:
         json_decref(m);
+        journal_check_done(&c);
         transaction_info_done(&t);
         return r;
 }
@@ -641,7 +918,8 @@ static int restore_backup(const char *root, const char *tdir, json_t *e, Journal
         size_t size;
         int r;
 
-        if (!path || path[0] != '/' || strstr(path, "/../"))
+        /* (journal_check_manifest checked every field; again here, as this writes) */
+        if (!path || !journal_path_ok(path, json_string_length(json_object_get(e, "path"))))
                 return -EINVAL;
         full = join(root, path);
         if (!full)
@@ -653,7 +931,7 @@ static int restore_backup(const char *root, const char *tdir, json_t *e, Journal
                 return 0;
         }
         const char *bname = jstr(e, "file");
-        if (!bname || !startswith(bname, "backups/") || strchr(bname + 8, '/'))
+        if (!backup_name_ok(bname))
                 return -EINVAL;
         if (asprintf(&bpath, "%s/%s", tdir, bname) < 0)
                 return -ENOMEM;
@@ -664,7 +942,9 @@ static int restore_backup(const char *root, const char *tdir, json_t *e, Journal
         r = sha256_hex(data, size, sha);
         if (r < 0)
                 return r;
-        if (!streq_ptr(sha, jstr(e, "sha256")))
+        if (!json_is_integer(json_object_get(e, "size")) ||
+            json_integer_value(json_object_get(e, "size")) != (json_int_t) size ||
+            !streq_ptr(sha, jstr(e, "sha256")))
                 return -EBADMSG; /* the backup itself was damaged: do not write it */
         AtomicWriteOptions o = {
                 .set_mode = true,
@@ -813,9 +1093,15 @@ int journal_wait_unfinished(const char *root, JournalNote fn, void *ud) {
         /* the newest: only the last run can have been killed without a later run noticing */
         if (asprintf(&d, "%s/%s", tdir, ids[n - 1]) < 0)
                 return -ENOMEM;
-        r = read_manifest(d, &m);
-        if (r < 0)
-                return r == -ENOENT ? 0 : r;
+        JournalCheck c;
+        r = read_manifest(d, ids[n - 1], &m, &c);
+        journal_check_done(&c);
+        if (r < 0) {
+                json_decref(m);
+                /* a damaged manifest: rollback refuses it anyway, and a new run does not
+                 * need it */
+                return r == -ENOENT || r == -EBADMSG ? 0 : r;
+        }
         size_t me = json_array_size(m);
         bool ended = false;
         for (size_t i = 0; i < me; i++) {
@@ -872,7 +1158,15 @@ int journal_rollback(const char *root, const char *id, JournalSpawn spawn, void 
         lock = journal_lock(root);
         if (lock < 0)
                 return lock;
-        r = read_manifest(d, &m);
+        JournalCheck c;
+        r = read_manifest(d, id, &m, &c);
+        if (r == -EBADMSG) {
+                note(fn, ud, _("%s/manifest.jsonl:%u: %s: the transaction is damaged and is not rolled back "
+                               "(nothing was changed)"), d, c.line, c.reason);
+                journal_check_done(&c);
+                json_decref(m);
+                return r;
+        }
         if (r < 0)
                 return r;
         n = json_array_size(m);
@@ -888,6 +1182,20 @@ int journal_rollback(const char *root, const char *id, JournalSpawn spawn, void 
         if (asprintf(&mpath, "%s/manifest.jsonl", d) < 0) {
                 json_decref(m);
                 return -ENOMEM;
+        }
+        /* a torn last line (a kill during an append; its change had not begun): cut off
+         * before anything else, so that the mark appended below is a line of its own */
+        if (c.torn) {
+                r = truncate(mpath, (off_t) c.whole);
+                if (r >= 0)
+                        r = fsync_file(mpath);
+                if (r < 0) {
+                        r = negative_errno();
+                        json_decref(m);
+                        return r;
+                }
+                note(fn, ud, _("left out the half-written last line of %s (a killed run's; what it announced "
+                               "had not begun)"), mpath);
         }
 
         /* what each command's end was: a command that failed changed nothing to reverse;
@@ -921,8 +1229,12 @@ int journal_rollback(const char *root, const char *id, JournalSpawn spawn, void 
                 if (streq(type, "backup"))
                         r = restore_backup(root, d, e, fn, ud);
                 else if (streq(type, "mkdir")) {
-                        _cleanup_free_ char *full = join(root, strempty(jstr(e, "path")));
-                        r = full ? 0 : -ENOMEM;
+                        const char *path = jstr(e, "path");
+                        _cleanup_free_ char *full = NULL;
+                        if (!path || !journal_path_ok(path, json_string_length(json_object_get(e, "path"))))
+                                r = -EINVAL;
+                        else
+                                r = (full = join(root, path)) ? 0 : -ENOMEM;
                         if (full && rmdir(full) < 0 && errno != ENOENT) {
                                 if (errno == ENOTEMPTY || errno == EEXIST)
                                         note(fn, ud, _("kept %s: it is not empty"), jstr(e, "path"));

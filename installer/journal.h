@@ -65,6 +65,7 @@ typedef enum TransactionStatus {
         TRANSACTION_FAILED,
         TRANSACTION_INCOMPLETE,   /* no end recorded: killed, or still running */
         TRANSACTION_ROLLED_BACK,
+        TRANSACTION_DAMAGED,      /* a line of its manifest is not what mxdeck writes */
         _TRANSACTION_STATUS_MAX,
 } TransactionStatus;
 
@@ -80,9 +81,35 @@ typedef struct TransactionInfo {
         char **files;      /* paths backed up (i.e. changed or created) */
         char **commands;   /* command lines run */
         char **steps;      /* steps that changed something */
+        /* TRANSACTION_DAMAGED: the manifest, its damaged line and why (files, commands
+         * and steps then list only what the lines before it say) */
+        char *damaged_file;
+        unsigned damaged_line;
+        char *damaged_reason;
 } TransactionInfo;
 
 void transaction_info_done(TransactionInfo *t);
+
+/* What checking a manifest found. A damaged line anywhere (not JSON, a record mxdeck does
+ * not write, a field of the wrong type or out of range, a path that is not absolute or
+ * has "..", "." or empty components, seq out of order) damages the whole transaction:
+ * rollback refuses it rather than undo a part. An unterminated last line is not damage:
+ * a kill during an append leaves it, and as every entry is synced before its change is
+ * made, the change it announces had not begun; it is left out (torn). */
+typedef struct JournalCheck {
+        unsigned line;   /* the damaged line, 1-based; 0: none */
+        char *reason;    /* why (translated); NULL: intact */
+        size_t whole;    /* bytes up to the end of the last whole line */
+        bool torn;       /* an unterminated last line follows */
+} JournalCheck;
+
+struct json_t;
+/* Checks a manifest's bytes (id: the transaction's, NULL to skip that check). 0 and the
+ * entries (a JSON array), or -EBADMSG with ret filled and the entries before the damaged
+ * line, or -ENOMEM. */
+int journal_check_manifest(const char *data, size_t size, const char *id, struct json_t **ret_entries,
+                           JournalCheck *ret);
+void journal_check_done(JournalCheck *c);
 
 /* All transactions under root, oldest first. */
 int journal_list(const char *root, TransactionInfo **ret, size_t *ret_n);
@@ -91,7 +118,9 @@ void transaction_infos_free(TransactionInfo *t, size_t n);
 typedef int (*JournalSpawn)(const SpawnOptions *opts, SpawnResult *ret, void *userdata);
 typedef void (*JournalNote)(const char *line, void *userdata);
 
-/* Rolls back one transaction: in reverse order restores every backed-up file byte for
+/* Rolls back one transaction (a damaged one is refused as a whole, before anything is
+ * changed: -EBADMSG, and a note names the file, the line and why; a torn last line is cut
+ * off first, so that the rollback mark is a whole line): in reverse order restores every backed-up file byte for
  * byte (content, mode, owner) or removes it when it did not exist, removes the
  * directories it created when empty, runs the undo commands; then marks it rolled back.
  * -EALREADY when it was rolled back before; -ENOENT when there is no such transaction.

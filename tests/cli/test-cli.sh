@@ -123,6 +123,32 @@ run 0 'No transactions'                      "history with none"             -- 
 run 3 'Nothing to roll back'                 "rollback with none"            -- rollback --root "$T/root"
 run 2 'no transaction 2020'                  "rollback of an unknown id"     -- rollback 20200101-000000-0000 --root "$T/root"
 
+# A damaged transaction (a line in the middle of its journal is not what mxdeck writes):
+# rollback refuses it and everything it would have rolled back with it, naming the file,
+# the line and the older transaction --skip-damaged goes on with; history says damaged.
+J="$T/jroot/var/lib/mxdeck/transactions"
+mkdir -p "$J/20260101-000000-aaaa/backups" "$J/20260102-000000-bbbb/backups" "$T/jroot/etc"
+printf 'new\n' >"$T/jroot/etc/new.cf"
+printf '%s\n' '{"type":"begin","id":"20260101-000000-aaaa","time":1767225600,"answers":"a.ini","seq":1}' \
+        '{"type":"backup","step":"postfix","path":"/etc/new.cf","existed":false,"seq":2}' \
+        '{"type":"end","status":"ok","seq":3}' >"$J/20260101-000000-aaaa/manifest.jsonl"
+printf '%s\n' '{"type":"begin","id":"20260102-000000-bbbb","time":1767312000,"answers":"b.ini","seq":1}' \
+        '{"type":"backup","step":"postfix","path":"/etc/../../outside","existed":false,"seq":2}' \
+        '{"type":"end","status":"ok","seq":3}' >"$J/20260102-000000-bbbb/manifest.jsonl"
+run 1 'bbbb/manifest.jsonl:2: "path" is not an absolute path' "rollback: a damaged transaction refused with file and line" -- rollback --root "$T/jroot"
+run 1 'rollback --skip-damaged 20260101-000000-aaaa' "rollback: the refusal names the way past" -- rollback --root "$T/jroot"
+run 1 'bbbb is damaged' "rollback: an older id, a damaged newer one on the way: refused" -- rollback 20260101-000000-aaaa --root "$T/jroot"
+if [ -e "$T/jroot/etc/new.cf" ]; then ok "rollback: refused, nothing rolled back"; else bad "a refused rollback removed a file"; fi
+run 0 'bbbb  .*damaged' "history: a damaged transaction" -- history --root "$T/jroot"
+run 0 'manifest.jsonl:2: ' "history: the damaged line named" -- history --root "$T/jroot"
+run 0 '"status": "damaged"' "history json: damaged" -- history --format json --root "$T/jroot"
+run 0 '"line": 2' "history json: the damaged line" -- history --format json --root "$T/jroot"
+run 0 'Leaving 20260102-000000-bbbb as it is' "rollback --skip-damaged: past the damaged one" -- rollback --skip-damaged --root "$T/jroot"
+if [ ! -e "$T/jroot/etc/new.cf" ]; then ok "rollback --skip-damaged: the older one rolled back"; else bad "rollback --skip-damaged left new.cf"; fi
+run 0 'aaaa  .*rolled back' "history: the older one rolled back" -- history --root "$T/jroot"
+run 3 'Nothing to roll back' "rollback --skip-damaged: nothing left but the damaged one" -- rollback --skip-damaged --root "$T/jroot"
+run 1 'bbbb is damaged' "rollback: the damaged one still refused" -- rollback --root "$T/jroot"
+
 # users: usage, and refusals before anything changes
 run 0 '^Usage: mxdeck users list'            "users --help"                  -- users --help
 run 2 'missing command'                      "users without a command"       -- users

@@ -619,6 +619,231 @@ static void test_damaged_backup(void **state) {
         assert_string_equal(data, "a = 2\n");
 }
 
+/* --- damaged journals --- */
+
+static char *manifest_path(const Fixture *f, const char *tx) {
+        char *p;
+        assert_true(asprintf(&p, "%s" JOURNAL_TRANSACTIONS "/%s/manifest.jsonl", f->root, tx) > 0);
+        return p;
+}
+
+__attribute__((noinline)) static char *read_all(const char *path) {
+        char *data = NULL;
+        size_t size;
+        if (read_file_bounded(path, 1 << 24, &data, &size) < 0)
+                fail_msg("cannot read %s", path);
+        return data;
+}
+
+static void write_all(const char *path, const char *data) {
+        FILE *fp = fopen(path, "we");
+        assert_non_null(fp);
+        assert_int_equal(fputs(data, fp) >= 0, 1);
+        assert_int_equal(fclose(fp), 0);
+}
+
+/* Replaces the first occurrence of `from` in the manifest by `to`. */
+static void edit_manifest(const Fixture *f, const char *tx, const char *from, const char *to) {
+        _cleanup_free_ char *path = manifest_path(f, tx), *data = read_all(path), *out = NULL;
+        char *at = strstr(data, from);
+        assert_non_null(at);
+        *at = '\0';
+        assert_true(asprintf(&out, "%s%s%s", data, to, at + strlen(from)) > 0);
+        write_all(path, out);
+}
+
+static TransactionStatus status_of(const Fixture *f, const char *tx, unsigned *ret_line) {
+        TransactionInfo *list = NULL;
+        size_t n = 0;
+        TransactionStatus s = _TRANSACTION_STATUS_MAX;
+        assert_int_equal(journal_list(f->root, &list, &n), 0);
+        for (size_t i = 0; i < n; i++)
+                if (streq(list[i].id, tx)) {
+                        s = list[i].status;
+                        if (ret_line)
+                                *ret_line = list[i].damaged_line;
+                }
+        transaction_infos_free(list, n);
+        return s;
+}
+
+/* A run killed while it wrote a journal line leaves a half-written last line. That line's
+ * change had not begun (an entry is synced before its change): rollback undoes the rest,
+ * cuts the torn line off, and its mark is a whole line, so history says rolled back. */
+static void test_torn_last_line(void **state) {
+        Fixture *f = fixture(state);
+        Journal *j = NULL;
+        _cleanup_free_ char *tx = NULL, *mpath = NULL, *m = NULL, *data = NULL, *torn = NULL;
+
+        make_root(f, "debian", answers_virtual);
+        put(f, "/etc/postfix/main.cf", "a = 1\n", 0640);
+        assert_int_equal(journal_begin(f->root, NOW, "answers.ini", &j), 0);
+        tx = strdup(journal_id(j));
+        assert_int_equal(journal_backup(j, "postfix", "/etc/postfix/main.cf"), 0);
+        journal_free(j);
+        put(f, "/etc/postfix/main.cf", "a = 2\n", 0644);
+        mpath = manifest_path(f, tx);
+        m = read_all(mpath);
+        assert_true(asprintf(&torn, "%s{\"type\":\"run\",\"step\":\"postfix\",\"argv\":[\"postconf\",\"-e", m) > 0);
+        write_all(mpath, torn);
+
+        assert_int_equal(status_of(f, tx, NULL), TRANSACTION_INCOMPLETE);
+        assert_int_equal(journal_rollback(f->root, tx, recorder_spawn, &f->rec, NULL, NULL), 0);
+        data = get(f, "/etc/postfix/main.cf");
+        assert_string_equal(data, "a = 1\n");
+        assert_true(file_has_mode(f, "/etc/postfix/main.cf", 0640));
+        assert_null(f->rec.log); /* the torn run entry's command had not started: no undo */
+        assert_int_equal(status_of(f, tx, NULL), TRANSACTION_ROLLED_BACK);
+        assert_int_equal(journal_rollback(f->root, tx, recorder_spawn, &f->rec, NULL, NULL), -EALREADY);
+        /* the manifest: the old lines, then the mark as a whole line of its own */
+        free(data);
+        data = read_all(mpath);
+        assert_true(startswith(data, m));
+        assert_non_null(strstr(data + strlen(m), "{\"type\":\"rollback\""));
+        assert_null(strstr(data, "postconf"));
+        assert_int_equal(data[strlen(data) - 1], '\n');
+}
+
+/* A damaged line in the middle: the whole transaction is refused (file and line named),
+ * nothing is restored, and history says damaged. */
+static void test_damaged_middle_line(void **state) {
+        Fixture *f = fixture(state);
+        Journal *j = NULL;
+        _cleanup_free_ char *tx = NULL, *notes = NULL, *want = NULL, *a = NULL, *h = NULL;
+        unsigned line = 0;
+
+        make_root(f, "debian", answers_virtual);
+        put(f, "/etc/postfix/main.cf", "a = 1\n", 0644);
+        put(f, "/etc/hostname", "old\n", 0644);
+        assert_int_equal(journal_begin(f->root, NOW, "answers.ini", &j), 0);
+        tx = strdup(journal_id(j));
+        assert_int_equal(journal_backup(j, "postfix", "/etc/postfix/main.cf"), 0);
+        assert_int_equal(journal_backup(j, "hostname", "/etc/hostname"), 0);
+        assert_int_equal(journal_commit(j, true, NULL, NULL), 0);
+        journal_free(j);
+        put(f, "/etc/postfix/main.cf", "a = 2\n", 0644);
+        put(f, "/etc/hostname", "new\n", 0644);
+        /* line 2, the backup of main.cf, loses its end (a disk error, a hand edit) */
+        edit_manifest(f, tx, "\"path\":\"/etc/postfix/main.cf\"", "\"pa");
+
+        assert_int_equal(journal_rollback(f->root, tx, recorder_spawn, &f->rec, collect_note, &notes), -EBADMSG);
+        assert_true(asprintf(&want, "%s" JOURNAL_TRANSACTIONS "/%s/manifest.jsonl:2: ", f->root, tx) > 0);
+        assert_non_null(notes);
+        assert_non_null(strstr(notes, want));
+        a = get(f, "/etc/postfix/main.cf");
+        h = get(f, "/etc/hostname");
+        assert_string_equal(a, "a = 2\n");
+        assert_string_equal(h, "new\n"); /* line 3 was intact: not restored either */
+        assert_int_equal(status_of(f, tx, &line), TRANSACTION_DAMAGED);
+        assert_int_equal(line, 2);
+
+        /* a line taken out of the middle is damage too: seq says so */
+        _cleanup_free_ char *mpath = manifest_path(f, tx), *m = NULL;
+        put(f, "/etc/postfix/main.cf", "a = 1\n", 0644);
+        edit_manifest(f, tx, "\"pa", "\"path\":\"/etc/postfix/main.cf\"");
+        assert_int_equal(status_of(f, tx, NULL), TRANSACTION_OK);
+        m = read_all(mpath);
+        char *l2 = strchr(m, '\n') + 1, *l3 = strchr(l2, '\n') + 1;
+        memmove(l2, l3, strlen(l3) + 1);
+        write_all(mpath, m);
+        assert_int_equal(status_of(f, tx, &line), TRANSACTION_DAMAGED);
+        assert_int_equal(line, 2);
+        assert_int_equal(journal_rollback(f->root, tx, recorder_spawn, &f->rec, NULL, NULL), -EBADMSG);
+        free(h);
+        h = get(f, "/etc/hostname");
+        assert_string_equal(h, "new\n");
+}
+
+/* Records that would reach outside the root, or fields of the wrong type: the transaction
+ * is refused as damaged, and nothing is touched, inside the root or out. */
+static void test_damaged_fields(void **state) {
+        static const struct {
+                const char *from, *to;
+        } cases[] = {
+                /* a created directory "/.." + the name of a directory beside the root */
+                { "\"type\":\"mkdir\",\"step\":\"dovecot\",\"path\":\"/var/mail/vhosts\"",
+                  "\"type\":\"mkdir\",\"step\":\"dovecot\",\"path\":\"/../OUTSIDE\"" },
+                { "\"path\":\"/var/mail/vhosts\"", "\"path\":\"/var/mail/vhosts/..\"" },
+                { "\"path\":\"/var/mail/vhosts\"", "\"path\":\"var/mail/vhosts\"" },
+                { "\"path\":\"/var/mail/vhosts\"", "\"path\":\"/var//mail\"" },
+                { "\"path\":\"/var/mail/vhosts\"", "\"path\":\"/var/mail\\u0000/x\"" },
+                { "\"path\":\"/var/mail/vhosts\"", "\"path\":\"/\"" },
+                { "\"path\":\"/etc/postfix/main.cf\"", "\"path\":\"/etc/postfix/../../OUTSIDE-f/f\"" },
+                { "\"mode\":416", "\"mode\":\"416\"" },
+                { "\"mode\":416", "\"mode\":416.0" },
+                { "\"mode\":416", "\"mode\":65536" },
+                { "\"mode\":416,", "" },
+                { "\"uid\":", "\"uid\":-1,\"x\":" },
+                { "\"gid\":", "\"gid\":\"0\",\"x\":" },
+                { "\"existed\":true", "\"existed\":1" },
+                { "\"sha256\":\"", "\"sha256\":\"g" },
+                { "\"file\":\"backups/1\"", "\"file\":\"backups/../1\"" },
+                { "\"type\":\"mkdir\"", "\"type\":\"rmdir\"" },
+                { "\"type\":\"mkdir\"", "\"type\":\"mkdir\",\"type\":\"mkdir\"" },
+        };
+        Fixture *f = fixture(state);
+        Journal *j = NULL;
+        _cleanup_free_ char *tx = NULL, *mpath = NULL, *orig = NULL, *outside = NULL, *base = NULL;
+        struct stat st;
+
+        make_root(f, "debian", answers_virtual);
+        put(f, "/etc/postfix/main.cf", "a = 1\n", 0640);
+        assert_int_equal(journal_begin(f->root, NOW, "answers.ini", &j), 0);
+        tx = strdup(journal_id(j));
+        assert_int_equal(journal_backup(j, "postfix", "/etc/postfix/main.cf"), 0);
+        assert_int_equal(journal_mkdir(j, "dovecot", "/var/mail/vhosts"), 0);
+        assert_int_equal(journal_commit(j, true, NULL, NULL), 0);
+        journal_free(j);
+        mpath = manifest_path(f, tx);
+        orig = read_all(mpath);
+        assert_int_equal(status_of(f, tx, NULL), TRANSACTION_OK);
+        /* an empty directory and a file beside the root, where "/.." leads */
+        base = strdup(strrchr(f->root, '/') + 1);
+        assert_true(asprintf(&outside, "%s-outside", f->root) > 0);
+        assert_int_equal(mkdir(outside, 0755), 0);
+        _cleanup_free_ char *outfile = NULL, *outfdir = NULL;
+        assert_true(asprintf(&outfdir, "%s-outside-f", f->root) > 0);
+        assert_int_equal(mkdir(outfdir, 0755), 0);
+        assert_true(asprintf(&outfile, "%s/f", outfdir) > 0);
+        write_all(outfile, "mine\n");
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_free_ char *to = NULL, *notes = NULL, *data = NULL;
+                const char *out = strstr(cases[i].to, "OUTSIDE");
+                if (out)
+                        assert_true(asprintf(&to, "%.*s%s-outside%s", (int) (out - cases[i].to), cases[i].to,
+                                             base, out + strlen("OUTSIDE")) > 0);
+                write_all(mpath, orig);
+                put(f, "/etc/postfix/main.cf", "a = 2\n", 0644);
+                _cleanup_free_ char *vh = path_in(f, "/var/mail/vhosts");
+                mkdirs(vh);
+                (void) mkdir(vh, 0755);
+                edit_manifest(f, tx, cases[i].from, to ? to : cases[i].to);
+                print_message("case %zu: %s\n", i, to ? to : cases[i].to);
+                assert_int_equal(status_of(f, tx, NULL), TRANSACTION_DAMAGED);
+                assert_int_equal(journal_rollback(f->root, tx, recorder_spawn, &f->rec, collect_note, &notes),
+                                 -EBADMSG);
+                assert_non_null(strstr(notes, "manifest.jsonl:"));
+                data = get(f, "/etc/postfix/main.cf");
+                assert_string_equal(data, "a = 2\n");
+                assert_true(file_has_mode(f, "/etc/postfix/main.cf", 0644));
+                assert_int_equal(stat(vh, &st), 0);
+                assert_int_equal(stat(outside, &st), 0);
+                free(data);
+                assert_int_equal(read_file_bounded(outfile, 1024, &data, &(size_t) {0}), 0);
+                assert_string_equal(data, "mine\n");
+        }
+        /* the intact manifest rolls back (the cases were not refused for another reason) */
+        write_all(mpath, orig);
+        assert_int_equal(journal_rollback(f->root, tx, recorder_spawn, &f->rec, NULL, NULL), 0);
+        _cleanup_free_ char *data = get(f, "/etc/postfix/main.cf");
+        assert_string_equal(data, "a = 1\n");
+        assert_true(file_has_mode(f, "/etc/postfix/main.cf", 0640));
+        assert_int_equal(unlink(outfile), 0);
+        assert_int_equal(rmdir(outfdir), 0);
+        assert_int_equal(rmdir(outside), 0);
+}
+
 static void test_bad_password_file(void **state) {
         Fixture *f = fixture(state);
         _cleanup_(installer_freep) Installer *ins = NULL;
@@ -984,6 +1209,9 @@ int main(void) {
                 cmocka_unit_test_teardown(test_rhel_system, teardown),
                 cmocka_unit_test_teardown(test_interrupted_transaction, teardown),
                 cmocka_unit_test_teardown(test_damaged_backup, teardown),
+                cmocka_unit_test_teardown(test_torn_last_line, teardown),
+                cmocka_unit_test_teardown(test_damaged_middle_line, teardown),
+                cmocka_unit_test_teardown(test_damaged_fields, teardown),
                 cmocka_unit_test_teardown(test_rollback_waits_for_orphan, teardown),
                 cmocka_unit_test_teardown(test_bad_password_file, teardown),
                 cmocka_unit_test_teardown(test_files_certificate_mismatch, teardown),
