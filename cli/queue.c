@@ -614,6 +614,17 @@ static int run_action(const QueueArgs *a, const Settings *settings, const QueueS
 static int run_flush(const QueueArgs *a, const Settings *settings) {
         _cleanup_free_ char *out = NULL, *error = NULL;
 
+        if (a->dry_run) {
+                /* what would run, exactly; nothing is asked of Postfix */
+                if (a->site) {
+                        _cleanup_(safe_freep) char *site = safe(a->site);
+                        printf(_("Dry run: would run postqueue -s %s (Postfix would deliver the mail queued for "
+                                 "%s now). Nothing was changed.\n"), site, site);
+                } else
+                        fputs(_("Dry run: would run postqueue -f (Postfix would retry every deferred message "
+                                "now). Nothing was changed.\n"), stdout);
+                return EXIT_OK;
+        }
         if (settings->queue_read_only) {
                 fprintf(stderr, _("mxdeck queue: actions are disabled ([queue] read_only = yes in the settings)\n"));
                 return EXIT_FAILED;

@@ -123,6 +123,15 @@ if out=$(qq same-list "$T/files.json" "$T/pq-list.json"); then ok "direct read =
 postqueue -j >"$T/dump.json"
 "$MXDECK" queue list --format json --input "$T/dump.json" >"$T/input.json" || not_ok "list --input"
 if out=$(qq same-list "$T/input.json" "$T/pq-list.json"); then ok "--input dump = live postqueue -j"; else not_ok "--input differs: $out"; fi
+# A damaged dump: each bad line is named with its number and skipped, the rest is read.
+{ head -1 "$T/dump.json"; printf '{"queue_name": "deferred", "queue_id": \n'; printf '{"queue_name": "deferred"}\n'; tail -n +2 "$T/dump.json"; } >"$T/bad.json"
+"$MXDECK" queue list --format json --input "$T/bad.json" >"$T/bad-list.json" 2>"$T/bad.err"; rc=$?
+expect_eq "$rc" 0 "list --input of a damaged dump: exit 0"
+grep -qE 'bad\.json:2: .*\(skipped\)' "$T/bad.err" && ok "the unparsable line 2 is named and skipped" ||
+        not_ok "line 2: $(cat "$T/bad.err")"
+grep -qE 'bad\.json:3: .*\(skipped\)' "$T/bad.err" && ok "line 3 without a queue id is named and skipped" ||
+        not_ok "line 3: $(cat "$T/bad.err")"
+if out=$(qq same-list "$T/bad-list.json" "$T/pq-list.json"); then ok "the good lines of the damaged dump are all read"; else not_ok "damaged dump: $out"; fi
 # The text listing (postqueue -p, all that Postfix before 3.1 has): the same model as -j,
 # live (the hidden --source postqueue-p forces it), from a saved listing, and as the
 # fallback when postqueue refuses -j. Postfix 3.0 cannot run here: a wrapper named
@@ -261,10 +270,45 @@ expect_match "$(python3 "$here/jsonq.py" field queue.deferred detail <"$T/check.
 expect_eq "$(st queue.sender-burst)" warning "queue.sender-burst: alice holds most of the queue"
 expect_match "$(python3 "$here/jsonq.py" field queue.sender-burst remedy <"$T/check.json")" "mxdeck queue delete --sender alice@lab.test" "sender-burst remedy"
 
-# flush: postqueue -f / -s SITE (the site must be one Postfix has a fast-flush list for)
+# flush: postqueue -f / -s SITE (the site must be one Postfix has a fast-flush list for).
+# postqueue is wrapped to record how it is called, and the deferred files' times show
+# whether Postfix tried again (a deferred file's mtime is its next retry time, and this
+# lab's backoff keeps Postfix from trying on its own while the test runs).
+mv /usr/sbin/postqueue /usr/sbin/postqueue.real || fail "cannot wrap postqueue"
+printf '#!/bin/sh\necho "$*" >>%s/postqueue.calls\nexec /usr/sbin/postqueue.real "$@"\n' "$T" >/usr/sbin/postqueue
+chmod 755 /usr/sbin/postqueue
+deferred_times() { find /var/spool/postfix/deferred -type f -printf '%f %T@\n' | sort; }
+deferred_times >"$T/times.before"
+"$MXDECK" queue flush --dry-run >"$T/out.txt" 2>&1; rc=$?
+expect_eq "$rc" 0 "flush --dry-run: exit 0"
+expect_match "$(cat "$T/out.txt")" "would run postqueue -f .*Nothing was changed" "flush --dry-run: says what would run"
+grep -qE -- '(^| )-[fs]( |$)' "$T/postqueue.calls" 2>/dev/null && not_ok "flush --dry-run ran postqueue -f or -s: $(cat "$T/postqueue.calls")" ||
+        ok "flush --dry-run did not ask Postfix to flush"
+"$MXDECK" queue flush --site a.example --dry-run >"$T/out.txt" 2>&1
+expect_match "$(cat "$T/out.txt")" "would run postqueue -s a\.example" "flush --site --dry-run: the site's command"
+postconf -e fast_flush_domains=a.example && postfix reload >/dev/null 2>&1
+"$MXDECK" queue flush --site a.example >"$T/out.txt" 2>&1; rc=$?
+expect_eq "$rc" 0 "flush --site a.example: exit 0 ($(cat "$T/out.txt"))"
+expect_match "$(cat "$T/out.txt")" "deliver the mail for a\.example now" "flush --site: says what it did"
+grep -qx -- '-s a.example' "$T/postqueue.calls" && ok "flush --site ran postqueue -s a.example" ||
+        not_ok "postqueue calls: $(cat "$T/postqueue.calls")"
 "$MXDECK" queue flush >"$T/out.txt" 2>&1; rc=$?
 expect_eq "$rc" 0 "flush: exit 0"
 expect_match "$(cat "$T/out.txt")" "retry the deferred mail now" "flush: says what it did"
+grep -qx -- '-f' "$T/postqueue.calls" && ok "flush ran postqueue -f" || not_ok "postqueue calls: $(cat "$T/postqueue.calls")"
+all_retried() { # every message deferred before has a new retry time, or has left the queue
+        deferred_times >"$T/times.now"
+        python3 - "$T/times.before" "$T/times.now" <<'PY'
+import sys
+old = dict(l.split() for l in open(sys.argv[1]))
+new = dict(l.split() for l in open(sys.argv[2]))
+# (a message expired earlier is returned to its sender on this try: it leaves the queue)
+sys.exit(0 if any(k in new for k in old) and all(k not in new or new[k] != v for k, v in old.items()) else 1)
+PY
+}
+wait_for 60 all_retried && ok "after the flush Postfix tried every deferred message again ($(wc -l <"$T/times.before"))" ||
+        not_ok "the deferred messages were not retried: $(diff "$T/times.before" "$T/times.now" | head -4)"
+mv /usr/sbin/postqueue.real /usr/sbin/postqueue
 "$MXDECK" queue flush --site -x >/dev/null 2>&1; rc=$?
 expect_eq "$rc" 2 "flush --site with an option-like value: usage error"
 
@@ -298,6 +342,24 @@ expect_match "$(cat "$T/tty.txt")" "\[y/N\]" "tty: a few messages want y/N"
 expect_eq "$(postqueue -j | qq queue-of "$one")" deferred "tty: 'n' changes nothing"
 on_tty y "$MXDECK" queue delete "$one" >"$T/tty.txt" 2>&1
 expect_eq "$(postqueue -j | qq queue-of "$one")" gone "tty: 'y' deletes"
-on_tty 101 "$MXDECK" queue delete --sender mallory@lab.test >"$T/tty.txt" 2>&1
+# A message that goes while the administrator reads the question (delivered meanwhile):
+# the ids are checked again just before postsuper; the one gone is reported, the rest are
+# acted on. The terminal's input is a FIFO the test writes once the question is shown.
+victim=$(postqueue -j | qq ids-from mallory@lab.test | head -1)
+[ -n "$victim" ] || fail "no message of mallory's to remove"
+mkfifo "$T/tty.in"
+script -qec "$(printf '%q ' "$MXDECK" queue delete --sender mallory@lab.test)" /dev/null <"$T/tty.in" >"$T/tty.txt" 2>&1 &
+tty_pid=$!
+exec 7>"$T/tty.in"
+asked() { grep -q "Type the number of messages (101)" "$T/tty.txt"; }
+wait_for 60 asked || not_ok "no question: $(cat "$T/tty.txt")"
+postsuper -d "$victim" >/dev/null 2>&1
+expect_eq "$(postqueue -j | qq queue-of "$victim")" gone "one of the 101 removed while the question waits"
+echo 101 >&7
+exec 7>&-
+wait "$tty_pid"; rc=$?
+expect_eq "$rc" 0 "tty: the action succeeds for the rest"
+expect_match "$(cat "$T/tty.txt")" "$victim: no longer in the queue" "the message gone meanwhile is reported by id"
+expect_match "$(cat "$T/tty.txt")" "100 of 101 messages \(1 already gone\)" "the other 100 are deleted"
 expect_eq "$(postqueue -j | qq count)" 0 "tty: the right count typed back deletes them all"
 finish
