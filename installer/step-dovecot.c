@@ -4,6 +4,7 @@
  * a "No configuration" install: the drop-in's ssl_cert replaces it, and doveconf -n proves
  * the result). local.conf, read after conf.d, stays the administrator's. */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,6 +75,33 @@ static int render(Installer *ins, char **ret) {
                         return -ENOMEM;
         } else if (add(&s, "mail_location = maildir:~/Maildir\n") < 0)
                 return -ENOMEM;
+        if (a->quota > 0) {
+                /* Dovecot 2.3's recommended backend ("count", with virtual sizes); a plain
+                 * number in quota_rule means kilobytes, so the unit is always written */
+                static const struct {
+                        uint64_t size;
+                        const char *unit;
+                } units[] = { { 1ULL << 40, "T" }, { 1ULL << 30, "G" }, { 1ULL << 20, "M" }, { 1ULL << 10, "k" } };
+                uint64_t n = a->quota;
+                const char *unit = "B";
+                for (size_t i = 0; i < ELEMENTSOF(units); i++)
+                        if (a->quota % units[i].size == 0) {
+                                n = a->quota / units[i].size;
+                                unit = units[i].unit;
+                                break;
+                        }
+                if (add(&s, "mail_plugins = $mail_plugins quota\n"
+                            "protocol imap {\n"
+                            "  mail_plugins = $mail_plugins imap_quota\n"
+                            "}\n"
+                            "plugin {\n"
+                            "  quota = count:User quota\n"
+                            "  quota_vsizes = yes\n"
+                            "  quota_rule = *:storage=%" PRIu64 "%s\n"
+                            "  quota_rule2 = Trash:storage=+10%%\n"
+                            "}\n", n, unit) < 0)
+                        return -ENOMEM;
+        }
         if (add(&s, "service auth {\n"
                     "  unix_listener /var/spool/postfix/private/auth {\n"
                     "    mode = 0660\n"

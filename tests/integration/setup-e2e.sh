@@ -35,6 +35,9 @@ $section
 password_file = $T/user.pw
 aliases = info
 
+[dovecot]
+quota = 50M
+
 ; DKIM has its own lab test (setup-dkim.sh)
 [dkim]
 enabled = no
@@ -98,6 +101,8 @@ else
 fi
 expect_eq "$(stat -c %a /etc/ssl/private/mxdeck.key)" 600 "private key 0600"
 expect_eq "$(postconf -h myhostname)" mail.lab.test "myhostname set"
+expect_eq "$(doveadm quota get -u "$user" 2>&1 | awk '$3 == "STORAGE" { print $5 }')" 51200 \
+        "the mailbox quota is in force (doveadm quota get: 50M = 51200 KiB)"
 expect_eq "$(postconf -Ph submission/inet/smtpd_tls_security_level)" encrypt "submission requires TLS"
 if [ "$MODE" = virtual ]; then
         expect_eq "$(stat -c '%a %U:%G' /etc/dovecot/users)" "640 root:dovecot" "passwd-file mode and owner"
