@@ -7,6 +7,7 @@
 #include "fileio.h"
 #include "macro.h"
 #include "osrelease.h"
+#include "termsafe.h"
 #include "words.h"
 
 static char *unquote(const char *v, size_t n) {
@@ -74,7 +75,10 @@ int osrelease_load(const char *root, OsRelease *ret) {
                         size_t kl = strlen(keys[k].key);
                         char **field = (char **) ((char *) &o + keys[k].offset);
                         if (n >= kl && strncmp(line, keys[k].key, kl) == 0 && !*field) {
-                                *field = unquote(line + kl, n - kl);
+                                /* The file is outside text that reaches the terminal (notes,
+                                 * errors, the wizard): no escape sequence survives reading. */
+                                _cleanup_free_ char *raw = unquote(line + kl, n - kl);
+                                *field = raw ? termsafe_strdup(raw, 0) : NULL;
                                 if (!*field) {
                                         osrelease_done(&o);
                                         return -ENOMEM;

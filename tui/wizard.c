@@ -190,32 +190,46 @@ static void wipe(void *p, size_t n) {
 
 /* ---- detection: defaults from this machine ---- */
 
+int wizard_fqdn_from_hosts(const char *text, const char *host, char **ret) {
+        _cleanup_free_ char *copy = strdup(text);
+        char *save = NULL;
+        if (!copy)
+                return -ENOMEM;
+        for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+                char *s2 = NULL, *addr = strtok_r(line, " \t", &s2), *first = NULL, *t;
+                bool match = false;
+                if (!addr || addr[0] == '#')
+                        continue;
+                while ((t = strtok_r(NULL, " \t", &s2)) && t[0] != '#') {
+                        if (!first)
+                                first = t;
+                        match = match || streq(t, host);
+                }
+                /* only a real host name: the file's bytes may hold anything */
+                if (match && first && strchr(first, '.') && hostname_is_valid(first)) {
+                        *ret = strdup(first);
+                        return *ret ? 1 : -ENOMEM;
+                }
+        }
+        *ret = NULL;
+        return 0;
+}
+
 static int detect_hostname(Wizard *w, char **ret) {
         char h[256] = "";
         if (gethostname(h, sizeof(h) - 1) < 0 || !h[0])
                 return -errno;
+        if (!hostname_is_valid(h))
+                return -EINVAL; /* no default rather than bytes the kernel was handed */
         if (!strchr(h, '.')) {
                 /* the /etc/hosts line that names this host often has its FQDN first */
                 _cleanup_free_ char *path = NULL, *text = NULL;
                 if (asprintf(&path, "%s/etc/hosts", streq(w->root, "/") ? "" : w->root) < 0)
                         return -ENOMEM;
                 if (read_file_bounded(path, 1 << 20, &text, NULL) >= 0) {
-                        char *save = NULL;
-                        for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-                                char *s2 = NULL, *addr = strtok_r(line, " \t", &s2), *first = NULL, *t;
-                                bool match = false;
-                                if (!addr || addr[0] == '#')
-                                        continue;
-                                while ((t = strtok_r(NULL, " \t", &s2)) && t[0] != '#') {
-                                        if (!first)
-                                                first = t;
-                                        match = match || streq(t, h);
-                                }
-                                if (match && first && strchr(first, '.')) {
-                                        *ret = strdup(first);
-                                        return *ret ? 0 : -ENOMEM;
-                                }
-                        }
+                        int r = wizard_fqdn_from_hosts(text, h, ret);
+                        if (r != 0)
+                                return r;
                 }
         }
         *ret = strdup(h);
