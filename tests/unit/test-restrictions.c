@@ -291,6 +291,49 @@ static void test_dovecot_setting(void **state) {
         rmdir(root);
 }
 
+/* A Dovecot line with an escape sequence, or of a megabyte, reaches findings only through
+ * termsafe and cut; no sed command is made from a line that had to be changed. */
+static void test_dovecot_setting_hostile(void **state) {
+        char root[] = "/tmp/mxdeck-root-XXXXXX";
+        char path[256];
+        assert_non_null(mkdtemp(root));
+        snprintf(path, sizeof(path), "%s/etc", root);
+        assert_int_equal(mkdir(path, 0755), 0);
+        snprintf(path, sizeof(path), "%s/etc/dovecot", root);
+        assert_int_equal(mkdir(path, 0755), 0);
+        snprintf(path, sizeof(path), "%s/etc/dovecot/local.conf", root);
+        FILE *f = fopen(path, "we");
+        assert_non_null(f);
+        fputs("ssl_min_protocol = TLSv1 \x1b]0;owned\x07\x1b[2J\x9b" "1m\n", f);
+        fputs("mail_plugins = ", f);
+        for (int i = 0; i < 100000; i++)
+                fputs("quota ", f);
+        fputs("\n", f);
+        fclose(f);
+
+        _cleanup_free_ char *file = NULL, *line = NULL, *file2 = NULL, *line2 = NULL;
+        assert_int_equal(dovecot_setting_find(root, "ssl_min_protocol", &file, &line), 1);
+        assert_null(strpbrk(line, "\x1b\x07"));
+        assert_true(strncmp(line, "ssl_min_protocol = TLSv1 ", 25) == 0);
+        assert_int_equal(dovecot_setting_find(root, "mail_plugins", &file2, &line2), 1);
+        assert_true(strlen(line2) <= DOVECOT_LINE_SHOWN + strlen("…"));
+        assert_true(strncmp(line2, "mail_plugins = quota quota ", 27) == 0);
+
+        FindingList l = {};
+        Finding *fd = findings_addf(&l, "imap.tls", "", STATUS_CRITICAL, "x");
+        assert_non_null(fd);
+        assert_int_equal(remedy_dovecot_set(fd, root, "ssl_min_protocol", "TLSv1.2", "10-ssl.conf"), -ENOENT);
+        assert_int_equal(remedy_dovecot_set(fd, root, "mail_plugins", "quota", "10-mail.conf"), -ENOENT);
+        assert_null(fd->commands);
+        findings_done(&l);
+        unlink(path);
+        snprintf(path, sizeof(path), "%s/etc/dovecot", root);
+        rmdir(path);
+        snprintf(path, sizeof(path), "%s/etc", root);
+        rmdir(path);
+        rmdir(root);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_walk),
@@ -301,6 +344,7 @@ int main(void) {
                 cmocka_unit_test(test_mynetworks_expand),
                 cmocka_unit_test(test_mynetworks_large_table),
                 cmocka_unit_test(test_dovecot_setting),
+                cmocka_unit_test(test_dovecot_setting_hostile),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
