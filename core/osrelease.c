@@ -45,21 +45,8 @@ static DistroFamily family_of(const OsRelease *o) {
         return DISTRO_UNKNOWN;
 }
 
-int osrelease_load(const char *root, OsRelease *ret) {
-        static const char *const files[] = { "/etc/os-release", "/usr/lib/os-release" };
-        _cleanup_free_ char *buf = NULL;
+int osrelease_parse(const char *buf, OsRelease *ret) {
         OsRelease o = {};
-        int r = -ENOENT;
-
-        for (size_t i = 0; i < ELEMENTSOF(files) && r < 0; i++) {
-                _cleanup_free_ char *path = NULL;
-                if (asprintf(&path, "%s%s", root && !streq(root, "/") ? root : "", files[i]) < 0)
-                        return -ENOMEM;
-                r = read_file_bounded(path, 64 * 1024, &buf, NULL);
-        }
-        if (r < 0)
-                return r;
-
         static const struct {
                 const char *key;
                 size_t offset;
@@ -69,7 +56,7 @@ int osrelease_load(const char *root, OsRelease *ret) {
                 { "VERSION_ID=", offsetof(OsRelease, version_id) },
                 { "PRETTY_NAME=", offsetof(OsRelease, pretty_name) },
         };
-        for (char *line = buf; line && *line;) {
+        for (const char *line = buf; line && *line;) {
                 size_t n = strcspn(line, "\n");
                 for (size_t k = 0; k < ELEMENTSOF(keys); k++) {
                         size_t kl = strlen(keys[k].key);
@@ -92,6 +79,22 @@ int osrelease_load(const char *root, OsRelease *ret) {
         o.family = family_of(&o);
         *ret = o;
         return 0;
+}
+
+int osrelease_load(const char *root, OsRelease *ret) {
+        static const char *const files[] = { "/etc/os-release", "/usr/lib/os-release" };
+        _cleanup_free_ char *buf = NULL;
+        int r = -ENOENT;
+
+        for (size_t i = 0; i < ELEMENTSOF(files) && r < 0; i++) {
+                _cleanup_free_ char *path = NULL;
+                if (asprintf(&path, "%s%s", root && !streq(root, "/") ? root : "", files[i]) < 0)
+                        return -ENOMEM;
+                r = read_file_bounded(path, 64 * 1024, &buf, NULL);
+        }
+        if (r < 0)
+                return r;
+        return osrelease_parse(buf, ret);
 }
 
 void osrelease_done(OsRelease *o) {
