@@ -2,8 +2,9 @@
  * host, a little of everything the dashboard shows: deliveries, a deferral (the lab has no
  * network, so mail for another domain waits), a relay attempt from an address outside
  * mynetworks (refused), and failed IMAP logins. Only ever inside a lab (MXDECK_LAB=1):
- * the relay attempt adds an address to the lab's own loopback. Every wait is bounded:
- * sockets have send and receive timeouts, the connect is polled. */
+ * the relay attempt adds an address to the lab's own loopback. Every wait is bounded: the
+ * connect is polled, SMTP goes through mailproto's bounded reader with a deadline, the
+ * IMAPS socket has send and receive timeouts. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -19,16 +20,18 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "deadline.h"
 #include "macro.h"
+#include "mailproto.h"
 #include "rehearse.h"
 #include "termsafe.h"
 #include "subprocess.h"
 
 #define IO_TIMEOUT_MS 10000
-#define REPLY_MAX 8192
+#define REPLY_MAX 8192 /* the IMAP login's answer */
 #define RELAY_SOURCE "192.0.2.25" /* TEST-NET-1: outside any mynetworks mxdeck writes */
 
-static int tcp_connect(const char *addr, int port) {
+static int tcp_connect(const char *addr, int port, bool blocking) {
         struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t) port) };
         struct timeval tv = { .tv_sec = IO_TIMEOUT_MS / 1000 };
         struct pollfd p;
@@ -51,6 +54,8 @@ static int tcp_connect(const char *addr, int port) {
                 close(fd);
                 return r == 0 ? -ETIMEDOUT : err ? -err : -errno;
         }
+        if (!blocking)
+                return fd; /* read and written through mailproto, which polls up to a deadline */
         /* blocking from here, each send and receive bounded */
         (void) fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
         (void) setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
@@ -58,71 +63,56 @@ static int tcp_connect(const char *addr, int port) {
         return fd;
 }
 
-/* Reads one SMTP reply (all its lines); returns its code, or a negative errno. */
-static int smtp_reply(int fd) {
-        char buf[REPLY_MAX];
-        size_t n = 0;
-
-        for (;;) {
-                ssize_t k = recv(fd, buf + n, sizeof(buf) - 1 - n, 0);
-                if (k <= 0)
-                        return k == 0 ? -ECONNRESET : -errno;
-                n += (size_t) k;
-                buf[n] = 0;
-                /* the last complete line: "NNN text" ends the reply, "NNN-text" goes on */
-                char *end = n >= 2 && buf[n - 1] == '\n' ? buf + n - 1 : NULL;
-                if (end) {
-                        char *start = end;
-                        while (start > buf && start[-1] != '\n')
-                                start--;
-                        if (end - start >= 4 && start[3] == ' ')
-                                return atoi(start);
-                }
-                if (n >= sizeof(buf) - 1)
-                        return -EMSGSIZE;
-        }
+/* Reads one SMTP reply (all its lines) with mailproto's bounded reader; returns its code,
+ * or a negative errno (a line too long, too many lines, garbage, the dialogue's deadline). */
+static int smtp_reply(MailConn *m) {
+        _cleanup_(smtp_reply_done) SmtpReply reply = {};
+        int r = mailconn_read_smtp_reply(m, &reply);
+        return r < 0 ? r : reply.code;
 }
 
-static int smtp_cmd(int fd, const char *line) {
-        size_t len = strlen(line);
-        if (send(fd, line, len, MSG_NOSIGNAL) != (ssize_t) len)
-                return -EIO;
-        return smtp_reply(fd);
+static int smtp_cmd(MailConn *m, const char *line) {
+        int r = mailconn_write(m, line, strlen(line));
+        if (r < 0)
+                return r;
+        return smtp_reply(m);
 }
 
 /* One SMTP dialogue; returns the RCPT reply code (or the first failing one), or -errno. */
 static int smtp_message(const char *server, const char *from, const char *to, const char *subject) {
-        _cleanup_close_ int fd = tcp_connect(server, 25);
+        _cleanup_close_ int fd = tcp_connect(server, 25, false);
         char line[512];
         int r;
 
         if (fd < 0)
                 return fd;
-        if ((r = smtp_reply(fd)) != 220)
+        /* The whole dialogue has a deadline; each send and receive its own time limit. */
+        MailConn m = { .fd = fd, .deadline_usec = deadline_in_ms(6 * IO_TIMEOUT_MS).usec };
+        if ((r = smtp_reply(&m)) != 220)
                 return r < 0 ? r : -EPROTO;
-        if ((r = smtp_cmd(fd, "EHLO rehearsal.example\r\n")) != 250)
+        if ((r = smtp_cmd(&m, "EHLO rehearsal.example\r\n")) != 250)
                 return r < 0 ? r : -EPROTO;
         snprintf(line, sizeof(line), "MAIL FROM:<%s>\r\n", from);
-        if ((r = smtp_cmd(fd, line)) != 250)
+        if ((r = smtp_cmd(&m, line)) != 250)
                 return r;
         snprintf(line, sizeof(line), "RCPT TO:<%s>\r\n", to);
-        int rcpt = smtp_cmd(fd, line);
+        int rcpt = smtp_cmd(&m, line);
         if (rcpt == 250 || rcpt == 251) {
-                if ((r = smtp_cmd(fd, "DATA\r\n")) != 354)
+                if ((r = smtp_cmd(&m, "DATA\r\n")) != 354)
                         return r;
                 snprintf(line, sizeof(line),
                          "From: <%s>\r\nTo: <%s>\r\nSubject: %s\r\n\r\nA message of the mxdeck rehearsal.\r\n.\r\n",
                          from, to, subject);
-                if ((r = smtp_cmd(fd, line)) != 250)
+                if ((r = smtp_cmd(&m, line)) != 250)
                         return r;
         }
-        (void) smtp_cmd(fd, "QUIT\r\n");
+        (void) smtp_cmd(&m, "QUIT\r\n");
         return rcpt;
 }
 
 /* An IMAPS login with a wrong password; 0 when the server said NO. */
 static int imap_failed_login(const char *user) {
-        _cleanup_close_ int fd = tcp_connect("127.0.0.1", 993);
+        _cleanup_close_ int fd = tcp_connect("127.0.0.1", 993, true);
         SSL_CTX *ctx = NULL;
         SSL *ssl = NULL;
         char buf[REPLY_MAX], cmd[512];

@@ -7,6 +7,7 @@
 #include "fileio.h"
 #include "macro.h"
 #include "osrelease.h"
+#include "termsafe.h"
 #include "words.h"
 
 static char *unquote(const char *v, size_t n) {
@@ -44,21 +45,8 @@ static DistroFamily family_of(const OsRelease *o) {
         return DISTRO_UNKNOWN;
 }
 
-int osrelease_load(const char *root, OsRelease *ret) {
-        static const char *const files[] = { "/etc/os-release", "/usr/lib/os-release" };
-        _cleanup_free_ char *buf = NULL;
+int osrelease_parse(const char *buf, OsRelease *ret) {
         OsRelease o = {};
-        int r = -ENOENT;
-
-        for (size_t i = 0; i < ELEMENTSOF(files) && r < 0; i++) {
-                _cleanup_free_ char *path = NULL;
-                if (asprintf(&path, "%s%s", root && !streq(root, "/") ? root : "", files[i]) < 0)
-                        return -ENOMEM;
-                r = read_file_bounded(path, 64 * 1024, &buf, NULL);
-        }
-        if (r < 0)
-                return r;
-
         static const struct {
                 const char *key;
                 size_t offset;
@@ -68,13 +56,16 @@ int osrelease_load(const char *root, OsRelease *ret) {
                 { "VERSION_ID=", offsetof(OsRelease, version_id) },
                 { "PRETTY_NAME=", offsetof(OsRelease, pretty_name) },
         };
-        for (char *line = buf; line && *line;) {
+        for (const char *line = buf; line && *line;) {
                 size_t n = strcspn(line, "\n");
                 for (size_t k = 0; k < ELEMENTSOF(keys); k++) {
                         size_t kl = strlen(keys[k].key);
                         char **field = (char **) ((char *) &o + keys[k].offset);
                         if (n >= kl && strncmp(line, keys[k].key, kl) == 0 && !*field) {
-                                *field = unquote(line + kl, n - kl);
+                                /* The file is outside text that reaches the terminal (notes,
+                                 * errors, the wizard): no escape sequence survives reading. */
+                                _cleanup_free_ char *raw = unquote(line + kl, n - kl);
+                                *field = raw ? termsafe_strdup(raw, 0) : NULL;
                                 if (!*field) {
                                         osrelease_done(&o);
                                         return -ENOMEM;
@@ -88,6 +79,22 @@ int osrelease_load(const char *root, OsRelease *ret) {
         o.family = family_of(&o);
         *ret = o;
         return 0;
+}
+
+int osrelease_load(const char *root, OsRelease *ret) {
+        static const char *const files[] = { "/etc/os-release", "/usr/lib/os-release" };
+        _cleanup_free_ char *buf = NULL;
+        int r = -ENOENT;
+
+        for (size_t i = 0; i < ELEMENTSOF(files) && r < 0; i++) {
+                _cleanup_free_ char *path = NULL;
+                if (asprintf(&path, "%s%s", root && !streq(root, "/") ? root : "", files[i]) < 0)
+                        return -ENOMEM;
+                r = read_file_bounded(path, 64 * 1024, &buf, NULL);
+        }
+        if (r < 0)
+                return r;
+        return osrelease_parse(buf, ret);
 }
 
 void osrelease_done(OsRelease *o) {

@@ -18,8 +18,11 @@ typedef struct OsRelease {
 } OsRelease;
 
 /* Reads ROOT/etc/os-release, else ROOT/usr/lib/os-release (root NULL or "/" for the live
- * system). Values are unquoted per os-release(5). Returns 0 or negative errno. */
+ * system). Values are unquoted per os-release(5) and made terminal-safe (termsafe: controls,
+ * escape sequences, invalid UTF-8 replaced). Returns 0 or negative errno. */
 int osrelease_load(const char *root, OsRelease *ret);
+/* The same from the file's text (NUL-terminated). */
+int osrelease_parse(const char *text, OsRelease *ret);
 void osrelease_done(OsRelease *o);
 
 /* "apt-get install -y" / "dnf install -y" for the family (never NULL). */

@@ -413,6 +413,7 @@ int dkim_key_generate(unsigned bits, char **ret_pem, size_t *ret_size, char **re
         n = BIO_get_mem_data(b, &p);
         *ret_pem = malloc((size_t) n + 1);
         if (!*ret_pem) {
+                OPENSSL_cleanse(p, (size_t) n); /* the private key, in the BIO's memory */
                 r = -ENOMEM;
                 goto fail;
         }

@@ -1,9 +1,11 @@
 /* The verify step's round trip: a message submitted on 587 with STARTTLS and AUTH as a real
- * user, delivered, found over IMAPS and deleted, all on loopback. Plain blocking sockets
- * with receive/send time limits and an overall deadline; the password only ever goes into
- * the TLS-protected AUTH lines. */
+ * user, delivered, found over IMAPS and deleted, all on loopback. Non-blocking sockets
+ * (blocking only for the TLS handshake, with send/receive time limits) read and written
+ * through mailproto's bounded reader, each connection with an overall deadline; the
+ * password only ever goes into the TLS-protected AUTH lines. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -20,19 +22,23 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "deadline.h"
 #include "macro.h"
+#include "mailproto.h"
 #include "roundtrip.h"
 
 #define IO_TIMEOUT_S 10
 #define DELIVERY_WAIT_MS 30000
-#define MAX_LINE 2048
+#define CONN_BUDGET_MS (DELIVERY_WAIT_MS + 60000) /* everything one connection may take */
 
+/* The socket (non-blocking but for the TLS handshake) and the reader of
+ * the server's replies: the bounded line reader and parsers of mailproto (caps on line
+ * length, lines and bytes of a reply; the connection's deadline before every read). */
 typedef struct Conn {
         int fd;
         SSL_CTX *ctx;
         SSL *ssl;
-        char buf[MAX_LINE];
-        size_t have;
+        MailConn m; /* m.fd and m.ssl are borrowed from fd and ssl above */
 } Conn;
 
 static void conn_done(Conn *c) {
@@ -46,11 +52,18 @@ static void conn_done(Conn *c) {
         *c = (Conn) { .fd = -1 };
 }
 
+static int set_nonblock(int fd, bool on) {
+        int fl = fcntl(fd, F_GETFL);
+        if (fl < 0 || fcntl(fd, F_SETFL, on ? fl | O_NONBLOCK : fl & ~O_NONBLOCK) < 0)
+                return negative_errno();
+        return 0;
+}
+
 static int conn_open(Conn *c, unsigned port) {
         struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t) port) };
         struct timeval tv = { .tv_sec = IO_TIMEOUT_S };
 
-        *c = (Conn) { .fd = -1 };
+        *c = (Conn) { .fd = -1, .m = { .fd = -1, .deadline_usec = deadline_in_ms(CONN_BUDGET_MS).usec } };
         sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
         c->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (c->fd < 0)
@@ -60,7 +73,9 @@ static int conn_open(Conn *c, unsigned port) {
                 return negative_errno();
         if (connect(c->fd, (struct sockaddr *) &sa, sizeof(sa)) < 0)
                 return negative_errno();
-        return 0;
+        c->m.fd = c->fd;
+        /* Reads and writes go through mailproto, which waits by poll() up to the deadline. */
+        return set_nonblock(c->fd, true);
 }
 
 static int conn_tls(Conn *c, const char *host, const char *ca_file) {
@@ -80,33 +95,26 @@ static int conn_tls(Conn *c, const char *host, const char *ca_file) {
         SSL_set_tlsext_host_name(c->ssl, host);
         X509_VERIFY_PARAM_set1_host(SSL_get0_param(c->ssl), host, 0);
         SSL_set_fd(c->ssl, c->fd);
+        /* Bytes the server sent before the handshake would be read as if protected. */
+        if (linebuf_pending(&c->m.buf) > 0)
+                return -EPROTO;
+        /* The handshake blocks, bounded by the socket's send and receive time limits. */
+        int r = set_nonblock(c->fd, false);
+        if (r < 0)
+                return r;
         if (SSL_connect(c->ssl) != 1) {
                 ERR_clear_error();
                 return -EPROTO;
         }
+        c->m.ssl = c->ssl;
+        r = set_nonblock(c->fd, true);
+        if (r < 0)
+                return r;
         return 0;
 }
 
 static int conn_write(Conn *c, const char *s, size_t len) {
-        while (len > 0) {
-                ssize_t w;
-                if (c->ssl) {
-                        int n = SSL_write(c->ssl, s, (int) len);
-                        if (n <= 0)
-                                return -EIO;
-                        w = n;
-                } else {
-                        w = write(c->fd, s, len);
-                        if (w < 0) {
-                                if (errno == EINTR)
-                                        continue;
-                                return negative_errno();
-                        }
-                }
-                s += w;
-                len -= (size_t) w;
-        }
-        return 0;
+        return mailconn_write(&c->m, s, len);
 }
 
 _printf_(2, 3)
@@ -125,59 +133,21 @@ static int conn_printf(Conn *c, const char *fmt, ...) {
         return r;
 }
 
-/* One line without CRLF into line (at most MAX_LINE - 1 bytes: longer lines are cut). */
-static int conn_line(Conn *c, char line[MAX_LINE]) {
-        for (;;) {
-                char *nl = memchr(c->buf, '\n', c->have);
-                if (nl || c->have == sizeof(c->buf)) {
-                        size_t len = nl ? (size_t) (nl - c->buf) : c->have;
-                        size_t keep = MIN(len, (size_t) MAX_LINE - 1);
-                        memcpy(line, c->buf, keep);
-                        line[keep] = '\0';
-                        if (keep > 0 && line[keep - 1] == '\r')
-                                line[keep - 1] = '\0';
-                        size_t used = nl ? len + 1 : len;
-                        memmove(c->buf, c->buf + used, c->have - used);
-                        c->have -= used;
-                        return 0;
-                }
-                ssize_t n;
-                if (c->ssl) {
-                        int k = SSL_read(c->ssl, c->buf + c->have, (int) (sizeof(c->buf) - c->have));
-                        n = k;
-                } else
-                        n = read(c->fd, c->buf + c->have, sizeof(c->buf) - c->have);
-                if (n <= 0)
-                        return n == 0 || c->ssl ? -ECONNRESET : negative_errno();
-                c->have += (size_t) n;
-        }
+/* An SMTP reply's code, or a negative errno (-ETIMEDOUT, -EMSGSIZE for a line beyond
+ * MAILPROTO_LINE_MAX, -E2BIG for a reply of too many lines or bytes, -EBADMSG). */
+int roundtrip_smtp_reply(MailConn *m) {
+        _cleanup_(smtp_reply_done) SmtpReply reply = {};
+        int r = mailconn_read_smtp_reply(m, &reply);
+        return r < 0 ? r : reply.code;
 }
 
-/* An SMTP reply; its code, the last line in last. */
-static int smtp_reply(Conn *c, char last[MAX_LINE]) {
-        for (;;) {
-                int r = conn_line(c, last);
-                if (r < 0)
-                        return r;
-                if (strlen(last) < 4 || last[3] != '-')
-                        return atoi(last);
-        }
-}
-
-/* An IMAP tagged reply: true when tag OK; untagged lines are handed to see(). */
-static int imap_reply(Conn *c, const char *tag, char last[MAX_LINE],
-                      void (*see)(const char *line, void *ud), void *ud) {
-        size_t tl = strlen(tag);
-
-        for (;;) {
-                int r = conn_line(c, last);
-                if (r < 0)
-                        return r;
-                if (strncmp(last, tag, tl) == 0 && last[tl] == ' ')
-                        return startswith(last + tl + 1, "OK") ? 0 : -EPERM;
-                if (see)
-                        see(last, ud);
-        }
+/* An IMAP tagged reply: 0 when tag OK, -EPERM for NO/BAD, a negative errno when the
+ * reply is malformed, too long or late. Untagged lines are handed to see(). */
+int roundtrip_imap_reply(MailConn *m, const char *tag, void (*see)(const ImapLine *l, void *ud), void *ud) {
+        int r = mailconn_read_imap_tagged(m, tag, see, ud);
+        if (r < 0)
+                return r;
+        return r == IMAP_OK ? 0 : -EPERM;
 }
 
 static char *b64_plain(const char *user, const char *password) {
@@ -217,15 +187,14 @@ static int fail_with(char **ret_error, const char *fmt, ...) {
 static int submit(const RoundTrip *rt, const char *tag, char **ret_error) {
         _cleanup_(conn_done) Conn c = { .fd = -1 };
         _cleanup_free_ char *auth = NULL;
-        char line[MAX_LINE];
         int r;
 
         if ((r = conn_open(&c, 587)) < 0)
                 return fail_with(ret_error, _("cannot connect to port 587: %s"), strerror(-r));
-        if (smtp_reply(&c, line) != 220)
+        if (roundtrip_smtp_reply(&c.m) != 220)
                 return fail_with(ret_error, _("port 587 did not greet with 220"));
-        if (conn_printf(&c, "EHLO mxdeck.invalid\r\n") < 0 || smtp_reply(&c, line) != 250 ||
-            conn_printf(&c, "STARTTLS\r\n") < 0 || smtp_reply(&c, line) != 220)
+        if (conn_printf(&c, "EHLO mxdeck.invalid\r\n") < 0 || roundtrip_smtp_reply(&c.m) != 250 ||
+            conn_printf(&c, "STARTTLS\r\n") < 0 || roundtrip_smtp_reply(&c.m) != 220)
                 return fail_with(ret_error, _("port 587: STARTTLS refused"));
         if ((r = conn_tls(&c, rt->host, rt->ca_file)) < 0)
                 return fail_with(ret_error, _("port 587: the TLS handshake failed or the certificate "
@@ -233,37 +202,40 @@ static int submit(const RoundTrip *rt, const char *tag, char **ret_error) {
         auth = b64_plain(rt->login, rt->password);
         if (!auth)
                 return -ENOMEM;
-        if (conn_printf(&c, "EHLO mxdeck.invalid\r\n") < 0 || smtp_reply(&c, line) != 250)
+        if (conn_printf(&c, "EHLO mxdeck.invalid\r\n") < 0 || roundtrip_smtp_reply(&c.m) != 250)
                 return fail_with(ret_error, _("port 587: EHLO after STARTTLS failed"));
         r = conn_printf(&c, "AUTH PLAIN %s\r\n", auth);
         explicit_bzero(auth, strlen(auth));
-        if (r < 0 || smtp_reply(&c, line) != 235)
+        if (r < 0 || roundtrip_smtp_reply(&c.m) != 235)
                 return fail_with(ret_error, _("port 587: AUTH as %s was refused"), rt->login);
-        if (conn_printf(&c, "MAIL FROM:<%s>\r\n", rt->address) < 0 || smtp_reply(&c, line) != 250 ||
-            conn_printf(&c, "RCPT TO:<%s>\r\n", rt->address) < 0 || smtp_reply(&c, line) != 250)
+        if (conn_printf(&c, "MAIL FROM:<%s>\r\n", rt->address) < 0 || roundtrip_smtp_reply(&c.m) != 250 ||
+            conn_printf(&c, "RCPT TO:<%s>\r\n", rt->address) < 0 || roundtrip_smtp_reply(&c.m) != 250)
                 return fail_with(ret_error, _("port 587: the server refused mail to %s"), rt->address);
-        if (conn_printf(&c, "DATA\r\n") < 0 || smtp_reply(&c, line) != 354 ||
+        if (conn_printf(&c, "DATA\r\n") < 0 || roundtrip_smtp_reply(&c.m) != 354 ||
             conn_printf(&c, "From: <%s>\r\nTo: <%s>\r\nSubject: mxdeck round trip %s\r\n"
                             "Message-ID: <%s@mxdeck.invalid>\r\n\r\n"
                             "A test message from mxdeck setup; it deletes it again.\r\n.\r\n",
                         rt->address, rt->address, tag, tag) < 0 ||
-            smtp_reply(&c, line) != 250)
+            roundtrip_smtp_reply(&c.m) != 250)
                 return fail_with(ret_error, _("port 587: the message was not accepted"));
         (void) conn_printf(&c, "QUIT\r\n");
         return 0;
 }
 
-static void see_search(const char *line, void *ud) {
+static void see_search(const ImapLine *l, void *ud) {
         long *found = ud;
-        const char *p = startswith(line, "* SEARCH");
-        if (p && *p == ' ')
-                *found = strtol(p + 1, NULL, 10);
+        const char *p = l->kind == IMAP_UNTAGGED && l->status == IMAP_OTHER ? startswith(l->rest, "SEARCH") : NULL;
+        if (p && *p == ' ') {
+                char *end;
+                long n = strtol(p + 1, &end, 10);
+                if (n > 0 && end != p + 1)
+                        *found = n;
+        }
 }
 
 static int fetch_and_delete(const RoundTrip *rt, const char *tag, char **ret_error) {
         _cleanup_(conn_done) Conn c = { .fd = -1 };
         _cleanup_free_ char *auth = NULL;
-        char line[MAX_LINE];
         int64_t deadline = now_ms() + DELIVERY_WAIT_MS;
         long found = 0;
         int r;
@@ -273,26 +245,29 @@ static int fetch_and_delete(const RoundTrip *rt, const char *tag, char **ret_err
         if (conn_tls(&c, rt->host, rt->ca_file) < 0)
                 return fail_with(ret_error, _("port 993: the TLS handshake failed or the certificate "
                                               "does not verify for %s"), rt->host);
-        if (conn_line(&c, line) < 0 || !startswith(line, "* OK"))
+        const char *greeting;
+        ImapLine g;
+        if (mailconn_read_line(&c.m, &greeting) < 0 || imap_parse_line(greeting, &g) < 0 || g.kind != IMAP_UNTAGGED ||
+            g.status != IMAP_OK)
                 return fail_with(ret_error, _("port 993 did not greet with * OK"));
         auth = b64_plain(rt->login, rt->password);
         if (!auth)
                 return -ENOMEM;
         r = conn_printf(&c, "a1 AUTHENTICATE PLAIN %s\r\n", auth);
         explicit_bzero(auth, strlen(auth));
-        if (r < 0 || imap_reply(&c, "a1", line, NULL, NULL) < 0)
+        if (r < 0 || roundtrip_imap_reply(&c.m, "a1", NULL, NULL) < 0)
                 return fail_with(ret_error, _("IMAPS login as %s was refused"), rt->login);
         for (unsigned i = 0; !found; i++) {
                 if (conn_printf(&c, "s%u SELECT INBOX\r\n", i) < 0)
                         return -EIO;
                 char t[16];
                 snprintf(t, sizeof(t), "s%u", i);
-                if (imap_reply(&c, t, line, NULL, NULL) < 0)
+                if (roundtrip_imap_reply(&c.m, t, NULL, NULL) < 0)
                         return fail_with(ret_error, _("IMAPS: cannot open the INBOX"));
                 if (conn_printf(&c, "f%u SEARCH HEADER Subject \"mxdeck round trip %s\"\r\n", i, tag) < 0)
                         return -EIO;
                 snprintf(t, sizeof(t), "f%u", i);
-                if (imap_reply(&c, t, line, see_search, &found) < 0)
+                if (roundtrip_imap_reply(&c.m, t, see_search, &found) < 0)
                         return fail_with(ret_error, _("IMAPS: SEARCH failed"));
                 if (found)
                         break;
@@ -302,8 +277,8 @@ static int fetch_and_delete(const RoundTrip *rt, const char *tag, char **ret_err
                 (void) poll(NULL, 0, 200); /* bounded by the deadline above */
         }
         if (conn_printf(&c, "d1 STORE %ld +FLAGS.SILENT (\\Deleted)\r\n", found) < 0 ||
-            imap_reply(&c, "d1", line, NULL, NULL) < 0 ||
-            conn_printf(&c, "d2 EXPUNGE\r\n") < 0 || imap_reply(&c, "d2", line, NULL, NULL) < 0)
+            roundtrip_imap_reply(&c.m, "d1", NULL, NULL) < 0 ||
+            conn_printf(&c, "d2 EXPUNGE\r\n") < 0 || roundtrip_imap_reply(&c.m, "d2", NULL, NULL) < 0)
                 return fail_with(ret_error, _("IMAPS: could not delete the test message"));
         (void) conn_printf(&c, "d3 LOGOUT\r\n");
         return 0;

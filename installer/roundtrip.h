@@ -12,3 +12,12 @@ typedef struct RoundTrip {
 
 /* 0, or a negative errno with a one-line reason in *ret_error (never the password). */
 int roundtrip_run(const RoundTrip *rt, char **ret_error);
+
+/* The reply readers of the round trip, on a connection's MailConn (public for the unit
+ * tests that feed them hostile servers). An SMTP reply's code or a negative errno; an IMAP
+ * tagged reply's 0 (OK), -EPERM (NO, BAD) or a negative errno. Both are bounded by
+ * mailproto's caps (line length, lines and bytes of a reply) and the connection's deadline. */
+typedef struct MailConn MailConn;
+typedef struct ImapLine ImapLine;
+int roundtrip_smtp_reply(MailConn *m);
+int roundtrip_imap_reply(MailConn *m, const char *tag, void (*see)(const ImapLine *l, void *ud), void *ud);

@@ -131,6 +131,40 @@ int packages_wanted(const DistroProfile *p, const Answers *a, char ***ret) {
         return 0;
 }
 
+int packages_parse_query(const char *out, size_t size, bool deb, const char *const *names, char ***ret) {
+        _cleanup_strv_free_ char **v = calloc(1, sizeof(char *));
+        size_t n = 0;
+        int r;
+
+        if (!v)
+                return -ENOMEM;
+        for (const char *s = out, *end = out + size; s < end;) {
+                const char *nl = memchr(s, '\n', (size_t) (end - s));
+                size_t len = nl ? (size_t) (nl - s) : (size_t) (end - s);
+                _cleanup_free_ char *line = strndup(s, len);
+                s += len + 1;
+                if (!line)
+                        return -ENOMEM;
+                char *tab = strchr(line, '\t');
+                if (deb) {
+                        /* "ii " installed; "rc " removed with its conffiles left: not installed */
+                        if (!tab || !startswith(tab + 1, "ii"))
+                                continue;
+                        *tab = '\0';
+                } else if (tab || strchr(line, ' '))
+                        continue; /* "package X is not installed" */
+                for (size_t i = 0; names[i]; i++)
+                        if (streq(line, names[i])) {
+                                r = strv_add(&v, &n, line);
+                                if (r < 0)
+                                        return r;
+                                break;
+                        }
+        }
+        *ret = TAKE_PTR(v);
+        return 0;
+}
+
 /* The installed ones among names, from the package database under the root. */
 int packages_installed(Installer *ins, const char *const *names, char ***ret) {
         const DistroProfile *p = installer_profile(ins);
@@ -138,13 +172,10 @@ int packages_installed(Installer *ins, const char *const *names, char ***ret) {
         bool deb = p->family == DISTRO_DEBIAN;
         _cleanup_free_ char *admindir = NULL;
         _cleanup_free_ const char **argv = NULL;
-        _cleanup_strv_free_ char **v = calloc(1, sizeof(char *));
         SpawnResult res = {};
-        size_t n = 0, nn = 0, k = 0;
+        size_t nn = 0, k = 0;
         int r;
 
-        if (!v)
-                return -ENOMEM;
         while (names[nn])
                 nn++;
         argv = calloc(nn + 8, sizeof(char *));
@@ -181,35 +212,9 @@ int packages_installed(Installer *ins, const char *const *names, char ***ret) {
                 spawn_result_done(&res);
                 return -EIO;
         }
-        for (const char *s = res.out, *end = res.out + res.out_size; s < end;) {
-                const char *nl = memchr(s, '\n', (size_t) (end - s));
-                size_t len = nl ? (size_t) (nl - s) : (size_t) (end - s);
-                _cleanup_free_ char *line = strndup(s, len);
-                s += len + 1;
-                if (!line) {
-                        spawn_result_done(&res);
-                        return -ENOMEM;
-                }
-                char *tab = strchr(line, '\t');
-                if (deb) {
-                        /* "ii " installed; "rc " removed with its conffiles left: not installed */
-                        if (!tab || !startswith(tab + 1, "ii"))
-                                continue;
-                        *tab = '\0';
-                } else if (tab || strchr(line, ' '))
-                        continue; /* "package X is not installed" */
-                for (size_t i = 0; i < nn; i++)
-                        if (streq(line, names[i])) {
-                                r = strv_add(&v, &n, line);
-                                if (r < 0) {
-                                        spawn_result_done(&res);
-                                        return r;
-                                }
-                        }
-        }
+        r = packages_parse_query(res.out, res.out_size, deb, names, ret);
         spawn_result_done(&res);
-        *ret = TAKE_PTR(v);
-        return 0;
+        return r;
 }
 
 static char *words(char *const *v) {

@@ -37,6 +37,9 @@ int user_password(const Installer *ins, const AnswersUser *u, char **ret, char *
  * (dpkg-query / rpm -q under the root). NULL-terminated, strv_free. */
 int packages_wanted(const DistroProfile *p, const Answers *a, char ***ret);
 int packages_installed(Installer *ins, const char *const *names, char ***ret);
+/* The installed ones among names (NULL-terminated) in the output of dpkg-query -W
+ * --showformat='${Package}\t${db:Status-Abbrev}\n' (deb) or rpm -q --qf '%{NAME}\n'. */
+int packages_parse_query(const char *out, size_t size, bool deb, const char *const *names, char ***ret);
 
 /* Is a user account present in ROOT/etc/passwd? */
 bool account_exists(const Installer *ins, const char *name);

@@ -292,7 +292,7 @@ int users_admin_list(UsersAdmin *u, UserEntry **ret, size_t *ret_n) {
 
         if (users_admin_mode(u) == ANSWERS_USERS_VIRTUAL) {
                 _cleanup_free_ char *users = NULL, *mb = NULL;
-                size_t us, ms;
+                size_t us = 0, ms;
                 r = installer_read(ins, PASSWD_FILE, &users, &us);
                 if (r == -ENOENT)
                         goto done;
@@ -306,13 +306,17 @@ int users_admin_list(UsersAdmin *u, UserEntry **ret, size_t *ret_n) {
                         if (kl == 0 || *l == '#' || l[kl] != ':')
                                 continue;
                         UserEntry *ne = realloc(e, (n + 1) * sizeof(UserEntry));
-                        if (!ne)
+                        if (!ne) {
+                                explicit_bzero(users, us); /* hashes: wiped on this way out too */
                                 goto oom;
+                        }
                         e = ne;
                         e[n] = (UserEntry) { .name = strndup(l, kl) };
                         n++;
-                        if (!e[n - 1].name)
+                        if (!e[n - 1].name) {
+                                explicit_bzero(users, us);
                                 goto oom;
+                        }
                         size_t len;
                         e[n - 1].mailbox = mb && table_find(mb, e[n - 1].name, ' ', &len);
                 }

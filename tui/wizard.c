@@ -188,34 +188,78 @@ static void wipe(void *p, size_t n) {
         explicit_bzero(p, n);
 }
 
+/* A buffer of password material with its whole size: wiped to the last byte when freed,
+ * not to the first NUL (lines split in place put NULs all through it). */
+typedef struct SecretBuf {
+        char *p;
+        size_t size;
+} SecretBuf;
+
+static void secret_buf_done(SecretBuf *b) {
+        if (b->p) {
+                wipe(b->p, b->size);
+                free(b->p);
+        }
+        *b = (SecretBuf) {};
+}
+
+/* Reads a file of hashes (shadow, Dovecot's passwd-file) into b; what read_file_bounded
+ * returns. */
+static int secret_buf_read(const char *path, SecretBuf *b) {
+        return read_file_bounded(path, 16 << 20, &b->p, &b->size);
+}
+
+/* Frees a password hash, wiped whole first. */
+static void hash_free(char **h) {
+        if (*h) {
+                wipe(*h, strlen(*h));
+                free(*h);
+                *h = NULL;
+        }
+}
+
 /* ---- detection: defaults from this machine ---- */
+
+int wizard_fqdn_from_hosts(const char *text, const char *host, char **ret) {
+        _cleanup_free_ char *copy = strdup(text);
+        char *save = NULL;
+        if (!copy)
+                return -ENOMEM;
+        for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+                char *s2 = NULL, *addr = strtok_r(line, " \t", &s2), *first = NULL, *t;
+                bool match = false;
+                if (!addr || addr[0] == '#')
+                        continue;
+                while ((t = strtok_r(NULL, " \t", &s2)) && t[0] != '#') {
+                        if (!first)
+                                first = t;
+                        match = match || streq(t, host);
+                }
+                /* only a real host name: the file's bytes may hold anything */
+                if (match && first && strchr(first, '.') && hostname_is_valid(first)) {
+                        *ret = strdup(first);
+                        return *ret ? 1 : -ENOMEM;
+                }
+        }
+        *ret = NULL;
+        return 0;
+}
 
 static int detect_hostname(Wizard *w, char **ret) {
         char h[256] = "";
         if (gethostname(h, sizeof(h) - 1) < 0 || !h[0])
                 return -errno;
+        if (!hostname_is_valid(h))
+                return -EINVAL; /* no default rather than bytes the kernel was handed */
         if (!strchr(h, '.')) {
                 /* the /etc/hosts line that names this host often has its FQDN first */
                 _cleanup_free_ char *path = NULL, *text = NULL;
                 if (asprintf(&path, "%s/etc/hosts", streq(w->root, "/") ? "" : w->root) < 0)
                         return -ENOMEM;
                 if (read_file_bounded(path, 1 << 20, &text, NULL) >= 0) {
-                        char *save = NULL;
-                        for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-                                char *s2 = NULL, *addr = strtok_r(line, " \t", &s2), *first = NULL, *t;
-                                bool match = false;
-                                if (!addr || addr[0] == '#')
-                                        continue;
-                                while ((t = strtok_r(NULL, " \t", &s2)) && t[0] != '#') {
-                                        if (!first)
-                                                first = t;
-                                        match = match || streq(t, h);
-                                }
-                                if (match && first && strchr(first, '.')) {
-                                        *ret = strdup(first);
-                                        return *ret ? 0 : -ENOMEM;
-                                }
-                        }
+                        int r = wizard_fqdn_from_hosts(text, h, ret);
+                        if (r != 0)
+                                return r;
                 }
         }
         *ret = strdup(h);
@@ -552,7 +596,8 @@ out:
 static char *stored_hash(Wizard *w, const char *user) {
         int mi = field_index("users", "mode", -1), di = field_index("server", "domain", -1);
         bool virt = streq_ptr(w->values[mi], "virtual");
-        _cleanup_free_ char *path = NULL, *text = NULL, *name = NULL;
+        _cleanup_free_ char *path = NULL, *name = NULL;
+        _cleanup_(secret_buf_done) SecretBuf buf = {};
 
         if (virt && !strchr(user, '@')) {
                 if (asprintf(&name, "%s@%s", user, strempty(w->values[di])) < 0)
@@ -561,8 +606,9 @@ static char *stored_hash(Wizard *w, const char *user) {
                 return NULL;
         if (asprintf(&path, "%s%s", streq(w->root, "/") ? "" : w->root,
                      virt ? "/etc/dovecot/users" : "/etc/shadow") < 0 ||
-            read_file_bounded(path, 16 << 20, &text, NULL) < 0)
+            secret_buf_read(path, &buf) < 0)
                 return NULL;
+        char *text = buf.p;
         size_t nl = strlen(name);
         char *result = NULL;
         for (char *line = text; line && *line;) {
@@ -580,14 +626,13 @@ static char *stored_hash(Wizard *w, const char *user) {
                 }
                 line = end ? end + 1 : NULL;
         }
-        wipe(text, strlen(text));
-        return result;
+        return result; /* buf is wiped whole: its lines were cut with NULs */
 }
 
 static int make_hash(Wizard *w, int slot) {
         const char *pw = w->secret[slot][0];
         const char *name = w->values[field_index("user ", "name", slot + 1)];
-        _cleanup_free_ char *existing = name && *name ? stored_hash(w, name) : NULL;
+        _cleanup_(hash_free) char *existing = name && *name ? stored_hash(w, name) : NULL;
         struct crypt_data *cd = calloc(1, sizeof(*cd));
         char salt[CRYPT_GENSALT_OUTPUT_SIZE];
         const char *h = NULL;
@@ -608,8 +653,7 @@ static int make_hash(Wizard *w, int slot) {
         }
         if (r >= 0 && (!h || h[0] != '$'))
                 r = -EIO;
-        free(w->hash[slot]);
-        w->hash[slot] = NULL;
+        hash_free(&w->hash[slot]);
         if (r >= 0 && asprintf(&w->hash[slot], "{SHA512-CRYPT}%s", h) < 0) {
                 w->hash[slot] = NULL;
                 r = -ENOMEM;
@@ -674,8 +718,7 @@ static void validate(Wizard *w) {
                                 return;
                         }
                 } else if (w->secret[s][0][0] || w->secret[s][1][0]) {
-                        free(w->hash[s]);
-                        w->hash[s] = NULL;
+                        hash_free(&w->hash[s]);
                 }
         }
         for (size_t i = 0; i < N_FIELDS; i++)
@@ -835,15 +878,17 @@ static int set_value(Wizard *w, int i, const char *v) {
  * kept as they are) and their aliases (mxdeck's alias table, without the postmaster and
  * abuse lines the installer adds by itself). */
 static int users_from_machine(Wizard *w, char **ret_error) {
-        _cleanup_free_ char *path = NULL, *text = NULL, *apath = NULL, *aliases = NULL;
+        _cleanup_free_ char *path = NULL, *apath = NULL, *aliases = NULL;
+        _cleanup_(secret_buf_done) SecretBuf buf = {}; /* hashes: wiped whole on every return */
         const char *root = streq(w->root, "/") ? "" : w->root;
         int slot = 0, mi = field_index("users", "mode", -1), r;
 
         if (asprintf(&path, "%s/etc/dovecot/users", root) < 0 ||
             asprintf(&apath, "%s/etc/postfix/mxdeck-aliases", root) < 0)
                 return -ENOMEM;
-        if (read_file_bounded(path, 16 << 20, &text, NULL) < 0)
+        if (secret_buf_read(path, &buf) < 0)
                 return 0;
+        char *text = buf.p;
         (void) read_file_bounded(apath, 16 << 20, &aliases, NULL);
         for (char *line = text, *next; line && *line; line = next) {
                 next = strchr(line, '\n');
@@ -856,12 +901,10 @@ static int users_from_machine(Wizard *w, char **ret_error) {
                 char *hash = colon + 1, *end = strchr(hash, ':');
                 if (end)
                         *end = 0;
-                if (slot >= MAX_USERS) {
-                        wipe(text, strlen(text));
+                if (slot >= MAX_USERS)
                         return conf_error(ret_error, path,
                                           _("this server has more than %d mailboxes, more than the wizard "
                                             "shows: use 'mxdeck setup --answers FILE'"), MAX_USERS);
-                }
                 _cleanup_free_ char *name = termsafe_strdup(line, 0), *al = strdup("");
                 if (!name || !al || set_value(w, field_index("user ", "name", slot + 1), name) < 0)
                         return -ENOMEM;
@@ -889,7 +932,6 @@ static int users_from_machine(Wizard *w, char **ret_error) {
                         return -ENOMEM;
                 slot++;
         }
-        wipe(text, strlen(text));
         if (slot > 0) {
                 r = set_value(w, mi, "virtual");
                 if (r < 0)
@@ -1732,13 +1774,15 @@ static bool last_field(Wizard *w) {
         return true;
 }
 
+/* Takes the last character off s: all of its bytes are zeroed (a password's too), not
+ * just its first. */
 static void text_backspace(char *s) {
-        size_t len = strlen(s);
+        size_t end = strlen(s), len = end;
         while (len > 0 && ((unsigned char) s[len - 1] & 0xC0) == 0x80)
                 len--;
         if (len > 0)
                 len--;
-        s[len] = 0;
+        wipe(s + len, end - len);
 }
 
 /* Appends a typed character to buf (of size cap); false when it does not fit or is not
@@ -2060,7 +2104,7 @@ static void wizard_done(Wizard *w) {
         free(w->values);
         free(w->now);
         for (int s = 0; s < MAX_USERS; s++) {
-                free(w->hash[s]);
+                hash_free(&w->hash[s]);
                 free(w->pwfile[s]);
         }
         free(w->error);

@@ -39,3 +39,8 @@ int wizard_uncovered_keys(char ***ret);
  * *ret_text is the answers text the wizard would save. */
 int wizard_check(const char *root, const char *const *typed, char **ret_field, char **ret_message,
                  char **ret_text);
+
+/* The FQDN /etc/hosts gives host: the first name of a line that lists host, when it has a
+ * dot and is a valid host name (lines whose names hold anything else are passed over).
+ * 1 and *ret, 0 and NULL when none, -ENOMEM. The wizard's default host name. */
+int wizard_fqdn_from_hosts(const char *text, const char *host, char **ret);

@@ -9,6 +9,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+
+#include "termsafe.h"
 #include <unistd.h>
 
 #include "fileio.h"
@@ -82,9 +84,31 @@ static bool line_sets(const char *line, const char *name, int depth) {
         return *line == '=';
 }
 
+/* The line as it may be shown: through termsafe, at most DOVECOT_LINE_SHOWN bytes of it.
+ * 0 when that is the line exactly, 1 when it had to be changed. */
+static int shown_line(const char *line, char **ret) {
+        size_t len = strlen(line), cut = MIN(len, (size_t) DOVECOT_LINE_SHOWN);
+        /* never cut inside a UTF-8 character */
+        while (cut < len && cut > 0 && ((unsigned char) line[cut] & 0xC0) == 0x80)
+                cut--;
+        _cleanup_free_ char *safe = NULL;
+        if (termsafe_dup(line, cut, 0, &safe) < 0)
+                return -ENOMEM;
+        bool exact = cut == len && streq(safe, line);
+        if (cut < len) {
+                char *more = NULL;
+                if (asprintf(&more, "%s…", safe) < 0)
+                        return -ENOMEM;
+                free(safe);
+                safe = more;
+        }
+        *ret = TAKE_PTR(safe);
+        return exact ? 0 : 1;
+}
+
 int dovecot_setting_find(const char *root, const char *name, char **ret_file, char **ret_line) {
         _cleanup_strv_free_ char **files = NULL;
-        _cleanup_free_ char *best_file = NULL, *best_line = NULL;
+        _cleanup_free_ char *best_file = NULL, *best_line = NULL, *shown = NULL;
         int r = dovecot_conf_files(root, &files);
         if (r < 0)
                 return r;
@@ -121,9 +145,13 @@ int dovecot_setting_find(const char *root, const char *name, char **ret_file, ch
         }
         if (!best_file)
                 return -ENOENT;
+        /* The line goes into findings and commands: no escape sequence, no megabyte. */
+        r = shown_line(best_line, &shown);
+        if (r < 0)
+                return r;
         *ret_file = TAKE_PTR(best_file);
-        *ret_line = TAKE_PTR(best_line);
-        return 0;
+        *ret_line = TAKE_PTR(shown);
+        return r;
 }
 
 /* Characters that make a sed expression (between single quotes) ambiguous. */
@@ -153,7 +181,8 @@ int remedy_dovecot_set(Finding *f, const char *root, const char *name, const cha
         if (!sed_safe(name) || !sed_safe(value))
                 return -ENOENT;
         if (r >= 0) {
-                if (!sed_safe(line))
+                /* A line shown changed (controls replaced, cut) cannot be matched by sed. */
+                if (r > 0 || !sed_safe(line))
                         return -ENOENT;
                 _cleanup_free_ char *pat = sed_pattern(line);
                 if (!pat)

@@ -8,9 +8,13 @@
  * (dovecot.conf, conf.d/ in name order, local.conf); under root (NULL = "/"). */
 int dovecot_conf_files(const char *root, char ***ret);
 
+#define DOVECOT_LINE_SHOWN 256
+
 /* The line that sets `name` at the top level (not inside a section) in the file that
- * wins: *ret_file and *ret_line (the line as written, without its newline). -ENOENT
- * when no file sets it. */
+ * wins: *ret_file and *ret_line, the line without its newline made terminal-safe
+ * (termsafe) and cut to DOVECOT_LINE_SHOWN bytes ("…" then). Returns 0 when *ret_line is
+ * the line exactly as written, 1 when it had to be changed, -ENOENT when no file sets
+ * it. */
 int dovecot_setting_find(const char *root, const char *name, char **ret_file, char **ret_line);
 
 /* Adds to f the command that makes Dovecot's `name` equal `value`: a sed -i that changes

@@ -128,7 +128,7 @@ static int run_ok(const CheckContext *ctx, const char *const *argv, const char *
         return 0;
 }
 
-static int split_lines(const char *s, size_t size, char ***ret) {
+int postconf_split_lines(const char *s, size_t size, char ***ret) {
         size_t n = 0, cap = 8;
         char **v = calloc(cap + 1, sizeof(char *));
         if (!v)
@@ -175,7 +175,7 @@ int postconf_get(const CheckContext *ctx, const char *const *names, char ***ret,
         if (r < 0)
                 return r;
         char **v = NULL;
-        r = split_lines(s.out, s.out_size, &v);
+        r = postconf_split_lines(s.out, s.out_size, &v);
         spawn_result_done(&s);
         if (r < 0)
                 return r;
@@ -198,7 +198,7 @@ int postconf_overrides(const CheckContext *ctx, char ***ret, char **ret_error) {
         int r = run_ok(ctx, argv, "postconf -P", &s, ret_error);
         if (r < 0)
                 return r;
-        r = split_lines(s.out, s.out_size, ret);
+        r = postconf_split_lines(s.out, s.out_size, ret);
         spawn_result_done(&s);
         return r;
 }

@@ -29,3 +29,5 @@ char *install_remedy(const CheckContext *ctx, const char *packages);
 
 /* Splits a Postfix list value (commas and/or whitespace) into words. */
 int postfix_list_split(const char *value, char ***ret);
+/* A tool's output (postconf -h, -P) as lines, each through termsafe. */
+int postconf_split_lines(const char *s, size_t size, char ***ret);

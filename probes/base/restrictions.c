@@ -76,15 +76,51 @@ bool mynetworks_is_open(char *const *tokens, const char **ret_entry) {
 
 #define TABLE_MAX (1024 * 1024)
 
-static int strv_add(char ***v, size_t *n, const char *s, size_t len) {
-        char **p = reallocarray(*v, *n + 2, sizeof(char *));
-        if (!p)
+/* A list that grows by doubling: adding n words is linear, not quadratic. */
+typedef struct WordList {
+        char **v;
+        size_t n, cap;
+} WordList;
+
+static int strv_add(WordList *l, const char *s, size_t len) {
+        if (l->n + 2 > l->cap) {
+                size_t cap = l->cap ? l->cap * 2 : 16;
+                char **p = reallocarray(l->v, cap, sizeof(char *));
+                if (!p)
+                        return -ENOMEM;
+                l->v = p;
+                l->cap = cap;
+        }
+        l->v[l->n] = strndup(s, len);
+        if (!l->v[l->n])
                 return -ENOMEM;
-        *v = p;
-        p[*n] = strndup(s, len);
-        if (!p[*n])
-                return -ENOMEM;
-        p[++*n] = NULL;
+        l->v[++l->n] = NULL;
+        return 0;
+}
+
+/* The words of one table joined with spaces, grown by doubling. */
+typedef struct Joined {
+        char *s;
+        size_t len, cap;
+} Joined;
+
+static int joined_add(Joined *j, const char *w, size_t n) {
+        size_t need = j->len + 1 + n + 1;
+        if (need > j->cap) {
+                size_t cap = j->cap ? j->cap : 64;
+                while (cap < need)
+                        cap *= 2;
+                char *p = realloc(j->s, cap);
+                if (!p)
+                        return -ENOMEM;
+                j->s = p;
+                j->cap = cap;
+        }
+        if (j->len > 0)
+                j->s[j->len++] = ' ';
+        memcpy(j->s + j->len, w, n);
+        j->len += n;
+        j->s[j->len] = 0;
         return 0;
 }
 
@@ -99,7 +135,7 @@ static int text_append(char **s, const char *a, const char *b) {
 
 /* The first word of each line that is not a comment: a cidr: table's networks, a postmap
  * -s dump's keys, a mynetworks "/file"'s patterns (all words of such a file count). */
-static int collect_words(const char *text, bool first_only, char ***v, size_t *n, char **listed) {
+static int collect_words(const char *text, bool first_only, WordList *v, Joined *listed) {
         for (const char *line = text; *line;) {
                 size_t len = strcspn(line, "\n");
                 const char *p = line;
@@ -111,13 +147,8 @@ static int collect_words(const char *text, bool first_only, char ***v, size_t *n
                         size_t w = strcspn(p, " \t,\n");
                         if (p + w > end)
                                 w = (size_t) (end - p);
-                        if (strv_add(v, n, p, w) < 0)
+                        if (strv_add(v, p, w) < 0 || joined_add(listed, p, w) < 0)
                                 return -ENOMEM;
-                        char *joined;
-                        if (asprintf(&joined, "%s%s%.*s", strempty(*listed), *listed ? " " : "", (int) w, p) < 0)
-                                return -ENOMEM;
-                        free(*listed);
-                        *listed = joined;
                         if (first_only)
                                 break;
                         p += w;
@@ -129,15 +160,20 @@ static int collect_words(const char *text, bool first_only, char ***v, size_t *n
 
 int mynetworks_expand(const CheckContext *ctx, char *const *words, char ***ret_entries, char **ret_sources,
                       char **ret_unread) {
-        _cleanup_strv_free_ char **v = NULL;
+        _cleanup_strv_free_ char **v_owned = NULL;
         _cleanup_free_ char *sources = NULL, *unread = NULL;
-        size_t n = 0;
+        WordList v = {};
         int r;
 
+#define V_SYNC() (v_owned = v.v)
+
         for (char *const *w = words; w && *w; w++) {
-                _cleanup_free_ char *listed = NULL;
+                _cleanup_free_ char *listed_s = NULL;
+                Joined listed = {};
                 if (!is_table(*w) && **w != '/') {
-                        if (strv_add(&v, &n, *w, strlen(*w)) < 0)
+                        r = strv_add(&v, *w, strlen(*w));
+                        V_SYNC();
+                        if (r < 0)
                                 return -ENOMEM;
                         continue;
                 }
@@ -152,7 +188,10 @@ int mynetworks_expand(const CheckContext *ctx, char *const *words, char ***ret_e
                                         return -ENOMEM;
                                 continue;
                         }
-                        if (collect_words(text, **w != '/', &v, &n, &listed) < 0)
+                        r = collect_words(text, **w != '/', &v, &listed);
+                        V_SYNC();
+                        listed_s = listed.s;
+                        if (r < 0)
                                 return -ENOMEM;
                 } else {
                         const char *argv[] = { "postmap", "-s", *w, NULL };
@@ -165,17 +204,25 @@ int mynetworks_expand(const CheckContext *ctx, char *const *words, char ***ret_e
                                         return -ENOMEM;
                                 continue;
                         }
-                        r = collect_words(s.out, true, &v, &n, &listed);
+                        r = collect_words(s.out, true, &v, &listed);
+                        V_SYNC();
+                        listed_s = listed.s;
                         spawn_result_done(&s);
                         if (r < 0)
                                 return r;
                 }
-                if (text_append(&sources, *w, listed ? listed : _("(empty)")) < 0)
+                if (text_append(&sources, *w, listed_s ? listed_s : _("(empty)")) < 0)
                         return -ENOMEM;
         }
-        if (!v && strv_add(&v, &n, "", 0) < 0)
-                return -ENOMEM;
-        *ret_entries = TAKE_PTR(v);
+        if (!v.v) {
+                r = strv_add(&v, "", 0);
+                V_SYNC();
+                if (r < 0)
+                        return -ENOMEM;
+        }
+#undef V_SYNC
+        v.v = NULL;
+        *ret_entries = TAKE_PTR(v_owned);
         *ret_sources = TAKE_PTR(sources);
         *ret_unread = TAKE_PTR(unread);
         return 0;

@@ -311,8 +311,10 @@ static int keytable_lookup(const char *path, const char *domain, const char *sel
                                         *ret_selector = strdup(c1 + 1);
                                         *ret_path = strdup(c2 + 1);
                                         if (!*ret_selector || !*ret_path) {
+                                                /* the caller sees no freed pointers */
                                                 free(*ret_selector);
                                                 free(*ret_path);
+                                                *ret_selector = *ret_path = NULL;
                                                 return -ENOMEM;
                                         }
                                         return 1;
@@ -369,6 +371,7 @@ int dkim_local_key(const char *root, const char *domain, const char *selector, c
         if (!*ret_selector || !*ret_path) {
                 free(*ret_selector);
                 free(*ret_path);
+                *ret_selector = *ret_path = NULL;
                 return -ENOMEM;
         }
         return 1;

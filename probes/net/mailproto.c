@@ -379,6 +379,10 @@ int mailconn_read_line(MailConn *c, const char **ret_line) {
                 char *p = linebuf_space(&c->buf, &room);
                 if (room == 0)
                         return -MAILPROTO_E_LINE_TOO_LONG;
+                /* A peer trickling bytes never makes a read wait: the deadline is checked
+                 * before every read, not only when one would block. */
+                if (deadline_passed((Deadline) { c->deadline_usec }))
+                        return -ETIMEDOUT;
                 r = conn_read_some(c, p, room);
                 if (r == -EAGAIN)
                         continue;

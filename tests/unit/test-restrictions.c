@@ -190,6 +190,49 @@ static void test_mynetworks_expand(void **state) {
         rmdir(dir);
 }
 
+/* A cidr: table of many lines (a real one had 56,662) is read whole, every network in
+ * order, and listed once in the sources. Joining it word by word was quadratic. */
+static void test_mynetworks_large_table(void **state) {
+        enum { LINES = 50000 }; /* under the 1 MiB a table may have */
+        char dir[] = "/tmp/mxdeck-test-XXXXXX";
+        assert_non_null(mkdtemp(dir));
+        char cidr[128], spec[160];
+        snprintf(cidr, sizeof(cidr), "%s/big.cidr", dir);
+        FILE *f = fopen(cidr, "we");
+        assert_non_null(f);
+        for (unsigned i = 0; i < LINES; i++)
+                fprintf(f, "%s10.%u.%u.0/24\tOK\n", i % 1000 == 0 ? "# block\n" : "", i / 256 % 256, i % 256);
+        fclose(f);
+
+        snprintf(spec, sizeof(spec), "cidr:%s", cidr);
+        char *words[] = { "127.0.0.0/8", spec, NULL };
+        _cleanup_strv_free_ char **entries = NULL;
+        _cleanup_free_ char *sources = NULL, *unread = NULL;
+        assert_int_equal(mynetworks_expand(NULL, words, &entries, &sources, &unread), 0);
+        assert_null(unread);
+        assert_string_equal(entries[0], "127.0.0.0/8");
+        size_t n = 1;
+        char want[32];
+        for (; entries[n]; n++) {
+                unsigned i = (unsigned) n - 1;
+                snprintf(want, sizeof(want), "10.%u.%u.0/24", i / 256 % 256, i % 256);
+                assert_string_equal(entries[n], want);
+        }
+        assert_int_equal(n, LINES + 1);
+        /* "cidr:PATH: 10.0.0.0/24 10.0.1.0/24 ... 10.106.95.0/24": every word, one space apart. */
+        size_t spaces = 0;
+        for (const char *p = strchr(sources, ' '); p; p = strchr(p + 1, ' '))
+                spaces++;
+        assert_int_equal(spaces, LINES);
+        assert_non_null(strstr(sources, ": 10.0.0.0/24 10.0.1.0/24 "));
+        snprintf(want, sizeof(want), " 10.%u.%u.0/24", (LINES - 1) / 256 % 256, (LINES - 1) % 256);
+        assert_string_equal(sources + strlen(sources) - strlen(want), want);
+        const char *wide = NULL;
+        assert_false(mynetworks_is_open(entries, &wide));
+        unlink(cidr);
+        rmdir(dir);
+}
+
 /* The Dovecot line in force is found (last file wins, not inside sections) and the
  * remedy's sed changes exactly it. */
 static void test_dovecot_setting(void **state) {
@@ -248,6 +291,49 @@ static void test_dovecot_setting(void **state) {
         rmdir(root);
 }
 
+/* A Dovecot line with an escape sequence, or of a megabyte, reaches findings only through
+ * termsafe and cut; no sed command is made from a line that had to be changed. */
+static void test_dovecot_setting_hostile(void **state) {
+        char root[] = "/tmp/mxdeck-root-XXXXXX";
+        char path[256];
+        assert_non_null(mkdtemp(root));
+        snprintf(path, sizeof(path), "%s/etc", root);
+        assert_int_equal(mkdir(path, 0755), 0);
+        snprintf(path, sizeof(path), "%s/etc/dovecot", root);
+        assert_int_equal(mkdir(path, 0755), 0);
+        snprintf(path, sizeof(path), "%s/etc/dovecot/local.conf", root);
+        FILE *f = fopen(path, "we");
+        assert_non_null(f);
+        fputs("ssl_min_protocol = TLSv1 \x1b]0;owned\x07\x1b[2J\x9b" "1m\n", f);
+        fputs("mail_plugins = ", f);
+        for (int i = 0; i < 100000; i++)
+                fputs("quota ", f);
+        fputs("\n", f);
+        fclose(f);
+
+        _cleanup_free_ char *file = NULL, *line = NULL, *file2 = NULL, *line2 = NULL;
+        assert_int_equal(dovecot_setting_find(root, "ssl_min_protocol", &file, &line), 1);
+        assert_null(strpbrk(line, "\x1b\x07"));
+        assert_true(strncmp(line, "ssl_min_protocol = TLSv1 ", 25) == 0);
+        assert_int_equal(dovecot_setting_find(root, "mail_plugins", &file2, &line2), 1);
+        assert_true(strlen(line2) <= DOVECOT_LINE_SHOWN + strlen("…"));
+        assert_true(strncmp(line2, "mail_plugins = quota quota ", 27) == 0);
+
+        FindingList l = {};
+        Finding *fd = findings_addf(&l, "imap.tls", "", STATUS_CRITICAL, "x");
+        assert_non_null(fd);
+        assert_int_equal(remedy_dovecot_set(fd, root, "ssl_min_protocol", "TLSv1.2", "10-ssl.conf"), -ENOENT);
+        assert_int_equal(remedy_dovecot_set(fd, root, "mail_plugins", "quota", "10-mail.conf"), -ENOENT);
+        assert_null(fd->commands);
+        findings_done(&l);
+        unlink(path);
+        snprintf(path, sizeof(path), "%s/etc/dovecot", root);
+        rmdir(path);
+        snprintf(path, sizeof(path), "%s/etc", root);
+        rmdir(path);
+        rmdir(root);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_walk),
@@ -256,7 +342,9 @@ int main(void) {
                 cmocka_unit_test(test_uncertain),
                 cmocka_unit_test(test_known_restrictions),
                 cmocka_unit_test(test_mynetworks_expand),
+                cmocka_unit_test(test_mynetworks_large_table),
                 cmocka_unit_test(test_dovecot_setting),
+                cmocka_unit_test(test_dovecot_setting_hostile),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,10 +7,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "macro.h"
+#include "osrelease.h"
 #include "termsafe.h"
 
 #define R "\xef\xbf\xbd" /* U+FFFD */
@@ -242,6 +245,38 @@ static void test_fputs_padded(void **state) {
         }
 }
 
+/* os-release is outside text: a PRETTY_NAME that sets the terminal's title (OSC 0 ... BEL)
+ * or clears the screen reaches no terminal; plain values are kept as they are. */
+static void test_osrelease_hostile(void **state) {
+        char root[] = "/tmp/mxdeck-osrel-XXXXXX", path[128];
+        assert_non_null(mkdtemp(root));
+        snprintf(path, sizeof(path), "%s/etc", root);
+        assert_int_equal(mkdir(path, 0755), 0);
+        snprintf(path, sizeof(path), "%s/etc/os-release", root);
+        FILE *f = fopen(path, "we");
+        assert_non_null(f);
+        fputs("PRETTY_NAME=\"Debian \x1b]0;owned\a GNU/Linux \x1b[2J\x9b" "31m\"\nID=debian\n"
+              "VERSION_ID=\"12\x1b[8m\"\nID_LIKE='\r\x07'\n", f);
+        fclose(f);
+        OsRelease os = {};
+        assert_int_equal(osrelease_load(root, &os), 0);
+        assert_string_equal(os.id, "debian");
+        assert_int_equal(os.family, DISTRO_DEBIAN);
+        const char *vals[] = { os.pretty_name, os.version_id, os.id_like };
+        for (size_t i = 0; i < ELEMENTSOF(vals); i++) {
+                assert_non_null(vals[i]);
+                assert_null(strpbrk(vals[i], "\x1b\a\r"));
+                assert_null(strstr(vals[i], "\xc2\x9b")); /* the 8-bit CSI */
+        }
+        assert_true(strncmp(os.pretty_name, "Debian ", 7) == 0);
+        assert_non_null(strstr(os.pretty_name, "]0;owned"));
+        osrelease_done(&os);
+        unlink(path);
+        snprintf(path, sizeof(path), "%s/etc", root);
+        rmdir(path);
+        rmdir(root);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_dup),
@@ -251,6 +286,7 @@ int main(void) {
                 cmocka_unit_test(test_width_fallback),
                 cmocka_unit_test(test_fit),
                 cmocka_unit_test(test_fputs_padded),
+                cmocka_unit_test(test_osrelease_hostile),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

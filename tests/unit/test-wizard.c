@@ -148,12 +148,40 @@ static void test_password_only_as_hash(void **state) {
         free(text);
 }
 
+/* The wizard's default host name from /etc/hosts: the first name of the line listing the
+ * host, but never a name with control characters or escape sequences in it. */
+static void test_fqdn_from_hosts(void **state) {
+        char *fqdn = NULL;
+        assert_int_equal(wizard_fqdn_from_hosts("127.0.0.1 localhost\n# c\n203.0.113.5 mail.example.com mail\n",
+                                                "mail", &fqdn), 1);
+        assert_string_equal(fqdn, "mail.example.com");
+        free(fqdn);
+        static const char *const hostile[] = {
+                "203.0.113.5 \x1b]0;owned\a" ".example.com mail\n",
+                "203.0.113.5 mail.exa\x1b[2Jmple.com mail\n",
+                "203.0.113.5 mail.example.com\x07\x08 mail\n",
+                "203.0.113.5 mail.\xc2\x9b" "31m.com mail\n",
+                "203.0.113.5 mail.example.com\r\v mail\n",
+        };
+        for (size_t i = 0; i < ELEMENTSOF(hostile); i++) {
+                fqdn = NULL;
+                assert_int_equal(wizard_fqdn_from_hosts(hostile[i], "mail", &fqdn), 0);
+                assert_null(fqdn);
+        }
+        /* a hostile line does not hide a good one after it */
+        assert_int_equal(wizard_fqdn_from_hosts("203.0.113.5 a\x1b" ".example.com mail\n203.0.113.6 mx.example.org mail\n",
+                                                "mail", &fqdn), 1);
+        assert_string_equal(fqdn, "mx.example.org");
+        free(fqdn);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_schema_covered),
                 cmocka_unit_test(test_errors_on_their_field),
                 cmocka_unit_test(test_password_only_as_hash),
                 cmocka_unit_test(test_key_sequences),
+                cmocka_unit_test(test_fqdn_from_hosts),
         };
         return cmocka_run_group_tests(tests, setup_root, teardown_root);
 }
