@@ -103,7 +103,6 @@ int setup_dns_plan(FILE *f, const Answers *a, DistroFamily family, bool systemd)
         SpfAddr addrs[MAX_ADDRS];
         bool detected;
         size_t n_addrs = plan_addrs(a, addrs, &detected);
-        Settings settings = {};
         int r;
 
         fputs(_("\n=== DNS plan ===\nThe records to publish in the zone of each mail domain (zone-file syntax; a DNS "
@@ -146,6 +145,12 @@ int setup_dns_plan(FILE *f, const Answers *a, DistroFamily family, bool systemd)
                 fputc('\n', f);
         }
         print_ptr(f, a, addrs, n_addrs, detected);
+        return setup_dns_checks(f, a, family, systemd);
+}
+
+int setup_dns_checks(FILE *f, const Answers *a, DistroFamily family, bool systemd) {
+        Settings settings = {};
+        int r;
 
         r = settings_init(&settings);
         if (r < 0)

@@ -176,6 +176,14 @@ static int print_json(const char *status, const Plan *p, const ApplyResult *res,
         return 0;
 }
 
+/* The wizard's end page: the DNS checks as setup prints them after an apply. */
+static int wizard_dns_checks(FILE *f, const Answers *a, bool systemd) {
+        OsRelease os = {};
+        DistroFamily family = osrelease_load(NULL, &os) >= 0 ? os.family : DISTRO_UNKNOWN;
+        osrelease_done(&os);
+        return setup_dns_checks(f, a, family, systemd);
+}
+
 static int setup_wizard(const char *answers_path, const char *root, const char *save_to,
                         bool rehearsal) {
         _cleanup_free_ char *error = NULL, *cwd = NULL, *def = NULL, *address = NULL;
@@ -200,6 +208,7 @@ static int setup_wizard(const char *answers_path, const char *root, const char *
                         fprintf(stderr, _("mxdeck setup: cannot start from a fresh main.cf: %s\n"), strerror(errno));
         }
         WizardOptions wo = {
+                .dns_checks = wizard_dns_checks,
                 .root = root,
                 .answers_path = answers_path,
                 .save_path = save_to,

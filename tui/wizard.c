@@ -123,6 +123,7 @@ struct Wizard {
         size_t conflict;                      /* the selected conflict */
         char *search;
         char **verify;                        /* the verify step's lines */
+        char *dns_state;                      /* the DNS checks after apply (WizardOptions.dns_checks) */
         ApplyResult res;
         bool failed, rolled_back;
         char *saved_path;
@@ -1621,6 +1622,11 @@ static void end_page(Wizard *w) {
                                           _("; no public address: the A/AAAA records need one (mxdeck dns records --address ADDR)"));
         } else
                 (void) lines_addf(&w->lines, &w->n_lines, "  %s", _("(cannot compute the records; see 'mxdeck dns records')"));
+        if (w->dns_state) {
+                (void) lines_addf(&w->lines, &w->n_lines, " ");
+                (void) lines_addf(&w->lines, &w->n_lines, "# %s", _("What DNS serves now"));
+                (void) lines_add_text(&w->lines, &w->n_lines, w->dns_state);
+        }
         (void) lines_addf(&w->lines, &w->n_lines, "  %s", _("Check what is published with: mxdeck check --only dns"));
         (void) lines_addf(&w->lines, &w->n_lines, " ");
         (void) lines_addf(&w->lines, &w->n_lines, "# %s", _("Mail client settings"));
@@ -1667,6 +1673,23 @@ static void apply(Wizard *w) {
                 if (strchr(u, '@') ? !(*w->o->ret_address = strdup(u))
                                    : asprintf(w->o->ret_address, "%s@%s", u, w->answers->domain) < 0)
                         *w->o->ret_address = NULL;
+        }
+        if (w->o->dns_checks && !w->o->offline) {
+                /* bounded by the checks' own time limit; the resolver is asked once first */
+                (void) lines_addf(&w->lines, &w->n_lines, "%s", _("Asking DNS what it serves now..."));
+                draw(w);
+                char *buf = NULL;
+                size_t size = 0;
+                FILE *f = open_memstream(&buf, &size);
+                if (f) {
+                        int k = w->o->dns_checks(f, w->answers, w->o->systemd);
+                        if (k < 0)
+                                fprintf(f, _("The DNS checks did not run: %s\n"), strerror(-k));
+                        if (fclose(f) == 0)
+                                w->dns_state = buf;
+                        else
+                                free(buf);
+                }
         }
         end_page(w);
 }
@@ -2114,6 +2137,7 @@ static void wizard_done(Wizard *w) {
         strv_free(w->take_ours);
         strv_free(w->lines);
         strv_free(w->verify);
+        free(w->dns_state);
         free(w->search);
         free(w->saved_path);
         apply_result_done(&w->res);

@@ -5,6 +5,9 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdio.h>
+
+struct Answers;
 
 typedef enum WizardOutcome {
         WIZARD_QUIT,        /* left before applying: nothing was changed */
@@ -22,6 +25,9 @@ typedef struct WizardOptions {
         int color;                 /* -1 auto (NO_COLOR), 0 never, 1 always */
         const char *banner;        /* shown in the title line ("rehearsal"), or NULL */
         char **ret_address;        /* when set: the first mailbox's address after an apply */
+        /* When set: writes the DNS checks' current state for these answers (the end page
+         * shows it; the caller's layer owns the checks runner's output). */
+        int (*dns_checks)(FILE *f, const struct Answers *a, bool systemd);
 } WizardOptions;
 
 /* Runs the wizard on the terminal. Returns 0 with *ret set, or a negative errno when the

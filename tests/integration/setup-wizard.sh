@@ -157,6 +157,14 @@ expect_match "$(cap)" "checks, 0 critical" "verification: the local checks pass"
 expect_match "$(cap)" "round trip: submitted on 587 \(STARTTLS, AUTH as alice@lab.test\), delivered, fetched over IMAPS" \
         "verification: a real round trip as the typed user"
 expect_match "$(cap)" "lab\.test\. +MX +10 mail\.lab\.test\." "the DNS records to publish"
+# then what DNS serves now: this lab has no resolver that answers, and the page says so
+# (with one, the same dns.* checks as setup's DNS plan: setup-dkim.sh asserts them)
+keys /
+keys -l "What DNS serves now"
+keys Enter
+wait_screen 5 "# What DNS serves now" && ok "the end page has the DNS checks' state" || not_ok "no DNS state: $(cap | head -12)"
+expect_match "$(cap)" "DNS checks left out: the resolver .* does not answer from here" \
+        "without a resolver that answers, the page says why the DNS checks are left out"
 keys G
 wait_screen 5 "incoming \(IMAP\) +mail\.lab\.test +993" && ok "the client settings" || not_ok "no client settings: $(cap | tail -12)"
 expect_eq "$(postconf -h message_size_limit)" 20971520 "the typed size limit is applied"
