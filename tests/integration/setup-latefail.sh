@@ -4,8 +4,8 @@
 #   - virtual users, port 993 held by another program (an old IMAPS proxy that accepts and
 #     speaks no TLS): Dovecot cannot bind it, services sees the port answer, verify fails;
 #   - system users (useradd: passwd, shadow, group, gshadow, subuid, subgid change), port
-#     587 held by another program that does not listen: Postfix's master cannot bind it
-#     and exits, nothing answers on 25, services fails.
+#     465 held by another program: Postfix's master cannot bind it and exits, nothing
+#     answers on 25, services fails.
 # Each time: exit 1, the message names the step, the error and the rollback command, the
 # JSON lists the steps that changed; then `mxdeck rollback` leaves every file under /etc,
 # and the homes and mail stores, byte-identical (content, mode, owner) to before.
@@ -109,15 +109,17 @@ wait_for_port 993 10 || fail "the port holder does not listen on 993"
 scenario imaps-held virtual verify "verification failed"
 kill "$holder"; wait "$holder" 2>/dev/null
 
-# 2. port 587 bound (not listening) by another program
+# 2. port 465 held by another program (an old stunnel for SMTPS; preflight looks at 25
+#    and 587 only)
 python3 -c '
-import socket, sys, time
-s = socket.socket(); s.bind(("0.0.0.0", 587))
-print("bound", flush=True)
-time.sleep(3600)
-' >"$T/holder587" &
+import socket
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", 465)); s.listen(16)
+while True:
+    c, _ = s.accept(); c.sendall(b"421 old proxy\r\n"); c.close()
+' &
 holder=$!
-wait_for 10 grep -q bound "$T/holder587" || fail "the port holder did not bind 587"
-scenario submission-held system services "verification failed"
+wait_for_port 465 10 || fail "the port holder does not listen on 465"
+scenario smtps-held system services "verification failed"
 kill "$holder"; wait "$holder" 2>/dev/null
 finish
