@@ -1100,6 +1100,18 @@ static void test_packages_rhel(void **state) {
 
                 assert_int_equal(installer_apply(ins, p, &res), 0);
                 assert_null(res.failed_step);
+                /* what changed spans both parts of the plan, not only the part shown
+                 * before the packages were installed (setup --format json: changed_steps) */
+                {
+                        _cleanup_free_ char *steps = strdup("");
+                        for (char **s = res.changed_steps; s && *s; s++) {
+                                char *n;
+                                assert_true(asprintf(&n, "%s%s ", steps, *s) > 0);
+                                free(steps);
+                                steps = n;
+                        }
+                        assert_string_equal(steps, "packages hostname tls users postfix dovecot hardening services ");
+                }
                 tx = strdup(res.transaction);
                 apply_result_done(&res);
         }
