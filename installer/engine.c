@@ -920,6 +920,7 @@ int plan_render_text(const Plan *p, bool color, char **ret) {
 void apply_result_done(ApplyResult *r) {
         free(r->transaction);
         free(r->error);
+        strv_free(r->changed_steps);
         *r = (ApplyResult) {};
 }
 
@@ -1162,6 +1163,26 @@ static int apply_step(Installer *ins, StepPlan *sp, char **ret_error) {
         return r;
 }
 
+/* Adds name to the NULL-terminated list *v unless it is there (a step applied again in
+ * the second part of the plan). */
+static int list_step(char ***v, const char *name) {
+        size_t n = 0;
+        char **nv;
+
+        while (*v && (*v)[n]) {
+                if (streq((*v)[n], name))
+                        return 0;
+                n++;
+        }
+        nv = realloc(*v, (n + 2) * sizeof(char *));
+        if (!nv)
+                return -ENOMEM;
+        *v = nv;
+        nv[n + 1] = NULL;
+        nv[n] = strdup(name);
+        return nv[n] ? 0 : -ENOMEM;
+}
+
 /* Applies and verifies the steps of p in the open transaction; on failure fills
  * res->failed_step and res->error and commits the transaction as failed. */
 static int apply_steps(Installer *ins, Plan *p, ApplyResult *ret) {
@@ -1177,6 +1198,10 @@ static int apply_steps(Installer *ins, Plan *p, ApplyResult *ret) {
                         continue;
                 installer_emit(ins, INSTALLER_EVENT_STEP_STARTED, name, NULL, 0);
                 if (step_has_changes(sp)) {
+                        if (list_step(&res.changed_steps, name) < 0) {
+                                *ret = res;
+                                return -ENOMEM;
+                        }
                         (void) journal_step(ins->journal, name, "apply");
                         r = apply_step(ins, sp, &err);
                         res.changed = true;

@@ -224,6 +224,9 @@ typedef struct ApplyResult {
         char *error;           /* one line, when failed */
         bool verified;
         bool changed;
+        /* the steps that changed something (or began to: the failed one), in order, over
+         * both parts of a plan that was made again after the packages were installed */
+        char **changed_steps;
 } ApplyResult;
 
 void apply_result_done(ApplyResult *r);
