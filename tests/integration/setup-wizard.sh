@@ -118,6 +118,9 @@ wait_screen 5 "Dovecot" || fail "no Dovecot page"
 # (imap and lmtp only: the test is not about POP3, and the host may lack dovecot-pop3d)
 keys -l 'imap lmtp'
 wait_screen 5 "Protocols +imap lmtp" || not_ok "protocols not typed"
+keys Tab
+keys -l 1G
+wait_screen 5 "Quota +1G" || not_ok "quota not typed: $(cap | grep -i quota)"
 to_plan && ok "the plan page" || fail "no plan: $(cap | head -5)"
 expect_match "$(cap)" "Nothing has been changed yet" "the plan says nothing changed yet"
 
@@ -168,6 +171,8 @@ expect_match "$(cap)" "DNS checks left out: the resolver .* does not answer from
 keys G
 wait_screen 5 "incoming \(IMAP\) +mail\.lab\.test +993" && ok "the client settings" || not_ok "no client settings: $(cap | tail -12)"
 expect_eq "$(postconf -h message_size_limit)" 20971520 "the typed size limit is applied"
+expect_eq "$(doveadm quota get -u alice@lab.test 2>&1 | awk '$3 == "STORAGE" { print $5 }')" 1048576 \
+        "the typed quota is in force (1G)"
 keys Enter
 wait_screen 30 "Health" && ok "Enter opens the dashboard" || not_ok "no dashboard: $(cap | head -3)"
 keys F10
@@ -218,6 +223,8 @@ wait_screen 5 "^\* +Message size limit +30M +\(now: 20971520\)" && ok "a changed
         not_ok "no change mark: $(cap | grep -i 'size limit')"
 keys PgDn
 wait_screen 5 "Dovecot" || fail "no Dovecot page on the re-run"
+expect_match "$(cap | grep Quota)" "^ *Quota +1G *$" "the quota starts from the drop-in"
+cap | grep -q "^\* *Quota" && not_ok "the unchanged quota is marked" || ok "the unchanged quota is not marked"
 to_plan || fail "no plan on the re-run"
 keys / m e s s a g e _ s i z e Enter
 wait_screen 5 "message_size_limit=31457280" && ok "the plan changes the size limit" || not_ok "plan: $(cap | head -12)"
