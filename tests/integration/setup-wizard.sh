@@ -203,6 +203,21 @@ expect_match "$(cat "$T/saved.ini")" 'password_hash = \{SHA512-CRYPT\}\$6\$' "th
 expect_eq "$?" 3 "setup --answers saved --yes: nothing to change, and the daemons answer (exit 3)"
 expect_eq "$(python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["status"], len(d["changed_steps"]), len(d["conflicts"]))' <"$T/again.json")" \
         "unchanged 0 0" "no step changes, no conflict"
+# ... and on a host in the fresh state again (the wizard's transaction rolled back), they
+# make the same configuration without a terminal: the files the wizard wrote, byte for byte
+# (the certificate is new: a fresh self-signed key).
+conf_files=(/etc/postfix/main.cf /etc/postfix/master.cf /etc/dovecot/conf.d/99-mxdeck.conf /etc/dovecot/users
+            /etc/postfix/mxdeck-mailboxes /etc/postfix/mxdeck-aliases)
+sha256sum "${conf_files[@]}" >"$T/wizard-conf.sum" 2>&1
+"$MXDECK" rollback >"$T/rb.log" 2>&1 || not_ok "rollback of the wizard's transaction: $(tail -3 "$T/rb.log")"
+[ -e /etc/postfix/main.cf ] && not_ok "main.cf is still there after the rollback" || ok "rolled back to the fresh state"
+"$MXDECK" setup --answers "$T/saved.ini" --yes >"$T/replay.log" 2>&1
+expect_eq "$?" 0 "the saved answers on the fresh host: applied and verified (exit 0)"
+if sha256sum -c --quiet "$T/wizard-conf.sum" >"$T/replay.diff" 2>&1; then
+        ok "the replay wrote the same ${#conf_files[@]} configuration files as the wizard"
+else
+        not_ok "the replay differs: $(head -3 "$T/replay.diff")"
+fi
 
 # 7. On the server now set up, the pages start from what is there and mark what changes.
 snapshot "$T/before-rerun"
