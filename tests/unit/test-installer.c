@@ -926,6 +926,59 @@ static void test_files_certificate_mismatch(void **state) {
         assert_non_null(strstr(text, "the private key does not belong to the certificate"));
 }
 
+/* Preflight's list of systems (issue 11): older than supported is refused before any
+ * change, naming the system and the floor; a system not on the list, or newer than tested,
+ * is a warning and the plan goes on; os-release text never reaches the plan raw. */
+static void test_preflight_os(void **state) {
+        Fixture *f = fixture(state);
+        static const struct {
+                const char *os_release;
+                bool error;
+                const char *says;
+        } cases[] = {
+                { "ID=debian\nVERSION_ID=\"10\"\nPRETTY_NAME=\"Debian GNU/Linux 10 (buster)\"\n", true,
+                  "Debian GNU/Linux 10 (buster) is older than mxdeck supports (debian 12+): upgrade the system first" },
+                { "ID=ubuntu\nVERSION_ID=\"20.04\"\nPRETTY_NAME=\"Ubuntu 20.04.6 LTS\"\n", true,
+                  "Ubuntu 20.04.6 LTS is older than mxdeck supports (ubuntu 22.04+)" },
+                { "ID=centos\nVERSION_ID=\"7\"\nPRETTY_NAME=\"CentOS Linux 7 (Core)\"\n", true,
+                  "CentOS Linux 7 (Core) is older than mxdeck supports (centos 8+)" },
+                { "ID=rocky\nVERSION_ID=\"11.0\"\nPRETTY_NAME=\"Rocky Linux 11.0\"\n", false,
+                  "Rocky Linux 11.0 is newer than mxdeck was tested with (up to 10)" },
+                { "ID=linuxmint\nID_LIKE=\"ubuntu debian\"\nVERSION_ID=\"21\"\nPRETTY_NAME=\"Linux Mint 21\"\n", false,
+                  "Linux Mint 21 is not on mxdeck's list of supported systems" },
+                { "ID=debian\nPRETTY_NAME=\"Debian GNU/Linux trixie/sid\"\n", false,
+                  "Debian GNU/Linux trixie/sid: no version in os-release (VERSION_ID=): a testing release?" },
+                { "ID=debian\nVERSION_ID=\"9\"\nPRETTY_NAME=\"Debian \033]0;owned\007 9\"\n", true,
+                  "is older than mxdeck supports (debian 12+)" },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                {
+                _cleanup_(installer_freep) Installer *ins = NULL;
+                _cleanup_(plan_freep) Plan *p = NULL;
+                _cleanup_free_ char *text = NULL;
+
+                make_root(f, "debian", answers_virtual);
+                put(f, "/etc/os-release", cases[i].os_release, 0644);
+                ins = installer_for(f, CONFLICT_KEEP_THEIRS);
+                assert_int_equal(installer_plan(ins, &p), 0);
+                assert_int_equal(plan_render_text(p, false, &text), 0);
+                if (!strstr(text, cases[i].says) || plan_has_errors(p) != cases[i].error)
+                        fail_msg("case %zu: want %s \"%s\" in:\n%s", i, cases[i].error ? "an error" : "a warning",
+                                 cases[i].says, text);
+                assert_null(strchr(text, '\033'));
+                if (cases[i].error) {
+                        ApplyResult res = {};
+                        assert_int_equal(installer_apply(ins, p, &res), -EINVAL);
+                        assert_null(res.transaction);
+                        apply_result_done(&res);
+                }
+                } /* the installer goes before its fixture */
+                teardown(state);
+                *state = NULL;
+                f = fixture(state);
+        }
+}
+
 /* The previews of postconf -e/-M/-P against the real postconf. */
 static void test_postconf_previews(void **state) {
         static const struct {
@@ -1256,6 +1309,7 @@ int main(void) {
                 cmocka_unit_test_teardown(test_rollback_waits_for_orphan, teardown),
                 cmocka_unit_test_teardown(test_bad_password_file, teardown),
                 cmocka_unit_test_teardown(test_files_certificate_mismatch, teardown),
+                cmocka_unit_test_teardown(test_preflight_os, teardown),
                 cmocka_unit_test_teardown(test_packages_rhel, teardown),
                 cmocka_unit_test_teardown(test_packages_debian, teardown),
         };
