@@ -375,6 +375,22 @@ int step_plan_note(StepPlan *sp, NoteLevel level, const char *fmt, ...) {
         return 0;
 }
 
+int step_verify_failed(Installer *ins, StepPlan *sp, int errno_value, const char *fmt, ...) {
+        va_list ap;
+        char *s;
+        int r;
+
+        va_start(ap, fmt);
+        r = vasprintf(&s, fmt, ap);
+        va_end(ap);
+        if (r < 0)
+                return -ENOMEM;
+        installer_emit(ins, INSTALLER_EVENT_OUTPUT_LINE, sp->step->name, s, 0);
+        free(sp->verify_error);
+        sp->verify_error = s;
+        return -errno_value;
+}
+
 static int action_new(StepPlan *sp, ActionKind kind, const char *summary, Action **ret) {
         Action *a;
 
@@ -698,6 +714,7 @@ static void step_plan_done(StepPlan *sp) {
         for (size_t i = 0; i < sp->n_notes; i++)
                 free(sp->notes[i].text);
         free(sp->notes);
+        free(sp->verify_error);
         if (sp->state && sp->step && sp->step->free_state)
                 sp->step->free_state(sp->state);
 }
@@ -1208,7 +1225,8 @@ static int apply_steps(Installer *ins, Plan *p, ApplyResult *ret) {
                 }
                 if (r >= 0 && sp->step->verify) {
                         r = sp->step->verify(ins, sp);
-                        if (r < 0 && asprintf(&err, _("verification failed: %s"), strerror(-r)) < 0)
+                        if (r < 0 && asprintf(&err, _("verification failed: %s"),
+                                              sp->verify_error ? sp->verify_error : strerror(-r)) < 0)
                                 err = NULL;
                 }
                 installer_emit(ins, INSTALLER_EVENT_STEP_DONE, name, err, r);
@@ -1248,7 +1266,8 @@ int installer_apply(Installer *ins, Plan *p, ApplyResult *ret) {
                         installer_emit(ins, INSTALLER_EVENT_STEP_DONE, sp->step->name, NULL, r);
                         if (r < 0) {
                                 res.failed_step = sp->step->name;
-                                if (asprintf(&res.error, _("verification failed: %s"), strerror(-r)) < 0)
+                                if (asprintf(&res.error, _("verification failed: %s"),
+                                             sp->verify_error ? sp->verify_error : strerror(-r)) < 0)
                                         res.error = NULL;
                                 *ret = res;
                                 return r;

@@ -82,11 +82,9 @@ static int round_trip(Installer *ins, StepPlan *sp, const char *cert) {
                 rt.ca_file = full_ca;
         r = roundtrip_run(&rt, &err);
         explicit_bzero(pw, strlen(pw));
-        if (r < 0) {
-                if (asprintf(&line, _("round trip failed: %s"), err ? err : strerror(-r)) >= 0)
-                        installer_emit(ins, INSTALLER_EVENT_OUTPUT_LINE, sp->step->name, line, 0);
-                return r;
-        }
+        if (r < 0)
+                return r == -ENOMEM ? r : step_verify_failed(ins, sp, -r, _("round trip failed: %s"),
+                                                             err ? err : strerror(-r));
         if (asprintf(&line, _("round trip: submitted on 587 (STARTTLS, AUTH as %s), delivered, "
                               "fetched over IMAPS, deleted"), u->name) >= 0)
                 installer_emit(ins, INSTALLER_EVENT_OUTPUT_LINE, sp->step->name, line, 0);
@@ -123,6 +121,7 @@ static int verify(Installer *ins, StepPlan *sp) {
                 .connect = "127.0.0.1",
                 .ca_file = trust_anchor(ins, cert),
         };
+        _cleanup_free_ char *first = NULL;
         r = checks_run(&ctx, &findings);
         for (size_t i = 0; r >= 0 && i < findings.n; i++) {
                 const Finding *f = &findings.items[i];
@@ -133,6 +132,9 @@ static int verify(Installer *ins, StepPlan *sp) {
                         critical++;
                 if (asprintf(&line, "%s %s: %s", status_to_string(f->status), f->id, strempty(f->summary)) >= 0)
                         installer_emit(ins, INSTALLER_EVENT_OUTPUT_LINE, sp->step->name, line, 0);
+                /* (what a server said can be in a summary: terminal-safe, as the message) */
+                if (f->status == STATUS_CRITICAL && !first && line)
+                        first = termsafe_strdup(line + strlen(status_to_string(f->status)) + 1, 0);
         }
         if (r >= 0) {
                 _cleanup_free_ char *line = NULL;
@@ -144,7 +146,8 @@ static int verify(Installer *ins, StepPlan *sp) {
         if (r < 0)
                 return r;
         if (critical > 0)
-                return -EPROTO;
+                return step_verify_failed(ins, sp, EPROTO, _("%u critical, the first: %s (see above)"),
+                                          critical, strempty(first));
         return round_trip(ins, sp, cert);
 }
 

@@ -106,7 +106,7 @@ while True:
 ' &
 holder=$!
 wait_for_port 993 10 || fail "the port holder does not listen on 993"
-scenario imaps-held virtual verify "verification failed"
+scenario imaps-held virtual verify "verification failed: [0-9]+ critical, the first: "
 kill "$holder"; wait "$holder" 2>/dev/null
 
 # 2. port 465 held by another program (an old stunnel for SMTPS; preflight looks at 25
@@ -120,6 +120,6 @@ while True:
 ' &
 holder=$!
 wait_for_port 465 10 || fail "the port holder does not listen on 465"
-scenario smtps-held system services "verification failed"
+scenario smtps-held system services "verification failed: nothing answers on port 25"
 kill "$holder"; wait "$holder" 2>/dev/null
 finish
