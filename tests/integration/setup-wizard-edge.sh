@@ -31,7 +31,9 @@ to_plan() {
 }
 run=0
 start() {
-        [ "$run" = 0 ] || tmux kill-session -t "$S" 2>/dev/null
+        # (the server is ended and waited for: a new session started beside the last one
+        # being killed can land in the dying server)
+        [ "$run" = 0 ] || tmux_kill_server
         run=$((run + 1))
         S=edge$run
         tmux -f /dev/null new-session -d -s "$S" -x 160 -y 40 \
