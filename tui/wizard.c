@@ -1717,6 +1717,11 @@ static void rollback_note(const char *line, void *userdata) {
 static void rollback(Wizard *w) {
         (void) lines_addf(&w->lines, &w->n_lines, _("Rolling back %s"), w->res.transaction);
         draw(w);
+        /* the installer keeps its transaction's journal open, and with it the journal lock:
+         * the rollback could not take it (EBUSY). Nothing is applied after a failure. */
+        plan_free(w->plan);
+        w->plan = NULL;
+        w->ins = installer_free(w->ins);
         int r = journal_rollback(w->root, w->res.transaction, NULL, NULL, rollback_note, w);
         (void) lines_addf(&w->lines, &w->n_lines, r < 0 ? _("The rollback failed: %s (see above; mxdeck history)")
                                                          : _("Rolled back%s: the files are as they were."),
