@@ -37,7 +37,9 @@ to_plan() {
 # start: the wizard in a fresh session; every byte it writes to the terminal is kept.
 run=0
 start() {
-        [ "$run" = 0 ] || tmux kill-session -t "$S" 2>/dev/null
+        # (the session is the server's only one: end the server and wait until it is gone,
+        # or the new session can reach a server that is exiting: "server exited unexpectedly")
+        [ "$run" = 0 ] || tmux_kill_server
         run=$((run + 1))
         S=wizard$run
         tmux -f /dev/null new-session -d -s "$S" -x 100 -y 32 \
