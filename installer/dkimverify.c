@@ -169,17 +169,17 @@ int dkim_signature_parse(const char *value, size_t size, DkimSignature *ret, cha
                 if (i == ELEMENTSOF(names))
                         continue; /* unknown tags are ignored (§3.2) */
                 if ((size_t) (t.value_end - t.value) > TAG_VALUE_MAX)
-                        return bad(ret_error, "%s= is too long", names[i]);
+                        return bad(ret_error, _("%s= is too long"), names[i]);
                 char **slots[] = { &sig.v, &sig.a, &sig.d, &sig.s, &sig.h, &sig.bh, &sig.b, NULL, NULL };
                 if (i == 7) { /* c= */
                         _cleanup_free_ char *c = tag_value(&t, true);
                         if (!c)
                                 return -ENOMEM;
                         if (seen_c)
-                                return bad(ret_error, "c= appears twice");
+                                return bad(ret_error, _("c= appears twice"));
                         seen_c = true;
                         if (parse_canon(c, &sig) < 0)
-                                return bad(ret_error, "c= is neither simple nor relaxed");
+                                return bad(ret_error, _("c= is neither simple nor relaxed"));
                         continue;
                 }
                 if (i == 8) { /* l= */
@@ -188,18 +188,18 @@ int dkim_signature_parse(const char *value, size_t size, DkimSignature *ret, cha
                 }
                 char **slot = slots[i];
                 if (*slot)
-                        return bad(ret_error, "%s= appears twice", names[i]);
+                        return bad(ret_error, _("%s= appears twice"), names[i]);
                 *slot = tag_value(&t, i >= 4);
                 if (!*slot)
                         return -ENOMEM;
         }
         if (r < 0)
-                return bad(ret_error, "a tag without '=' or with a bad name");
+                return bad(ret_error, _("a tag without '=' or with a bad name"));
         static const char *const required[] = { "v", "a", "d", "s", "h", "bh", "b" };
         char *const have[] = { sig.v, sig.a, sig.d, sig.s, sig.h, sig.bh, sig.b };
         for (size_t i = 0; i < ELEMENTSOF(required); i++)
                 if (!have[i] || !*have[i])
-                        return bad(ret_error, "the tag %s= is missing or empty", required[i]);
+                        return bad(ret_error, _("the tag %s= is missing or empty"), required[i]);
         *ret = sig;
         sig = (DkimSignature) {};
         return 0;
@@ -447,13 +447,13 @@ static int verify_one(const DkimSignature *sig, const Field *self, Field *fields
         int r;
 
         if (!streq(sig->v, "1"))
-                return set_result(v, DKIM_VERIFY_UNSUPPORTED, sig, "v= is not 1");
+                return set_result(v, DKIM_VERIFY_UNSUPPORTED, sig, _("v= is not 1"));
         if (!streq(sig->a, "rsa-sha256"))
-                return set_result(v, DKIM_VERIFY_UNSUPPORTED, sig, "a= is not rsa-sha256");
+                return set_result(v, DKIM_VERIFY_UNSUPPORTED, sig, _("a= is not rsa-sha256"));
         if (sig->has_l)
-                return set_result(v, DKIM_VERIFY_UNSUPPORTED, sig, "l= (a body length limit) is not supported");
+                return set_result(v, DKIM_VERIFY_UNSUPPORTED, sig, _("l= (a body length limit) is not supported"));
         if (b64_decode(sig->bh, &bh, &bh_n) < 0 || b64_decode(sig->b, &b, &b_n) < 0)
-                return set_result(v, DKIM_VERIFY_MALFORMED, sig, "b= or bh= is not base64");
+                return set_result(v, DKIM_VERIFY_MALFORMED, sig, _("b= or bh= is not base64"));
         r = canon_body(sig->body_canon, body, body_n, &cb);
         if (r < 0)
                 return r;
@@ -468,7 +468,7 @@ static int verify_one(const DkimSignature *sig, const Field *self, Field *fields
                 const char *c = strchr(p, ':');
                 size_t len = c ? (size_t) (c - p) : strlen(p);
                 if (++names > H_NAMES_MAX)
-                        return set_result(v, DKIM_VERIFY_MALFORMED, sig, "h= names too many fields");
+                        return set_result(v, DKIM_VERIFY_MALFORMED, sig, _("h= names too many fields"));
                 from = from || (len == 4 && strncasecmp(p, "from", 4) == 0);
                 for (size_t i = n_fields; i > 0; i--) {
                         Field *f = &fields[i - 1];
@@ -482,9 +482,9 @@ static int verify_one(const DkimSignature *sig, const Field *self, Field *fields
                 p = c ? c + 1 : p + len;
         }
         if (!from)
-                return set_result(v, DKIM_VERIFY_MALFORMED, sig, "h= does not sign From");
+                return set_result(v, DKIM_VERIFY_MALFORMED, sig, _("h= does not sign From"));
         if ((r = canon_self(sig, self, &ch)) < 0)
-                return r == -EBADMSG ? set_result(v, DKIM_VERIFY_MALFORMED, sig, "b= not found") : r;
+                return r == -EBADMSG ? set_result(v, DKIM_VERIFY_MALFORMED, sig, _("b= not found")) : r;
 
         if (EVP_PKEY_base_id(key) != EVP_PKEY_RSA)
                 return set_result(v, DKIM_VERIFY_BAD_SIGNATURE, sig, NULL);
@@ -521,7 +521,7 @@ int dkim_verify_message(const char *msg, size_t size, EVP_PKEY *key, const char 
                 return -ENOMEM;
         r = split_header(m.p, m.n, fields, &n_fields, &body);
         if (r < 0) {
-                r = set_result(&v, DKIM_VERIFY_MALFORMED, NULL, "the message's header does not parse");
+                r = set_result(&v, DKIM_VERIFY_MALFORMED, NULL, _("the message's header does not parse"));
                 goto out;
         }
         for (size_t i = 0; i < n_fields; i++) {
@@ -556,7 +556,7 @@ int dkim_verify_message(const char *msg, size_t size, EVP_PKEY *key, const char 
         if (!first)
                 v.result = DKIM_VERIFY_NOT_SIGNED;
         else if (v.result != DKIM_VERIFY_WRONG_SIGNER)
-                r = set_result(&v, DKIM_VERIFY_MALFORMED, NULL, first_error ? first_error : "malformed");
+                r = set_result(&v, DKIM_VERIFY_MALFORMED, NULL, first_error ? first_error : _("malformed"));
 out:
         if (r < 0) {
                 dkim_verify_done(&v);

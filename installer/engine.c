@@ -698,6 +698,7 @@ static void step_plan_done(StepPlan *sp) {
         for (size_t i = 0; i < sp->n_notes; i++)
                 free(sp->notes[i].text);
         free(sp->notes);
+        free(sp->verify_error);
         if (sp->state && sp->step && sp->step->free_state)
                 sp->step->free_state(sp->state);
 }
@@ -1183,7 +1184,8 @@ static int apply_steps(Installer *ins, Plan *p, ApplyResult *ret) {
                 }
                 if (r >= 0 && sp->step->verify) {
                         r = sp->step->verify(ins, sp);
-                        if (r < 0 && asprintf(&err, _("verification failed: %s"), strerror(-r)) < 0)
+                        if (r < 0 && asprintf(&err, _("verification failed: %s"),
+                                              sp->verify_error ? sp->verify_error : strerror(-r)) < 0)
                                 err = NULL;
                 }
                 installer_emit(ins, INSTALLER_EVENT_STEP_DONE, name, err, r);
@@ -1223,7 +1225,8 @@ int installer_apply(Installer *ins, Plan *p, ApplyResult *ret) {
                         installer_emit(ins, INSTALLER_EVENT_STEP_DONE, sp->step->name, NULL, r);
                         if (r < 0) {
                                 res.failed_step = sp->step->name;
-                                if (asprintf(&res.error, _("verification failed: %s"), strerror(-r)) < 0)
+                                if (asprintf(&res.error, _("verification failed: %s"),
+                                             sp->verify_error ? sp->verify_error : strerror(-r)) < 0)
                                         res.error = NULL;
                                 *ret = res;
                                 return r;

@@ -175,6 +175,9 @@ typedef struct StepPlan {
          * install: no main.cf or conf.d yet). Planning stops after it; apply applies it,
          * plans the rest and goes on in the same transaction. */
         bool replan_after;
+        /* A verify that fails may say why in one line (the engine's error then names it,
+         * not just strerror); taken and freed by the engine. */
+        char *verify_error;
 } StepPlan;
 
 typedef struct Plan {

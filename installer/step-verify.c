@@ -2,6 +2,7 @@
  * running daemons; any critical finding fails the run. The certificate mxdeck installed is
  * the trust anchor, so a self-signed one is judged on everything but its issuer. */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -10,7 +11,9 @@
 #include <openssl/x509v3.h>
 
 #include "checks.h"
+#include "dkimverify.h"
 #include "macro.h"
+#include "opendkim.h"
 #include "roundtrip.h"
 #include "settings.h"
 #include "steps.h"
@@ -40,6 +43,96 @@ static const char *trust_anchor(Installer *ins, const char *cert) {
         return self ? cert : NULL;
 }
 
+static void emit(Installer *ins, StepPlan *sp, const char *line) {
+        installer_emit(ins, INSTALLER_EVENT_OUTPUT_LINE, sp->step->name, line, 0);
+}
+
+/* A line of output that, when the check fails, is also the step's error. */
+_printf_(4, 5)
+static void emitf(Installer *ins, StepPlan *sp, bool failure, const char *fmt, ...) {
+        _cleanup_free_ char *line = NULL;
+        va_list ap;
+        va_start(ap, fmt);
+        if (vasprintf(&line, fmt, ap) < 0)
+                line = NULL;
+        va_end(ap);
+        if (!line)
+                return;
+        emit(ins, sp, line);
+        if (failure) {
+                free(sp->verify_error);
+                sp->verify_error = TAKE_PTR(line);
+        }
+}
+
+/* With DKIM on: the round-trip message carries opendkim's signature for the sender's domain
+ * and the signing selector, and it verifies against the public half of the key mxdeck
+ * wrote, as a receiver would check it against the published record. Anything else fails. */
+static int dkim_check(Installer *ins, StepPlan *sp, const char *address, const char *msg, size_t size) {
+        _cleanup_(dkim_state_done) DkimState s = {};
+        _cleanup_(dkim_verify_done) DkimVerify v = {};
+        _cleanup_free_ char *path = NULL, *pem = NULL;
+        const char *domain = strrchr(address, '@');
+        EVP_PKEY *key = NULL;
+        size_t pem_size = 0;
+        int r;
+
+        domain = domain ? domain + 1 : installer_answers(ins)->domain;
+        r = dkim_state_load(ins, &s);
+        if (r < 0)
+                return r;
+        if (!s.selector) {
+                emitf(ins, sp, true, "%s", _("DKIM: no signing selector is recorded: the round-trip message was not checked"));
+                return -ENOKEY;
+        }
+        path = opendkim_key_path(domain, s.selector);
+        if (!path)
+                return -ENOMEM;
+        r = installer_read(ins, path, &pem, &pem_size);
+        if (r >= 0) {
+                r = dkim_verify_load_key(pem, pem_size, &key);
+                explicit_bzero(pem, pem_size);
+        }
+        if (r < 0) {
+                emitf(ins, sp, true, _("DKIM: cannot read the key %s: %s"), path, strerror(-r));
+                return r == -ENOMEM ? r : -ENOKEY;
+        }
+        r = dkim_verify_message(msg, size, key, domain, s.selector, &v);
+        EVP_PKEY_free(key);
+        if (r < 0)
+                return r;
+        switch (v.result) {
+        case DKIM_VERIFY_OK:
+                emitf(ins, sp, false, _("DKIM: the round-trip message is signed (d=%s s=%s) and the signature verifies "
+                                 "against the key"), v.d, v.s);
+                return 0;
+        case DKIM_VERIFY_NOT_SIGNED:
+                emitf(ins, sp, true, "%s", _("DKIM: the round-trip message is not signed: is the milter in smtpd_milters for "
+                                "the submission service?"));
+                break;
+        case DKIM_VERIFY_WRONG_SIGNER:
+                emitf(ins, sp, true, _("DKIM: the round-trip message is signed by d=%s s=%s, expected d=%s s=%s"), v.d,
+                      v.s, domain, s.selector);
+                break;
+        case DKIM_VERIFY_BODY_HASH:
+                emitf(ins, sp, true, _("DKIM: the round-trip message is signed (d=%s s=%s) but its body hash differs "
+                                 "from bh="), v.d, v.s);
+                break;
+        case DKIM_VERIFY_BAD_SIGNATURE:
+                emitf(ins, sp, true, _("DKIM: the round-trip message is signed (d=%s s=%s) but the signature does not "
+                                 "verify against the key %s"), v.d, v.s, path);
+                break;
+        case DKIM_VERIFY_MALFORMED:
+                emitf(ins, sp, true, _("DKIM: the round-trip message's DKIM-Signature does not parse: %s"), strempty(v.detail));
+                break;
+        default:
+                emitf(ins, sp, true, _("DKIM: the round-trip message's signature cannot be checked here: %s"),
+                      strempty(v.detail));
+                break;
+        }
+        return -EBADMSG;
+}
+
 /* As the first user: submit, deliver, fetch, delete. Skipped (said so) when the answers
  * give only a hash: there is no password to log in with. */
 static int round_trip(Installer *ins, StepPlan *sp, const char *cert) {
@@ -58,6 +151,8 @@ static int round_trip(Installer *ins, StepPlan *sp, const char *cert) {
         if (r == -ENOENT) {
                 installer_emit(ins, INSTALLER_EVENT_OUTPUT_LINE, sp->step->name,
                                _("round trip left out: the first user has a password hash, not a password"), 0);
+                if (a->dkim_enabled)
+                        emit(ins, sp, _("DKIM: no message was sent, so no signature was checked"));
                 return 0;
         }
         if (r < 0)
@@ -80,7 +175,9 @@ static int round_trip(Installer *ins, StepPlan *sp, const char *cert) {
         _cleanup_free_ char *full_ca = rt.ca_file ? installer_path(ins, rt.ca_file) : NULL;
         if (rt.ca_file)
                 rt.ca_file = full_ca;
-        r = roundtrip_run(&rt, &err);
+        _cleanup_free_ char *msg = NULL;
+        size_t msg_size = 0;
+        r = roundtrip_run(&rt, a->dkim_enabled ? &msg : NULL, &msg_size, &err);
         explicit_bzero(pw, strlen(pw));
         if (r < 0) {
                 if (asprintf(&line, _("round trip failed: %s"), err ? err : strerror(-r)) >= 0)
@@ -90,6 +187,8 @@ static int round_trip(Installer *ins, StepPlan *sp, const char *cert) {
         if (asprintf(&line, _("round trip: submitted on 587 (STARTTLS, AUTH as %s), delivered, "
                               "fetched over IMAPS, deleted"), u->name) >= 0)
                 installer_emit(ins, INSTALLER_EVENT_OUTPUT_LINE, sp->step->name, line, 0);
+        if (a->dkim_enabled)
+                return dkim_check(ins, sp, address, msg, msg_size);
         return 0;
 }
 
