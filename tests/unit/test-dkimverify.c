@@ -150,6 +150,37 @@ static void test_messages(void **state) {
         }
 }
 
+/* A message opendkim signed in a setup-dkim lab (its Canonicalization relaxed/simple, From
+ * oversigned), as the Maildir holds it: LF line ends, Return-Path, Delivered-To and a
+ * Received added above the signature after signing. The key is that lab's throwaway one. */
+static void test_opendkim(void **state) {
+        static const struct {
+                const char *from, *to, *key;
+                DkimVerifyResult want;
+        } changes[] = {
+                { NULL, NULL, "opendkim-lab.private", DKIM_VERIFY_OK },
+                { "signed body", "signed  body", "opendkim-lab.private", DKIM_VERIFY_BODY_HASH },
+                { "signed body one-3\n", "signed body one-3\n\n\n", "opendkim-lab.private", DKIM_VERIFY_OK },
+                { "Subject: dkim", "Subject:  dkim ", "opendkim-lab.private", DKIM_VERIFY_OK },
+                { "Subject: dkim one", "Subject: dkim two", "opendkim-lab.private", DKIM_VERIFY_BAD_SIGNATURE },
+                { "Delivered-To: alice", "Delivered-To: bob", "opendkim-lab.private", DKIM_VERIFY_OK },
+                { NULL, NULL, "test.private", DKIM_VERIFY_BAD_SIGNATURE },
+        };
+        _cleanup_free_ char *signed_msg = slurp("opendkim-relaxed-simple.eml", NULL);
+        for (size_t i = 0; i < ELEMENTSOF(changes); i++) {
+                _cleanup_free_ char *msg = changes[i].from ? replace(signed_msg, changes[i].from, changes[i].to)
+                                                           : strdup(signed_msg);
+                EVP_PKEY *k = key(changes[i].key);
+                DkimVerify v = {};
+                assert_int_equal(dkim_verify_message(msg, strlen(msg), k, "lab.test", "202612", &v), 0);
+                if (v.result != changes[i].want)
+                        fail_msg("change %zu: %s, expected %s", i, dkim_verify_result_to_string(v.result),
+                                 dkim_verify_result_to_string(changes[i].want));
+                dkim_verify_done(&v);
+                EVP_PKEY_free(k);
+        }
+}
+
 static void test_parse(void **state) {
         static const struct {
                 const char *value;
@@ -211,6 +242,7 @@ static void test_keys(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_messages),
+                cmocka_unit_test(test_opendkim),
                 cmocka_unit_test(test_parse),
                 cmocka_unit_test(test_keys),
         };
