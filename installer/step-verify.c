@@ -71,7 +71,7 @@ static void emitf(Installer *ins, StepPlan *sp, bool failure, const char *fmt, .
 static int dkim_check(Installer *ins, StepPlan *sp, const char *address, const char *msg, size_t size) {
         _cleanup_(dkim_state_done) DkimState s = {};
         _cleanup_(dkim_verify_done) DkimVerify v = {};
-        _cleanup_free_ char *path = NULL, *pem = NULL;
+        _cleanup_free_ char *path = NULL, *pem = NULL, *d = NULL, *sel = NULL, *detail = NULL;
         const char *domain = strrchr(address, '@');
         EVP_PKEY *key = NULL;
         size_t pem_size = 0;
@@ -101,33 +101,39 @@ static int dkim_check(Installer *ins, StepPlan *sp, const char *address, const c
         EVP_PKEY_free(key);
         if (r < 0)
                 return r;
+        /* d=, s= and the parser's detail come from the message: terminal-safe before output */
+        d = termsafe_strdup(strempty(v.d), 0);
+        sel = termsafe_strdup(strempty(v.s), 0);
+        detail = termsafe_strdup(strempty(v.detail), 0);
+        if (!d || !sel || !detail)
+                return -ENOMEM;
         switch (v.result) {
         case DKIM_VERIFY_OK:
                 emitf(ins, sp, false, _("DKIM: the round-trip message is signed (d=%s s=%s) and the signature verifies "
-                                 "against the key"), v.d, v.s);
+                                 "against the key"), d, sel);
                 return 0;
         case DKIM_VERIFY_NOT_SIGNED:
                 emitf(ins, sp, true, "%s", _("DKIM: the round-trip message is not signed: is the milter in smtpd_milters for "
                                 "the submission service?"));
                 break;
         case DKIM_VERIFY_WRONG_SIGNER:
-                emitf(ins, sp, true, _("DKIM: the round-trip message is signed by d=%s s=%s, expected d=%s s=%s"), v.d,
-                      v.s, domain, s.selector);
+                emitf(ins, sp, true, _("DKIM: the round-trip message is signed by d=%s s=%s, expected d=%s s=%s"), d,
+                      sel, domain, s.selector);
                 break;
         case DKIM_VERIFY_BODY_HASH:
                 emitf(ins, sp, true, _("DKIM: the round-trip message is signed (d=%s s=%s) but its body hash differs "
-                                 "from bh="), v.d, v.s);
+                                 "from bh="), d, sel);
                 break;
         case DKIM_VERIFY_BAD_SIGNATURE:
                 emitf(ins, sp, true, _("DKIM: the round-trip message is signed (d=%s s=%s) but the signature does not "
-                                 "verify against the key %s"), v.d, v.s, path);
+                                 "verify against the key %s"), d, sel, path);
                 break;
         case DKIM_VERIFY_MALFORMED:
-                emitf(ins, sp, true, _("DKIM: the round-trip message's DKIM-Signature does not parse: %s"), strempty(v.detail));
+                emitf(ins, sp, true, _("DKIM: the round-trip message's DKIM-Signature does not parse: %s"), detail);
                 break;
         default:
                 emitf(ins, sp, true, _("DKIM: the round-trip message's signature cannot be checked here: %s"),
-                      strempty(v.detail));
+                      detail);
                 break;
         }
         return -EBADMSG;
