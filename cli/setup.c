@@ -149,9 +149,20 @@ static json_t *changed_steps_json(const Plan *p) {
         return a;
 }
 
+/* What an apply changed: both parts of a plan made again after the packages were
+ * installed (the plan shown first ends at the packages step). */
+static json_t *applied_steps_json(const ApplyResult *res) {
+        json_t *a = json_array();
+
+        for (char **s = res->changed_steps; a && s && *s; s++)
+                json_array_append_new(a, json_string(*s));
+        return a;
+}
+
 static int print_json(const char *status, const Plan *p, const ApplyResult *res, const char *error) {
         json_t *o = json_pack("{s:s, s:s, s:o, s:o}", "schema", "mxdeck.setup/1", "status", status,
-                              "changed_steps", p ? changed_steps_json(p) : json_array(),
+                              "changed_steps", res && res->transaction ? applied_steps_json(res) :
+                                               p ? changed_steps_json(p) : json_array(),
                               "conflicts", p ? conflicts_json(p) : json_array());
         char *s;
 

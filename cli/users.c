@@ -27,7 +27,7 @@ const char verb_users_usage[] = N_(
         "Manage the mailboxes after 'mxdeck setup', in the user mode setup recorded. virtual:\n"
         "NAME is an address (a bare local part gets the first mail domain); the entry goes into\n"
         "Dovecot's passwd-file (SHA512-CRYPT) and Postfix's mailbox table. system: NAME is a\n"
-        "Unix account (useradd -m, nologin shell; the hash set with chpasswd -e through stdin).\n"
+        "Unix account (useradd, a 0700 home, nologin shell; the hash set with chpasswd -e via stdin).\n"
         "Each change is a transaction: 'mxdeck history' lists it, 'mxdeck rollback' undoes it.\n"
         "del keeps the mail: remove the Maildir yourself when it is no longer needed.\n"
         "\n"

@@ -375,6 +375,22 @@ int step_plan_note(StepPlan *sp, NoteLevel level, const char *fmt, ...) {
         return 0;
 }
 
+int step_verify_failed(Installer *ins, StepPlan *sp, int errno_value, const char *fmt, ...) {
+        va_list ap;
+        char *s;
+        int r;
+
+        va_start(ap, fmt);
+        r = vasprintf(&s, fmt, ap);
+        va_end(ap);
+        if (r < 0)
+                return -ENOMEM;
+        installer_emit(ins, INSTALLER_EVENT_OUTPUT_LINE, sp->step->name, s, 0);
+        free(sp->verify_error);
+        sp->verify_error = s;
+        return -errno_value;
+}
+
 static int action_new(StepPlan *sp, ActionKind kind, const char *summary, Action **ret) {
         Action *a;
 
@@ -921,6 +937,7 @@ int plan_render_text(const Plan *p, bool color, char **ret) {
 void apply_result_done(ApplyResult *r) {
         free(r->transaction);
         free(r->error);
+        strv_free(r->changed_steps);
         *r = (ApplyResult) {};
 }
 
@@ -1163,6 +1180,26 @@ static int apply_step(Installer *ins, StepPlan *sp, char **ret_error) {
         return r;
 }
 
+/* Adds name to the NULL-terminated list *v unless it is there (a step applied again in
+ * the second part of the plan). */
+static int list_step(char ***v, const char *name) {
+        size_t n = 0;
+        char **nv;
+
+        while (*v && (*v)[n]) {
+                if (streq((*v)[n], name))
+                        return 0;
+                n++;
+        }
+        nv = realloc(*v, (n + 2) * sizeof(char *));
+        if (!nv)
+                return -ENOMEM;
+        *v = nv;
+        nv[n + 1] = NULL;
+        nv[n] = strdup(name);
+        return nv[n] ? 0 : -ENOMEM;
+}
+
 /* Applies and verifies the steps of p in the open transaction; on failure fills
  * res->failed_step and res->error and commits the transaction as failed. */
 static int apply_steps(Installer *ins, Plan *p, ApplyResult *ret) {
@@ -1178,6 +1215,10 @@ static int apply_steps(Installer *ins, Plan *p, ApplyResult *ret) {
                         continue;
                 installer_emit(ins, INSTALLER_EVENT_STEP_STARTED, name, NULL, 0);
                 if (step_has_changes(sp)) {
+                        if (list_step(&res.changed_steps, name) < 0) {
+                                *ret = res;
+                                return -ENOMEM;
+                        }
                         (void) journal_step(ins->journal, name, "apply");
                         r = apply_step(ins, sp, &err);
                         res.changed = true;

@@ -175,8 +175,8 @@ typedef struct StepPlan {
          * install: no main.cf or conf.d yet). Planning stops after it; apply applies it,
          * plans the rest and goes on in the same transaction. */
         bool replan_after;
-        /* A verify that fails may say why in one line (the engine's error then names it,
-         * not just strerror); taken and freed by the engine. */
+        /* Set by a failing verify (step_verify_failed): what failed, one line, for the
+         * failure message instead of the bare errno text. */
         char *verify_error;
 } StepPlan;
 
@@ -227,6 +227,9 @@ typedef struct ApplyResult {
         char *error;           /* one line, when failed */
         bool verified;
         bool changed;
+        /* the steps that changed something (or began to: the failed one), in order, over
+         * both parts of a plan that was made again after the packages were installed */
+        char **changed_steps;
 } ApplyResult;
 
 void apply_result_done(ApplyResult *r);
@@ -290,6 +293,11 @@ typedef enum ManagedDecision {
  * last; records a conflict in sp when the administrator changed it since. */
 int installer_managed_decide(Installer *ins, StepPlan *sp, const char *key, const char *what,
                              const char *current, const char *wanted, ManagedDecision *ret);
+
+/* In a step's verify: says what failed (one line, never a secret), for the message that
+ * names the failed step; also shown as an output line. Returns -errno_value. */
+int step_verify_failed(Installer *ins, StepPlan *sp, int errno_value, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
 
 /* StepPlan builders. Strings are copied; argv/touches NULL-terminated. */
 int step_plan_note(StepPlan *sp, NoteLevel level, const char *fmt, ...)

@@ -159,13 +159,9 @@ static int verify(Installer *ins, StepPlan *sp) {
                 return 0;
 
         for (size_t i = 0; i < ELEMENTSOF(ports); i++)
-                if (!wait_port(ports[i], deadline)) {
-                        _cleanup_free_ char *l = NULL;
-                        if (asprintf(&l, _("nothing answers on port %u after %d s"), ports[i],
-                                     START_TIMEOUT_MS / 1000) >= 0)
-                                installer_emit(ins, INSTALLER_EVENT_OUTPUT_LINE, sp->step->name, l, 0);
-                        return -ETIMEDOUT;
-                }
+                if (!wait_port(ports[i], deadline))
+                        return step_verify_failed(ins, sp, ETIMEDOUT, _("nothing answers on port %u after %d s"),
+                                                  ports[i], START_TIMEOUT_MS / 1000);
         return 0;
 }
 

@@ -172,6 +172,30 @@ int account_argv(const Installer *ins, const char *const *args, const char **v, 
         return 0;
 }
 
+int plan_account_add(Installer *ins, StepPlan *sp, const char *name) {
+        _cleanup_free_ char *home = NULL, *full = NULL;
+        const char *v[16], *dv[8];
+        struct stat st;
+        int r;
+
+        if (asprintf(&home, "/home/%s", name) < 0)
+                return -ENOMEM;
+        const char *add[] = { "useradd", "--no-create-home", "--home-dir", home, "--shell",
+                              installer_profile(ins)->nologin, name, NULL };
+        const char *del[] = { "userdel", name, NULL };
+        account_argv(ins, add, v, ELEMENTSOF(v));
+        account_argv(ins, del, dv, ELEMENTSOF(dv));
+        r = step_plan_run(sp, NULL, v, account_files, dv, NULL);
+        if (r < 0)
+                return r;
+        full = installer_path(ins, home);
+        if (!full)
+                return -ENOMEM;
+        if (lstat(full, &st) >= 0)
+                return 0;       /* someone's old home: useradd takes it over as it is */
+        return step_plan_mkdir(sp, home, 0700, name, name);
+}
+
 static int inspect_virtual(Installer *ins, StepPlan *sp) {
         const Answers *a = installer_answers(ins);
         _cleanup_free_ char *old = NULL, *text = strdup("");
@@ -258,13 +282,7 @@ static int inspect_system(Installer *ins, StepPlan *sp) {
                 bool exists = account_exists(ins, u->name);
 
                 if (!exists) {
-                        const char *v[16], *dv[8];
-                        const char *add[] = { "useradd", "--create-home", "--shell",
-                                              installer_profile(ins)->nologin, u->name, NULL };
-                        const char *del[] = { "userdel", u->name, NULL };
-                        account_argv(ins, add, v, ELEMENTSOF(v));
-                        account_argv(ins, del, dv, ELEMENTSOF(dv));
-                        r = step_plan_run(sp, NULL, v, account_files, dv, NULL);
+                        r = plan_account_add(ins, sp, u->name);
                         if (r < 0)
                                 return r;
                 } else

@@ -47,22 +47,16 @@ static void emit(Installer *ins, StepPlan *sp, const char *line) {
         installer_emit(ins, INSTALLER_EVENT_OUTPUT_LINE, sp->step->name, line, 0);
 }
 
-/* A line of output that, when the check fails, is also the step's error. */
-_printf_(4, 5)
-static void emitf(Installer *ins, StepPlan *sp, bool failure, const char *fmt, ...) {
+_printf_(3, 4)
+static void emitf(Installer *ins, StepPlan *sp, const char *fmt, ...) {
         _cleanup_free_ char *line = NULL;
         va_list ap;
         va_start(ap, fmt);
         if (vasprintf(&line, fmt, ap) < 0)
                 line = NULL;
         va_end(ap);
-        if (!line)
-                return;
-        emit(ins, sp, line);
-        if (failure) {
-                free(sp->verify_error);
-                sp->verify_error = TAKE_PTR(line);
-        }
+        if (line)
+                emit(ins, sp, line);
 }
 
 /* With DKIM on: the round-trip message carries opendkim's signature for the sender's domain
@@ -81,10 +75,9 @@ static int dkim_check(Installer *ins, StepPlan *sp, const char *address, const c
         r = dkim_state_load(ins, &s);
         if (r < 0)
                 return r;
-        if (!s.selector) {
-                emitf(ins, sp, true, "%s", _("DKIM: no signing selector is recorded: the round-trip message was not checked"));
-                return -ENOKEY;
-        }
+        if (!s.selector)
+                return step_verify_failed(ins, sp, ENOKEY, "%s", _("DKIM: no signing selector is recorded: the "
+                                                                   "round-trip message was not checked"));
         path = opendkim_key_path(domain, s.selector);
         if (!path)
                 return -ENOMEM;
@@ -93,10 +86,9 @@ static int dkim_check(Installer *ins, StepPlan *sp, const char *address, const c
                 r = dkim_verify_load_key(pem, pem_size, &key);
                 explicit_bzero(pem, pem_size);
         }
-        if (r < 0) {
-                emitf(ins, sp, true, _("DKIM: cannot read the key %s: %s"), path, strerror(-r));
-                return r == -ENOMEM ? r : -ENOKEY;
-        }
+        if (r < 0)
+                return r == -ENOMEM ? r : step_verify_failed(ins, sp, ENOKEY, _("DKIM: cannot read the key %s: %s"),
+                                                             path, strerror(-r));
         r = dkim_verify_message(msg, size, key, domain, s.selector, &v);
         EVP_PKEY_free(key);
         if (r < 0)
@@ -109,34 +101,33 @@ static int dkim_check(Installer *ins, StepPlan *sp, const char *address, const c
                 return -ENOMEM;
         switch (v.result) {
         case DKIM_VERIFY_OK:
-                emitf(ins, sp, false, _("DKIM: the round-trip message is signed (d=%s s=%s) and the signature verifies "
+                emitf(ins, sp, _("DKIM: the round-trip message is signed (d=%s s=%s) and the signature verifies "
                                  "against the key"), d, sel);
                 return 0;
         case DKIM_VERIFY_NOT_SIGNED:
-                emitf(ins, sp, true, "%s", _("DKIM: the round-trip message is not signed: is the milter in smtpd_milters for "
-                                "the submission service?"));
-                break;
+                return step_verify_failed(ins, sp, EBADMSG, "%s",
+                                          _("DKIM: the round-trip message is not signed: is the milter in "
+                                            "smtpd_milters for the submission service?"));
         case DKIM_VERIFY_WRONG_SIGNER:
-                emitf(ins, sp, true, _("DKIM: the round-trip message is signed by d=%s s=%s, expected d=%s s=%s"), d,
-                      sel, domain, s.selector);
-                break;
+                return step_verify_failed(ins, sp, EBADMSG,
+                                          _("DKIM: the round-trip message is signed by d=%s s=%s, expected d=%s s=%s"),
+                                          d, sel, domain, s.selector);
         case DKIM_VERIFY_BODY_HASH:
-                emitf(ins, sp, true, _("DKIM: the round-trip message is signed (d=%s s=%s) but its body hash differs "
-                                 "from bh="), d, sel);
-                break;
+                return step_verify_failed(ins, sp, EBADMSG,
+                                          _("DKIM: the round-trip message is signed (d=%s s=%s) but its body hash "
+                                            "differs from bh="), d, sel);
         case DKIM_VERIFY_BAD_SIGNATURE:
-                emitf(ins, sp, true, _("DKIM: the round-trip message is signed (d=%s s=%s) but the signature does not "
-                                 "verify against the key %s"), d, sel, path);
-                break;
+                return step_verify_failed(ins, sp, EBADMSG,
+                                          _("DKIM: the round-trip message is signed (d=%s s=%s) but the signature "
+                                            "does not verify against the key %s"), d, sel, path);
         case DKIM_VERIFY_MALFORMED:
-                emitf(ins, sp, true, _("DKIM: the round-trip message's DKIM-Signature does not parse: %s"), detail);
-                break;
+                return step_verify_failed(ins, sp, EBADMSG,
+                                          _("DKIM: the round-trip message's DKIM-Signature does not parse: %s"), detail);
         default:
-                emitf(ins, sp, true, _("DKIM: the round-trip message's signature cannot be checked here: %s"),
-                      detail);
-                break;
+                return step_verify_failed(ins, sp, EBADMSG,
+                                          _("DKIM: the round-trip message's signature cannot be checked here: %s"),
+                                          detail);
         }
-        return -EBADMSG;
 }
 
 /* As the first user: submit, deliver, fetch, delete. Skipped (said so) when the answers
@@ -185,11 +176,9 @@ static int round_trip(Installer *ins, StepPlan *sp, const char *cert) {
         size_t msg_size = 0;
         r = roundtrip_run(&rt, a->dkim_enabled ? &msg : NULL, &msg_size, &err);
         explicit_bzero(pw, strlen(pw));
-        if (r < 0) {
-                if (asprintf(&line, _("round trip failed: %s"), err ? err : strerror(-r)) >= 0)
-                        installer_emit(ins, INSTALLER_EVENT_OUTPUT_LINE, sp->step->name, line, 0);
-                return r;
-        }
+        if (r < 0)
+                return r == -ENOMEM ? r : step_verify_failed(ins, sp, -r, _("round trip failed: %s"),
+                                                             err ? err : strerror(-r));
         if (asprintf(&line, _("round trip: submitted on 587 (STARTTLS, AUTH as %s), delivered, "
                               "fetched over IMAPS, deleted"), u->name) >= 0)
                 installer_emit(ins, INSTALLER_EVENT_OUTPUT_LINE, sp->step->name, line, 0);
@@ -228,6 +217,7 @@ static int verify(Installer *ins, StepPlan *sp) {
                 .connect = "127.0.0.1",
                 .ca_file = trust_anchor(ins, cert),
         };
+        _cleanup_free_ char *first = NULL;
         r = checks_run(&ctx, &findings);
         for (size_t i = 0; r >= 0 && i < findings.n; i++) {
                 const Finding *f = &findings.items[i];
@@ -238,6 +228,9 @@ static int verify(Installer *ins, StepPlan *sp) {
                         critical++;
                 if (asprintf(&line, "%s %s: %s", status_to_string(f->status), f->id, strempty(f->summary)) >= 0)
                         installer_emit(ins, INSTALLER_EVENT_OUTPUT_LINE, sp->step->name, line, 0);
+                /* (what a server said can be in a summary: terminal-safe, as the message) */
+                if (f->status == STATUS_CRITICAL && !first && line)
+                        first = termsafe_strdup(line + strlen(status_to_string(f->status)) + 1, 0);
         }
         if (r >= 0) {
                 _cleanup_free_ char *line = NULL;
@@ -249,7 +242,8 @@ static int verify(Installer *ins, StepPlan *sp) {
         if (r < 0)
                 return r;
         if (critical > 0)
-                return -EPROTO;
+                return step_verify_failed(ins, sp, EPROTO, _("%u critical, the first: %s (see above)"),
+                                          critical, strempty(first));
         return round_trip(ins, sp, cert);
 }
 

@@ -60,3 +60,8 @@ extern const char *const account_files[];
 /* args with "--root ROOT" inserted after the command for a root other than / (useradd,
  * userdel, chpasswd); v has room for max entries. */
 int account_argv(const Installer *ins, const char *const *args, const char **v, size_t max);
+/* Plans a mailbox account (system mode): useradd without a home (rollback: userdel), then
+ * the home /home/NAME (0700, NAME:NAME) as a journalled directory unless it exists: rollback
+ * removes it while it holds no mail and keeps it, said so, when it does. useradd's own
+ * --create-home would copy /etc/skel into it, which no rollback could tell from mail. */
+int plan_account_add(Installer *ins, StepPlan *sp, const char *name);

@@ -638,13 +638,7 @@ static int plan_system(UsersAdmin *u, StepPlan *sp, UsersOp op, const char *name
                             UID_MIN_LOGIN, UID_MAX_LOGIN);
 
         if (op == USERS_ADD) {
-                const char *v[16], *dv[8];
-                const char *add[] = { "useradd", "--create-home", "--shell", installer_profile(ins)->nologin,
-                                      name, NULL };
-                const char *del[] = { "userdel", name, NULL };
-                account_argv(ins, add, v, ELEMENTSOF(v));
-                account_argv(ins, del, dv, ELEMENTSOF(dv));
-                r = step_plan_run(sp, NULL, v, account_files, dv, NULL);
+                r = plan_account_add(ins, sp, name);
                 if (r < 0)
                         return r;
         }

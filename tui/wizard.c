@@ -315,6 +315,13 @@ static int detect_key_file(Wizard *w, char **ret) {
         return *ret ? 0 : -ENOENT;
 }
 
+/* fail2ban: yes when the jails mxdeck wrote are there (no would keep them: the step only
+ * adds), so that the page shows what the server has. */
+static int detect_fail2ban(Wizard *w, char **ret) {
+        *ret = strdup(root_exists(w, "/etc/fail2ban/jail.d/mxdeck.conf") ? "yes" : "no");
+        return *ret ? 0 : -ENOMEM;
+}
+
 static const char *firewall_detected(Wizard *w) {
         if (root_exists(w, "/usr/sbin/ufw"))
                 return "ufw";
@@ -432,7 +439,7 @@ static const FieldDesc fields[] = {
         CHOICE("packages", "packages", "remove_other_mta", N_("Remove other MTA"),
                N_("Remove another mail server (Exim, Sendmail) that would hold port 25."), .def = "no"),
         CHOICE("hardening", "hardening", "fail2ban", N_("fail2ban"),
-               N_("Ban addresses that keep failing to log in."), .def = "no"),
+               N_("Ban addresses that keep failing to log in."), .def = "no", .detect = detect_fail2ban),
         CHOICE("hardening", "hardening", "rate_limits", N_("Rate limits"),
                N_("Postfix's anvil limits per client: connections, recipients, errors and logins "
                   "per minute, as the guides set them."), .def = "yes"),
@@ -800,10 +807,17 @@ static int load_now(Wizard *w) {
 
         if (asprintf(&dpath, "%s/etc/dovecot/conf.d/99-mxdeck.conf", streq(w->root, "/") ? "" : w->root) < 0)
                 return -ENOMEM;
-        if (read_file_bounded(dpath, 1 << 20, &dropin, NULL) >= 0)
+        if (read_file_bounded(dpath, 1 << 20, &dropin, NULL) >= 0) {
                 for (size_t i = 0; i < N_FIELDS; i++)
                         if (fields[i].dovecot)
                                 w->now[i] = dovecot_dropin_get(dropin, fields[i].dovecot);
+                /* the quota the drop-in sets (in its plugin section), or none */
+                int qi = field_index("dovecot", "quota", -1);
+                _cleanup_free_ char *rule = dovecot_dropin_get(dropin, "quota_rule");
+                const char *storage = rule ? startswith(rule, "*:storage=") : NULL;
+                if (qi >= 0 && !w->now[qi] && !(w->now[qi] = strdup(storage ? storage : "")))
+                        return -ENOMEM;
+        }
 
         if (asprintf(&path, "%s/etc/postfix/main.cf", streq(w->root, "/") ? "" : w->root) < 0)
                 return -ENOMEM;
@@ -1703,6 +1717,11 @@ static void rollback_note(const char *line, void *userdata) {
 static void rollback(Wizard *w) {
         (void) lines_addf(&w->lines, &w->n_lines, _("Rolling back %s"), w->res.transaction);
         draw(w);
+        /* the installer keeps its transaction's journal open, and with it the journal lock:
+         * the rollback could not take it (EBUSY). Nothing is applied after a failure. */
+        plan_free(w->plan);
+        w->plan = NULL;
+        w->ins = installer_free(w->ins);
         int r = journal_rollback(w->root, w->res.transaction, NULL, NULL, rollback_note, w);
         (void) lines_addf(&w->lines, &w->n_lines, r < 0 ? _("The rollback failed: %s (see above; mxdeck history)")
                                                          : _("Rolled back%s: the files are as they were."),

@@ -140,7 +140,7 @@ done
 echo "messages: $(deferred_count) deferred; repetitions: $REPS (medians); same domains and totals as qshape: $same"
 awk -v q="$(cat "$T/qshape.ms")" -v m="$(cat "$T/mxdeck.ms")" -v k="$(cat "$T/mxdeck.kib")" 'BEGIN {
         r = q / (m > 0 ? m : 1)
-        printf "ratio qshape / mxdeck (wall): %.1fx (target >= 3x: %s)\n", r, r >= 3 ? "met" : "NOT MET"
-        printf "mxdeck peak RSS: %.1f MiB (target < 32 MiB: %s)\n", k / 1024, k < 32 * 1024 ? "met" : "NOT MET"
+        printf "ratio qshape / mxdeck (wall): %.1fx (target >= 3x: %s)\n", r, ((r >= 3) ? "met" : "NOT MET")
+        printf "mxdeck peak RSS: %.1f MiB (target < 32 MiB: %s)\n", k / 1024, ((k < 32 * 1024) ? "met" : "NOT MET")
 }'
 postfix stop >/dev/null 2>&1

@@ -263,6 +263,19 @@ expect_eq "$?" 0 "finish --force"
 expect_match "$(cat "$T/finish2.out")" "can be removed now" "finish says the old record can be removed"
 expect_eq "$(grep -v '^#' /etc/opendkim/KeyTable)" "next1._domainkey.lab.test lab.test:next1:$new" "KeyTable holds only the new key"
 
+# ---- 4b. each stage is a transaction of its own, rolled back newest first ----
+"$MXDECK" rollback >"$T/rb-finish.out" 2>&1
+expect_eq "$?" 0 "rollback of the finish stage alone"
+[ -e "$key" ] && ok "the old key is back" || not_ok "the old key is still gone: $(cat "$T/rb-finish.out")"
+expect_match "$(grep -v '^#' /etc/opendkim/KeyTable)" "$sel\._domainkey\.lab\.test" "KeyTable holds the old key again"
+expect_match "$(grep -v '^#' /etc/opendkim/SigningTable)" "^\*@lab.test next1\._domainkey" "the switch stays: the new selector still signs"
+"$MXDECK" rollback >"$T/rb-switch.out" 2>&1
+expect_eq "$?" 0 "rollback of the switch stage alone"
+expect_match "$(grep -v '^#' /etc/opendkim/SigningTable)" "^\*@lab.test $sel\._domainkey" "the old selector signs again"
+msg3=$(send_and_fetch "three-$$") || fail "the third message did not arrive"
+expect_match "$(tr -d '\n\t ' <"$msg3")" "s=$sel;" "after rolling back the switch, mail is signed with the old selector"
+[ -e "$new" ] && ok "the new key stays until its own stage (start) is rolled back" || not_ok "the new key went with the switch"
+
 # ---- 5. rollback of the setup undoes the rotation after it too ----
 tx1=$("$MXDECK" history | awk 'NR==1 {print $1}')
 "$MXDECK" rollback "$tx1" >"$T/rollback.out" 2>&1

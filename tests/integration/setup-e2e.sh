@@ -111,6 +111,12 @@ fi
 if grep -rqs -D skip -F "$pw" /etc /var/lib/mxdeck; then not_ok "the password is stored in clear"; else ok "no clear password on disk"; fi
 journal_has_tx() { journalctl -q --no-pager "MXDECK_TRANSACTION=$tx1" -o cat 2>/dev/null | grep -q "setup done"; }
 if wait_for 5 journal_has_tx; then ok "audit records in the journal with MXDECK_TRANSACTION"; else not_ok "no audit record for $tx1"; fi
+# nothing mxdeck (or a tool it ran) sent to the journal holds the password: every field of
+# every entry since the run began, the transaction's records included
+journalctl -q --no-pager -o export --since "@$(stat -c %Y "$T/user.pw")" >"$T/journal.export" 2>/dev/null
+[ -s "$T/journal.export" ] || not_ok "the journal export is empty: the search below would prove nothing"
+if grep -aqF "$pw" "$T/journal.export"; then not_ok "the password is in the journal"; else
+        ok "the password is in none of the $(grep -ac '^__CURSOR=' "$T/journal.export") journal entries since the run began"; fi
 
 # 4. a real round trip: submit on 587 with STARTTLS + AUTH, fetch over IMAPS
 python3 - "$user" "$T/user.pw" <<'PY' >"$T/roundtrip.out" 2>&1

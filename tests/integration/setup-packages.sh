@@ -50,9 +50,12 @@ else
         "$MXDECK" setup --answers "$T/answers.ini" --dry-run >"$T/plan" 2>&1
         expect_match "$(cat "$T/plan")" "to install: dovecot-pop3d; the other steps are planned once" "the plan names the package to install"
         expect_match "$(cat "$T/plan")" '\$ apt-get install -y --no-install-recommends dovecot-pop3d' "the plan shows the apt-get command"
-        "$MXDECK" setup --answers "$T/answers.ini" --yes >"$T/out" 2>&1
+        "$MXDECK" setup --answers "$T/answers.ini" --yes --format json >"$T/json" 2>"$T/out"
         rc=$?
         expect_eq "$rc" 0 "setup installs dovecot-pop3d without network and finishes (verified)"
+        # the apply planned the rest after the install: changed_steps covers both parts
+        expect_match "$(python3 -c 'import json,sys; print(" ".join(json.load(sys.stdin)["changed_steps"]))' <"$T/json")" \
+                "^packages .*dovecot.* services$" "JSON changed_steps: the steps planned after the install too"
         [ "$rc" = 0 ] && [ -n "${MXDECK_TEST_VERBOSE:-}" ] && sed 's/^/# /' "$T/out"
         [ "$rc" = 0 ] || tail -25 "$T/out" | sed 's/^/# /'
         expect_match "$(status_of dovecot-pop3d)" "^ii" "dovecot-pop3d installed"

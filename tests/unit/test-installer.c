@@ -53,10 +53,40 @@ static const char *const secret_password = "Sup3r-secret-pw";
 
 static void collect_note(const char *line, void *userdata);
 
+/* Stands in for useradd --root ROOT ... NAME: the account and its group, so that what
+ * the plan does next as that owner (its home) finds them. */
+static void fake_useradd(const SpawnOptions *o) {
+        const char *root = NULL, *name = NULL, *home = "/";
+        if (!streq(o->argv[0], "useradd"))
+                return;
+        for (size_t i = 1; o->argv[i]; i++) {
+                if (streq(o->argv[i], "--root") && o->argv[i + 1])
+                        root = o->argv[++i];
+                else if (streq(o->argv[i], "--home-dir") && o->argv[i + 1])
+                        home = o->argv[++i];
+                name = o->argv[i];
+        }
+        if (!root || !name)
+                return;
+        for (size_t i = 0; i < 2; i++) {
+                _cleanup_free_ char *p = NULL;
+                assert_true(asprintf(&p, "%s%s", root, i == 0 ? "/etc/passwd" : "/etc/group") > 0);
+                FILE *f = fopen(p, "ae");
+                assert_non_null(f);
+                if (i == 0)
+                        fprintf(f, "%s:x:1000:1000::%s:/sbin/nologin\n", name, home);
+                else
+                        fprintf(f, "%s:x:1000:\n", name);
+                fclose(f);
+        }
+}
+
 static int recorder_spawn(const SpawnOptions *o, SpawnResult *ret, void *userdata) {
         Recorder *rec = userdata;
         _cleanup_free_ char *line = strdup("");
         char *n;
+
+        fake_useradd(o);
 
         for (size_t i = 0; o->argv[i]; i++) {
                 if (strstr(o->argv[i], secret_password))
@@ -425,11 +455,10 @@ static void test_apply_idempotent_rollback(void **state, const char *profile, co
                  * in for them): the account and the hash chpasswd was fed. A re-run must find
                  * the password still matching and leave it alone. */
                 _cleanup_free_ char *pw = get(f, "/etc/passwd"), *sh = get(f, "/etc/shadow");
-                _cleanup_free_ char *npw = NULL, *nsh = NULL;
+                _cleanup_free_ char *nsh = NULL;
                 size_t hl = strcspn(f->rec.input + 4, "\n");
-                assert_true(asprintf(&npw, "%sbob:x:1000:1000::/home/bob:/sbin/nologin\n", pw) > 0);
+                assert_non_null(strstr(pw, "\nbob:x:1000:1000::/home/bob:/sbin/nologin\n"));
                 assert_true(asprintf(&nsh, "%sbob:%.*s:19000:0:99999:7:::\n", sh, (int) hl, f->rec.input + 4) > 0);
-                put(f, "/etc/passwd", npw, 0644);
                 put(f, "/etc/shadow", nsh, 0640);
         }
 
@@ -897,6 +926,59 @@ static void test_files_certificate_mismatch(void **state) {
         assert_non_null(strstr(text, "the private key does not belong to the certificate"));
 }
 
+/* Preflight's list of systems (issue 11): older than supported is refused before any
+ * change, naming the system and the floor; a system not on the list, or newer than tested,
+ * is a warning and the plan goes on; os-release text never reaches the plan raw. */
+static void test_preflight_os(void **state) {
+        Fixture *f = fixture(state);
+        static const struct {
+                const char *os_release;
+                bool error;
+                const char *says;
+        } cases[] = {
+                { "ID=debian\nVERSION_ID=\"10\"\nPRETTY_NAME=\"Debian GNU/Linux 10 (buster)\"\n", true,
+                  "Debian GNU/Linux 10 (buster) is older than mxdeck supports (debian 12+): upgrade the system first" },
+                { "ID=ubuntu\nVERSION_ID=\"20.04\"\nPRETTY_NAME=\"Ubuntu 20.04.6 LTS\"\n", true,
+                  "Ubuntu 20.04.6 LTS is older than mxdeck supports (ubuntu 22.04+)" },
+                { "ID=centos\nVERSION_ID=\"7\"\nPRETTY_NAME=\"CentOS Linux 7 (Core)\"\n", true,
+                  "CentOS Linux 7 (Core) is older than mxdeck supports (centos 8+)" },
+                { "ID=rocky\nVERSION_ID=\"11.0\"\nPRETTY_NAME=\"Rocky Linux 11.0\"\n", false,
+                  "Rocky Linux 11.0 is newer than mxdeck was tested with (up to 10)" },
+                { "ID=linuxmint\nID_LIKE=\"ubuntu debian\"\nVERSION_ID=\"21\"\nPRETTY_NAME=\"Linux Mint 21\"\n", false,
+                  "Linux Mint 21 is not on mxdeck's list of supported systems" },
+                { "ID=debian\nPRETTY_NAME=\"Debian GNU/Linux trixie/sid\"\n", false,
+                  "Debian GNU/Linux trixie/sid: no version in os-release (VERSION_ID=): a testing release?" },
+                { "ID=debian\nVERSION_ID=\"9\"\nPRETTY_NAME=\"Debian \033]0;owned\007 9\"\n", true,
+                  "is older than mxdeck supports (debian 12+)" },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                {
+                _cleanup_(installer_freep) Installer *ins = NULL;
+                _cleanup_(plan_freep) Plan *p = NULL;
+                _cleanup_free_ char *text = NULL;
+
+                make_root(f, "debian", answers_virtual);
+                put(f, "/etc/os-release", cases[i].os_release, 0644);
+                ins = installer_for(f, CONFLICT_KEEP_THEIRS);
+                assert_int_equal(installer_plan(ins, &p), 0);
+                assert_int_equal(plan_render_text(p, false, &text), 0);
+                if (!strstr(text, cases[i].says) || plan_has_errors(p) != cases[i].error)
+                        fail_msg("case %zu: want %s \"%s\" in:\n%s", i, cases[i].error ? "an error" : "a warning",
+                                 cases[i].says, text);
+                assert_null(strchr(text, '\033'));
+                if (cases[i].error) {
+                        ApplyResult res = {};
+                        assert_int_equal(installer_apply(ins, p, &res), -EINVAL);
+                        assert_null(res.transaction);
+                        apply_result_done(&res);
+                }
+                } /* the installer goes before its fixture */
+                teardown(state);
+                *state = NULL;
+                f = fixture(state);
+        }
+}
+
 /* The previews of postconf -e/-M/-P against the real postconf. */
 static void test_postconf_previews(void **state) {
         static const struct {
@@ -1071,6 +1153,18 @@ static void test_packages_rhel(void **state) {
 
                 assert_int_equal(installer_apply(ins, p, &res), 0);
                 assert_null(res.failed_step);
+                /* what changed spans both parts of the plan, not only the part shown
+                 * before the packages were installed (setup --format json: changed_steps) */
+                {
+                        _cleanup_free_ char *steps = strdup("");
+                        for (char **s = res.changed_steps; s && *s; s++) {
+                                char *n;
+                                assert_true(asprintf(&n, "%s%s ", steps, *s) > 0);
+                                free(steps);
+                                steps = n;
+                        }
+                        assert_string_equal(steps, "packages hostname tls users postfix dovecot hardening services ");
+                }
                 tx = strdup(res.transaction);
                 apply_result_done(&res);
         }
@@ -1215,6 +1309,7 @@ int main(void) {
                 cmocka_unit_test_teardown(test_rollback_waits_for_orphan, teardown),
                 cmocka_unit_test_teardown(test_bad_password_file, teardown),
                 cmocka_unit_test_teardown(test_files_certificate_mismatch, teardown),
+                cmocka_unit_test_teardown(test_preflight_os, teardown),
                 cmocka_unit_test_teardown(test_packages_rhel, teardown),
                 cmocka_unit_test_teardown(test_packages_debian, teardown),
         };

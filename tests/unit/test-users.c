@@ -30,9 +30,39 @@ static const char password[] = "Sup3r-secret-pw";
 static char root_dir[64];
 static char *recorded;
 
+/* Stands in for useradd --root ROOT ... NAME: the account and its group, so that what
+ * the plan does next as that owner (its home) finds them. */
+static void fake_useradd(const SpawnOptions *o) {
+        const char *root = NULL, *name = NULL, *home = "/";
+        if (!streq(o->argv[0], "useradd"))
+                return;
+        for (size_t i = 1; o->argv[i]; i++) {
+                if (streq(o->argv[i], "--root") && o->argv[i + 1])
+                        root = o->argv[++i];
+                else if (streq(o->argv[i], "--home-dir") && o->argv[i + 1])
+                        home = o->argv[++i];
+                name = o->argv[i];
+        }
+        if (!root || !name)
+                return;
+        for (size_t i = 0; i < 2; i++) {
+                _cleanup_free_ char *p = NULL;
+                assert_true(asprintf(&p, "%s%s", root, i == 0 ? "/etc/passwd" : "/etc/group") > 0);
+                FILE *f = fopen(p, "ae");
+                assert_non_null(f);
+                if (i == 0)
+                        fprintf(f, "%s:x:1000:1000::%s:/sbin/nologin\n", name, home);
+                else
+                        fprintf(f, "%s:x:1000:\n", name);
+                fclose(f);
+        }
+}
+
 static int recorder(const SpawnOptions *o, SpawnResult *ret, void *userdata) {
         char *n;
         (void) userdata;
+
+        fake_useradd(o);
         for (size_t i = 0; o->argv[i]; i++) {
                 assert_null(strstr(o->argv[i], password));
                 assert_true(asprintf(&n, "%s%s%s", recorded ? recorded : "", i ? " " : "", o->argv[i]) > 0);
@@ -278,7 +308,7 @@ static void test_system(void **state) {
 
         tx = apply(USERS_ADD, "carol", password);
         _cleanup_free_ char *want = NULL;
-        assert_true(asprintf(&want, "useradd --root %s --create-home --shell /usr/sbin/nologin carol\n"
+        assert_true(asprintf(&want, "useradd --root %s --no-create-home --home-dir /home/carol --shell /usr/sbin/nologin carol\n"
                                     "chpasswd --root %s --encrypted <stdin:", root_dir, root_dir) > 0);
         if (!startswith(recorded, want))
                 fprintf(stderr, "recorded:\n%s", recorded);
