@@ -233,7 +233,73 @@ static void see_search(const ImapLine *l, void *ud) {
         }
 }
 
-static int fetch_and_delete(const RoundTrip *rt, const char *tag, char **ret_error) {
+/* FETCH n BODY.PEEK[]: the literal is read line by line through the bounded reader (the
+ * message's lines are ours and opendkim's, folded well below MAILPROTO_LINE_MAX), at most
+ * ROUNDTRIP_MESSAGE_MAX bytes; then the tagged reply. */
+static int fetch_message(Conn *c, long n, char **ret, size_t *ret_size) {
+        _cleanup_free_ char *msg = NULL;
+        const char *line;
+        unsigned long size = 0;
+        size_t got = 0;
+        int r;
+
+        if (conn_printf(c, "m1 FETCH %ld BODY.PEEK[]\r\n", n) < 0)
+                return -EIO;
+        for (unsigned i = 0;; i++) {
+                if (i >= MAILPROTO_REPLY_LINES_MAX)
+                        return -E2BIG;
+                if ((r = mailconn_read_line(&c->m, &line)) < 0)
+                        return r;
+                if (startswith(line, "m1 "))
+                        return -EBADMSG; /* the reply ended without the message */
+                const char *open = strrchr(line, '{');
+                char *end;
+                if (line[0] != '*' || !strstr(line, "FETCH") || !open)
+                        continue;
+                errno = 0;
+                size = strtoul(open + 1, &end, 10);
+                if (errno != 0 || end == open + 1 || !streq(end, "}"))
+                        return -EBADMSG;
+                break;
+        }
+        if (size > ROUNDTRIP_MESSAGE_MAX)
+                return -E2BIG;
+        msg = malloc(size + 1);
+        if (!msg)
+                return -ENOMEM;
+        while (got < size) {
+                r = mailconn_read_line(&c->m, &line);
+                if (r < 0)
+                        return r;
+                size_t len = (size_t) r, take = MIN(len, size - got);
+                memcpy(msg + got, line, take);
+                got += take;
+                if (got < size) { /* the line's CRLF belongs to the literal */
+                        size_t crlf = MIN((size_t) 2, size - got);
+                        memcpy(msg + got, "\r\n", crlf);
+                        got += crlf;
+                }
+        }
+        msg[size] = '\0';
+        /* the rest of the FETCH response (")"), then m1's status */
+        for (unsigned i = 0;; i++) {
+                if (i >= MAILPROTO_REPLY_LINES_MAX)
+                        return -E2BIG;
+                if ((r = mailconn_read_line(&c->m, &line)) < 0)
+                        return r;
+                if (startswith(line, "m1 ")) {
+                        if (!startswith(line, "m1 OK"))
+                                return -EPERM;
+                        break;
+                }
+        }
+        *ret = TAKE_PTR(msg);
+        *ret_size = size;
+        return 0;
+}
+
+static int fetch_and_delete(const RoundTrip *rt, const char *tag, char **ret_message, size_t *ret_size,
+                            char **ret_error) {
         _cleanup_(conn_done) Conn c = { .fd = -1 };
         _cleanup_free_ char *auth = NULL;
         int64_t deadline = now_ms() + DELIVERY_WAIT_MS;
@@ -276,15 +342,20 @@ static int fetch_and_delete(const RoundTrip *rt, const char *tag, char **ret_err
                                                       "to the mailbox within %d s"), DELIVERY_WAIT_MS / 1000);
                 (void) poll(NULL, 0, 200); /* bounded by the deadline above */
         }
+        /* fetched before the delete, judged after it: a failed fetch leaves no test mail */
+        int fetched = ret_message ? fetch_message(&c, found, ret_message, ret_size) : 0;
         if (conn_printf(&c, "d1 STORE %ld +FLAGS.SILENT (\\Deleted)\r\n", found) < 0 ||
             roundtrip_imap_reply(&c.m, "d1", NULL, NULL) < 0 ||
             conn_printf(&c, "d2 EXPUNGE\r\n") < 0 || roundtrip_imap_reply(&c.m, "d2", NULL, NULL) < 0)
                 return fail_with(ret_error, _("IMAPS: could not delete the test message"));
         (void) conn_printf(&c, "d3 LOGOUT\r\n");
+        if (fetched < 0)
+                return fail_with(ret_error, _("IMAPS: could not fetch the test message: %s"),
+                                 fetched == -E2BIG ? _("too large") : mailproto_strerror(fetched));
         return 0;
 }
 
-int roundtrip_run(const RoundTrip *rt, char **ret_error) {
+int roundtrip_run(const RoundTrip *rt, char **ret_message, size_t *ret_size, char **ret_error) {
         unsigned char rnd[8];
         char tag[17];
         int r;
@@ -296,5 +367,5 @@ int roundtrip_run(const RoundTrip *rt, char **ret_error) {
         r = submit(rt, tag, ret_error);
         if (r < 0)
                 return r;
-        return fetch_and_delete(rt, tag, ret_error);
+        return fetch_and_delete(rt, tag, ret_message, ret_size, ret_error);
 }

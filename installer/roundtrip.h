@@ -2,6 +2,8 @@
  * find the message over IMAPS, delete it. */
 #pragma once
 
+#include <stddef.h>
+
 typedef struct RoundTrip {
         const char *host;      /* SNI and the name the certificate must cover */
         const char *ca_file;   /* trust anchor, NULL = the system store */
@@ -10,8 +12,11 @@ typedef struct RoundTrip {
         const char *address;   /* the mailbox's address: sender and recipient */
 } RoundTrip;
 
-/* 0, or a negative errno with a one-line reason in *ret_error (never the password). */
-int roundtrip_run(const RoundTrip *rt, char **ret_error);
+/* 0, or a negative errno with a one-line reason in *ret_error (never the password). With
+ * ret_message, the delivered message as the mailbox holds it (CRLF line ends, at most
+ * ROUNDTRIP_MESSAGE_MAX bytes) is fetched before it is deleted, for the DKIM check. */
+#define ROUNDTRIP_MESSAGE_MAX (256u << 10)
+int roundtrip_run(const RoundTrip *rt, char **ret_message, size_t *ret_size, char **ret_error);
 
 /* The reply readers of the round trip, on a connection's MailConn (public for the unit
  * tests that feed them hostile servers). An SMTP reply's code or a negative errno; an IMAP

@@ -2,6 +2,7 @@
  * running daemons; any critical finding fails the run. The certificate mxdeck installed is
  * the trust anchor, so a self-signed one is judged on everything but its issuer. */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -10,7 +11,9 @@
 #include <openssl/x509v3.h>
 
 #include "checks.h"
+#include "dkimverify.h"
 #include "macro.h"
+#include "opendkim.h"
 #include "roundtrip.h"
 #include "settings.h"
 #include "steps.h"
@@ -40,6 +43,93 @@ static const char *trust_anchor(Installer *ins, const char *cert) {
         return self ? cert : NULL;
 }
 
+static void emit(Installer *ins, StepPlan *sp, const char *line) {
+        installer_emit(ins, INSTALLER_EVENT_OUTPUT_LINE, sp->step->name, line, 0);
+}
+
+_printf_(3, 4)
+static void emitf(Installer *ins, StepPlan *sp, const char *fmt, ...) {
+        _cleanup_free_ char *line = NULL;
+        va_list ap;
+        va_start(ap, fmt);
+        if (vasprintf(&line, fmt, ap) < 0)
+                line = NULL;
+        va_end(ap);
+        if (line)
+                emit(ins, sp, line);
+}
+
+/* With DKIM on: the round-trip message carries opendkim's signature for the sender's domain
+ * and the signing selector, and it verifies against the public half of the key mxdeck
+ * wrote, as a receiver would check it against the published record. Anything else fails. */
+static int dkim_check(Installer *ins, StepPlan *sp, const char *address, const char *msg, size_t size) {
+        _cleanup_(dkim_state_done) DkimState s = {};
+        _cleanup_(dkim_verify_done) DkimVerify v = {};
+        _cleanup_free_ char *path = NULL, *pem = NULL, *d = NULL, *sel = NULL, *detail = NULL;
+        const char *domain = strrchr(address, '@');
+        EVP_PKEY *key = NULL;
+        size_t pem_size = 0;
+        int r;
+
+        domain = domain ? domain + 1 : installer_answers(ins)->domain;
+        r = dkim_state_load(ins, &s);
+        if (r < 0)
+                return r;
+        if (!s.selector)
+                return step_verify_failed(ins, sp, ENOKEY, "%s", _("DKIM: no signing selector is recorded: the "
+                                                                   "round-trip message was not checked"));
+        path = opendkim_key_path(domain, s.selector);
+        if (!path)
+                return -ENOMEM;
+        r = installer_read(ins, path, &pem, &pem_size);
+        if (r >= 0) {
+                r = dkim_verify_load_key(pem, pem_size, &key);
+                explicit_bzero(pem, pem_size);
+        }
+        if (r < 0)
+                return r == -ENOMEM ? r : step_verify_failed(ins, sp, ENOKEY, _("DKIM: cannot read the key %s: %s"),
+                                                             path, strerror(-r));
+        r = dkim_verify_message(msg, size, key, domain, s.selector, &v);
+        EVP_PKEY_free(key);
+        if (r < 0)
+                return r;
+        /* d=, s= and the parser's detail come from the message: terminal-safe before output */
+        d = termsafe_strdup(strempty(v.d), 0);
+        sel = termsafe_strdup(strempty(v.s), 0);
+        detail = termsafe_strdup(strempty(v.detail), 0);
+        if (!d || !sel || !detail)
+                return -ENOMEM;
+        switch (v.result) {
+        case DKIM_VERIFY_OK:
+                emitf(ins, sp, _("DKIM: the round-trip message is signed (d=%s s=%s) and the signature verifies "
+                                 "against the key"), d, sel);
+                return 0;
+        case DKIM_VERIFY_NOT_SIGNED:
+                return step_verify_failed(ins, sp, EBADMSG, "%s",
+                                          _("DKIM: the round-trip message is not signed: is the milter in "
+                                            "smtpd_milters for the submission service?"));
+        case DKIM_VERIFY_WRONG_SIGNER:
+                return step_verify_failed(ins, sp, EBADMSG,
+                                          _("DKIM: the round-trip message is signed by d=%s s=%s, expected d=%s s=%s"),
+                                          d, sel, domain, s.selector);
+        case DKIM_VERIFY_BODY_HASH:
+                return step_verify_failed(ins, sp, EBADMSG,
+                                          _("DKIM: the round-trip message is signed (d=%s s=%s) but its body hash "
+                                            "differs from bh="), d, sel);
+        case DKIM_VERIFY_BAD_SIGNATURE:
+                return step_verify_failed(ins, sp, EBADMSG,
+                                          _("DKIM: the round-trip message is signed (d=%s s=%s) but the signature "
+                                            "does not verify against the key %s"), d, sel, path);
+        case DKIM_VERIFY_MALFORMED:
+                return step_verify_failed(ins, sp, EBADMSG,
+                                          _("DKIM: the round-trip message's DKIM-Signature does not parse: %s"), detail);
+        default:
+                return step_verify_failed(ins, sp, EBADMSG,
+                                          _("DKIM: the round-trip message's signature cannot be checked here: %s"),
+                                          detail);
+        }
+}
+
 /* As the first user: submit, deliver, fetch, delete. Skipped (said so) when the answers
  * give only a hash: there is no password to log in with. */
 static int round_trip(Installer *ins, StepPlan *sp, const char *cert) {
@@ -58,6 +148,8 @@ static int round_trip(Installer *ins, StepPlan *sp, const char *cert) {
         if (r == -ENOENT) {
                 installer_emit(ins, INSTALLER_EVENT_OUTPUT_LINE, sp->step->name,
                                _("round trip left out: the first user has a password hash, not a password"), 0);
+                if (a->dkim_enabled)
+                        emit(ins, sp, _("DKIM: no message was sent, so no signature was checked"));
                 return 0;
         }
         if (r < 0)
@@ -80,7 +172,9 @@ static int round_trip(Installer *ins, StepPlan *sp, const char *cert) {
         _cleanup_free_ char *full_ca = rt.ca_file ? installer_path(ins, rt.ca_file) : NULL;
         if (rt.ca_file)
                 rt.ca_file = full_ca;
-        r = roundtrip_run(&rt, &err);
+        _cleanup_free_ char *msg = NULL;
+        size_t msg_size = 0;
+        r = roundtrip_run(&rt, a->dkim_enabled ? &msg : NULL, &msg_size, &err);
         explicit_bzero(pw, strlen(pw));
         if (r < 0)
                 return r == -ENOMEM ? r : step_verify_failed(ins, sp, -r, _("round trip failed: %s"),
@@ -88,6 +182,8 @@ static int round_trip(Installer *ins, StepPlan *sp, const char *cert) {
         if (asprintf(&line, _("round trip: submitted on 587 (STARTTLS, AUTH as %s), delivered, "
                               "fetched over IMAPS, deleted"), u->name) >= 0)
                 installer_emit(ins, INSTALLER_EVENT_OUTPUT_LINE, sp->step->name, line, 0);
+        if (a->dkim_enabled)
+                return dkim_check(ins, sp, address, msg, msg_size);
         return 0;
 }
 

@@ -154,6 +154,8 @@ expect_eq "$(postconf -h smtpd_milters non_smtpd_milters milter_default_action |
 expect_eq "$(sed -n 's/^KeyTable[[:space:]]*//p' /etc/opendkim.conf)" /etc/opendkim/KeyTable "opendkim.conf: KeyTable"
 expect_match "$(cat "$T/run1.out")" "opendkim is running and answers on /var/spool/postfix/opendkim/opendkim.sock" "verify: opendkim answers"
 expect_match "$(cat "$T/run1.out")" "DKIM key not published yet" "verify: the key is not published yet (nsd has no record)"
+expect_match "$(cat "$T/run1.out")" "DKIM: the round-trip message is signed \\(d=lab\\.test s=$sel\\) and the signature verifies against the key" \
+        "verify: the round-trip message's signature verifies against the key mxdeck wrote"
 # the DNS plan: records, PTR request, what is right and what is missing
 plan=$(sed -n '/=== DNS plan ===/,$p' "$T/run1.out")
 expect_match "$plan" "$sel\\._domainkey\\.lab\\.test\\. IN TXT \"v=DKIM1; k=rsa; p=" "DNS plan: the DKIM record of the signing selector"
@@ -204,6 +206,29 @@ snapshot "$T/after1"
 expect_eq "$?" 3 "second run: nothing to change"
 snapshot "$T/after2"
 if cmp -s <(relevant "$T/after1") <(relevant "$T/after2"); then ok "second run changed no file"; else not_ok "second run changed: $(diff "$T/after1" "$T/after2" | head -5)"; fi
+
+# ---- 3b. a submission service that does not sign fails verification, and says why ----
+# master.cf overrides smtpd_milters for submission (the administrator's -o, which setup
+# keeps); a second user makes setup apply something, so the verify step's round trip runs.
+postconf -P 'submission/inet/smtpd_milters=' || fail "postconf -P"
+postfix reload >/dev/null 2>&1 || fail "postfix reload"
+printf '%s\n' "$pw" >"$T/bob.pw"
+chmod 600 "$T/bob.pw"
+cp "$T/answers.ini" "$T/answers-bob.ini"
+printf '\n[user bob]\npassword_file = %s\n' "$T/bob.pw" >>"$T/answers-bob.ini"
+"$MXDECK" setup --answers "$T/answers-bob.ini" --yes >"$T/unsigned.out" 2>&1
+expect_eq "$?" 1 "setup fails when the round-trip message is not signed"
+expect_match "$(cat "$T/unsigned.out")" "DKIM: the round-trip message is not signed: is the milter in smtpd_milters for the submission service\\?" \
+        "verify says the message is not signed and where to look"
+expect_match "$(cat "$T/unsigned.out")" "verification failed: DKIM: the round-trip message is not signed" "the step's error names it"
+txb=$(sed -n 's/.*mxdeck rollback \([^ ]*\).*/\1/p' "$T/unsigned.out" | head -1)
+[ -n "$txb" ] || fail "no rollback command printed: $(tail -5 "$T/unsigned.out")"
+"$MXDECK" rollback "$txb" >"$T/rollback-bob.out" 2>&1
+expect_eq "$?" 0 "the failed run rolls back"
+postconf -PX 'submission/inet/smtpd_milters' || fail "postconf -PX"
+postfix reload >/dev/null 2>&1 || fail "postfix reload"
+snapshot "$T/after3b"
+if cmp -s <(relevant "$T/after1") <(relevant "$T/after3b"); then ok "back to the state of the first run"; else not_ok "left: $(diff <(relevant "$T/after1") <(relevant "$T/after3b") | head -5)"; fi
 
 # ---- 4. rotation ----
 "$MXDECK" dkim rotate start --selector next1 >"$T/start.out" 2>&1
