@@ -984,6 +984,27 @@ static int run_undo(json_t *undo, JournalSpawn spawn, void *spawn_ud, JournalNot
                 return r;
         }
         if (!spawn_result_ok(&res)) {
+                /* Stopping or reloading a daemon that is not running (the administrator
+                 * stopped it, or it died) needs nothing: "postfix stop|reload" and "doveadm
+                 * stop|reload" exit 1 then. Failing the rollback there would leave every older
+                 * change in place. */
+                bool stopped = false, ctl = n == 2 && (streq(argv[1], "stop") || streq(argv[1], "reload"));
+                if (ctl && streq(argv[0], "doveadm"))
+                        stopped = res.out && memmem(res.out, res.out_size, "not running", strlen("not running"));
+                else if (ctl && streq(argv[0], "postfix")) {
+                        /* postfix(1) says why only on a terminal: ask it whether it runs */
+                        const char *st[] = { "postfix", "status", NULL };
+                        SpawnOptions so = { .argv = st, .merge_stderr = true, .timeout_ms = 30000 };
+                        SpawnResult sr = {};
+                        stopped = (spawn ? spawn(&so, &sr, spawn_ud) : spawn_run(&so, &sr)) >= 0 && sr.exited &&
+                                  sr.exit_status == 1;
+                        spawn_result_done(&sr);
+                }
+                if (stopped) {
+                        note(fn, ud, _("%s: it was not running"), line);
+                        spawn_result_done(&res);
+                        return 0;
+                }
                 note(fn, ud, _("%s failed (exit status %d)"), line, res.exited ? res.exit_status : -1);
                 spawn_result_done(&res);
                 return -EIO;

@@ -187,8 +187,12 @@ expect_eq "$(postconf -h delay_warning_time)" 4h "the unmanaged setting is still
 "$MXDECK" history >"$T/history"
 expect_match "$(head -1 "$T/history")" "^$tx1 .* ok " "history lists the first transaction"
 expect_match "$(cat "$T/history")" "file +/etc/postfix/main.cf" "history lists the files"
+# the administrator stopped Postfix before rolling back: undoing "postfix start" finds it
+# stopped already, which is what it wanted (it must not fail the rollback of the rest)
+postfix stop >/dev/null 2>&1 || not_ok "could not stop Postfix before the rollback"
 "$MXDECK" rollback "$tx1" >"$T/rollback.out" 2>&1
-expect_eq "$?" 0 "rollback"
+rc=$?; expect_eq "$rc" 0 "rollback$([ "$rc" = 0 ] || printf ": %s" "$(tr "\n" "|" <"$T/rollback.out")")"
+expect_match "$(cat "$T/rollback.out")" "postfix (stop|reload): it was not running" "rollback: Postfix stopped by hand is not an error"
 # the admin's own edit after mxdeck (delay_warning_time) goes with the rollback of the
 # transactions after it: rollback returns every file to its state before $tx1
 snapshot "$T/after-rollback"

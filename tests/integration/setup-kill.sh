@@ -81,7 +81,7 @@ for step in users postfix services; do
         if cmp -s "$T/before" "$T/after"; then
                 ok "killed at $step: every file back byte for byte"
         else
-                not_ok "killed at $step: differences after rollback: $(diff "$T/before" "$T/after" | head -6)"
+                not_ok "killed at $step: differences after rollback: $(diff "$T/before" "$T/after" | head -6) main.cf: $(head -c 300 /etc/postfix/main.cf 2>/dev/null | tr "\n" "|") rollback said: $(tr "\n" "|" <"$T/rb")"
         fi
         rm -rf /var/lib/mxdeck
 done
