@@ -161,10 +161,32 @@ int journal_begin(const char *root, int64_t now, const char *answers_path, Journ
                 return -EINVAL;
         if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != (ssize_t) sizeof(rnd))
                 rnd = (uint16_t) getpid();
-        if (asprintf(&j->id, "%s-%04x", stamp, rnd) < 0)
-                return -ENOMEM;
+        rnd &= 0x7fff;
         tdir = join(root, JOURNAL_TRANSACTIONS);
-        if (!tdir || asprintf(&j->dir, "%s/%s", tdir, j->id) < 0)
+        if (!tdir)
+                return -ENOMEM;
+        /* Ids sort by time, and "rollback" without an id takes the newest: transactions begun
+         * in the same second (dkim rotate's stages) must sort in the order they began, so the
+         * suffix follows the highest one of that second (the journal lock is held). */
+        DIR *d = opendir(tdir);
+        if (d) {
+                struct dirent *de;
+                size_t sl = strlen(stamp);
+                long high = -1;
+                while ((de = readdir(d)))
+                        if (strncmp(de->d_name, stamp, sl) == 0 && de->d_name[sl] == '-') {
+                                char *end;
+                                long v = strtol(de->d_name + sl + 1, &end, 16);
+                                if (*end == '\0' && end == de->d_name + sl + 5 && v > high)
+                                        high = v;
+                        }
+                closedir(d);
+                if (high >= 0xffff)
+                        return -EBUSY; /* 64K transactions in one second */
+                if (high >= 0)
+                        rnd = (uint16_t) (high + 1);
+        }
+        if (asprintf(&j->id, "%s-%04x", stamp, rnd) < 0 || asprintf(&j->dir, "%s/%s", tdir, j->id) < 0)
                 return -ENOMEM;
         r = mkdir_p(tdir, 0700);
         if (r < 0)

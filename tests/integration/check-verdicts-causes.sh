@@ -100,6 +100,16 @@ postconf -X tls_medium_cipherlist smtpd_tls_ciphers
 # ---- 9. A certificate renewed on disk, still served old by Dovecot alone. ----
 step "9 renewed certificate"
 use_cert soon
+# Dovecot's reload is asynchronous: its config process must have read the "soon" certificate
+# before the file is renewed under it, or it reads the renewed one (bounded wait).
+dovecot_serves() { # PEM: Dovecot's IMAP STARTTLS certificate is PEM's
+        local want got
+        want=$(openssl x509 -noout -fingerprint -sha256 -in "$1")
+        got=$(timeout 5 openssl s_client -starttls imap -connect 127.0.0.1:143 </dev/null 2>/dev/null |
+                openssl x509 -noout -fingerprint -sha256 2>/dev/null)
+        [ -n "$got" ] && [ "$got" = "$want" ]
+}
+wait_for 20 dovecot_serves "$P/soon.pem" || not_ok "Dovecot does not serve the 'soon' certificate after its reload"
 cp "$P/valid.pem" "$P/cur.pem"; cp "$P/valid.key" "$P/cur.key"
 postfix reload >/dev/null 2>&1; sleep 0.7; wait_for_port 25 10
 check --only tls

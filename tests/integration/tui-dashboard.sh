@@ -169,7 +169,7 @@ keys '\' s t a t u s = b o u n c e d Enter
 bounce_line() { cap | sed '1,2d' | grep -q 'postfix/'; }
 wait_for 20 bounce_line && ok "the bounce appears in the tail" || not_ok "no bounce: $(cap | tail -4)"
 keys Enter
-wait_screen 5 "trace of [0-9A-Za-z]+: [0-9]+ lines, [2-9] queue ids" &&
+wait_screen 20 "trace of [0-9A-Za-z]+: [0-9]+ lines, [2-9] queue ids" &&
         ok "the trace follows the bounce to its notification's queue id" ||
         not_ok "trace across the bounce: $(cap | grep 'trace of')"
 expect_match "$(cap | sed -n '/trace of /,$p')" "sender non-delivery notification" "the trace shows the bounce line"
