@@ -282,7 +282,10 @@ wbar=$(cap | tail -1)
 [[ $wbar == *"F1$(zh_word Help)"* && $wbar == *"Tab$(zh_word 'Next field')"* ]] &&
         ok "zh_CN: the wizard's key bar is whole: $(sed 's/  */ /g' <<<"$wbar")" || not_ok "zh_CN: wizard bar: '$wbar'"
 keys Escape
-sleep 0.5
+# the quit question, in Chinese, before its answer (not a fixed pause)
+quitq=$(zh_word "Leave the setup? Nothing has been changed on this machine. (y/n) ")
+[ -n "${quitq%%？*}" ] || not_ok "zh_CN: no translation of the quit question to wait for"
+wait_screen 10 "${quitq%%？*}" || not_ok "zh_CN: no quit question: $(cap | tail -2)"
 keys y
 wait_screen 10 "EXIT=" || not_ok "zh_CN: the wizard did not quit: $(cap | tail -2)"
 tmux_kill_server
